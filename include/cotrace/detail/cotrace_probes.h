@@ -1,0 +1,1 @@
+../../../probes/cotrace_probes.h

@@ -1,0 +1,108 @@
+#pragma once
+// cotrace::thread_pool: a fixed set of threads that resume coroutines.
+//   co_await pool.schedule();   // continue on a pool thread (a traced hop)
+//   cotrace::spawn(pool, t);    // run t detached, as a child of the current span
+// The destructor runs what is already queued, then joins the threads.
+
+#include <condition_variable>
+#include <coroutine>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "detail/probe.hpp"
+#include "task.hpp"
+
+namespace cotrace {
+
+class thread_pool {
+public:
+    explicit thread_pool(std::size_t threads = std::thread::hardware_concurrency()) {
+        if (threads == 0) threads = 1;
+        workers_.reserve(threads);
+        for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { run(); });
+    }
+    ~thread_pool() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        for (auto& w : workers_) w.join();
+    }
+    thread_pool(const thread_pool&) = delete;
+    thread_pool& operator=(const thread_pool&) = delete;
+
+    struct schedule_awaiter {
+        thread_pool* pool;
+        bool await_ready() const noexcept { return false; }
+        void await_suspend(std::coroutine_handle<> h) const { pool->post(h); }
+        void await_resume() const noexcept {}
+    };
+    // Resumes the awaiting coroutine on one of the pool's threads.
+    schedule_awaiter schedule() noexcept { return schedule_awaiter{this}; }
+
+    // Resumes h on one of the pool's threads (for timers and other event sources).
+    void post(std::coroutine_handle<> h) {
+        {
+            std::lock_guard lock(mutex_);
+            queue_.push_back(h);
+        }
+        wake_.notify_one();
+    }
+
+    std::size_t size() const noexcept { return workers_.size(); }
+
+private:
+    void run() {
+        for (;;) {
+            std::coroutine_handle<> h;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+                if (queue_.empty()) return;  // stopping, and nothing left to run
+                h = queue_.front();
+                queue_.pop_front();
+            }
+            h.resume();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::coroutine_handle<>> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> workers_;
+};
+
+namespace detail {
+
+// Owns a spawned task until it finishes; itself not a span. An exception of
+// the task ends its span with status exception and goes no further.
+struct detached_runner {
+    struct promise_type {
+        detached_runner get_return_object() noexcept { return {}; }
+        std::suspend_never initial_suspend() noexcept { return {}; }
+        std::suspend_never final_suspend() noexcept { return {}; }
+        void return_void() noexcept {}
+        void unhandled_exception() noexcept {}
+    };
+};
+
+inline detached_runner run_detached(thread_pool& pool, task<void> t) {
+    co_await pool.schedule();
+    co_await std::move(t);
+}
+
+}  // namespace detail
+
+// Runs t on the pool without waiting for it: a child of the span current on
+// the calling thread, linked to it by a spawn link.
+inline void spawn(thread_pool& pool, task<void> t) {
+    COTRACE_DETAIL_PROBE(link, 0, detail::task_access::handle(t).address(), COTRACE_LINK_SPAWN);
+    detail::run_detached(pool, std::move(t));
+}
+
+}  // namespace cotrace

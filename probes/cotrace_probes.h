@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cotrace probe protocol: the one contract between a traced application
+ * and the collector. Plain C with fixed-width fields only, so it compiles as
+ * C++ (daemon, application library) and as BPF C (bpf/). PROTOCOL.md beside
+ * this file explains each probe for authors of other coroutine libraries.
+ *
+ * Nothing else in the project defines probe names, event kinds, status codes,
+ * link kinds or the event record again.
+ */
+#ifndef COTRACE_PROBES_H
+#define COTRACE_PROBES_H
+
+#ifdef __bpf__
+/* BPF programs include vmlinux.h first, which provides the fixed-width types. */
+#else
+#include <stdint.h>
+#endif
+
+/* Bumped whenever a probe, an argument or the event record changes meaning. */
+#define COTRACE_PROTOCOL_VERSION 1
+
+/* USDT provider of every probe. */
+#define COTRACE_PROVIDER "cotrace"
+
+/*
+ * The probe list, as X(name, argument count). Every argument is a 64-bit
+ * integer. Order here is the event kind's value (1-based).
+ *
+ *  suspend(span, site, awaited)   span stops running at the co_await at site;
+ *                                 awaited != 0: the child span it now waits
+ *                                 for, which begins here (as a child of span)
+ *                                 if it has not begun yet.
+ *  resume(span)                   span runs on this thread from now on.
+ *  end(span, status)              span finished (enum cotrace_status).
+ *  span_begin(span, parent, site) span begins without a suspending awaiter
+ *                                 (sync_wait, when_all branches); parent 0 =
+ *                                 the span current on this thread, if any.
+ *  link(from, to, kind)           causality (enum cotrace_link_kind); from 0 =
+ *                                 the span current on this thread. A spawn
+ *                                 link also begins `to` as a child of from.
+ *  scope_begin(scope, site)       a synchronous span on this thread (ends with
+ *                                 end(scope, status)); child of the current span.
+ *  event(name, value, site)       a point annotation in the current span.
+ *  context_capture(token)         token now stands for the current span.
+ *  context_enter(token)           until the matching context_exit, the span
+ *  context_exit(token)            the token stands for is current on this thread.
+ */
+#define COTRACE_PROBE_LIST(X)                                                  \
+	X(suspend, 3)                                                          \
+	X(resume, 1)                                                           \
+	X(end, 2)                                                              \
+	X(span_begin, 3)                                                       \
+	X(link, 3)                                                             \
+	X(scope_begin, 2)                                                      \
+	X(event, 3)                                                            \
+	X(context_capture, 1)                                                  \
+	X(context_enter, 1)                                                    \
+	X(context_exit, 1)
+
+enum cotrace_event_kind {
+	COTRACE_EV_NONE = 0,
+#define COTRACE_X_KIND(name, nargs) COTRACE_EV_##name,
+	COTRACE_PROBE_LIST(COTRACE_X_KIND)
+#undef COTRACE_X_KIND
+	COTRACE_EV_COUNT
+};
+
+/* end(span, status) */
+enum cotrace_status {
+	COTRACE_STATUS_OK = 0,
+	COTRACE_STATUS_EXCEPTION = 1, /* the body exited with an exception */
+	COTRACE_STATUS_CANCELLED = 2, /* destroyed before it completed */
+};
+
+/* link(from, to, kind) */
+enum cotrace_link_kind {
+	COTRACE_LINK_SPAWN = 1, /* `from` started `to` as a detached child */
+	COTRACE_LINK_WAKE = 2,  /* `from` made `to` runnable (often across threads) */
+	COTRACE_LINK_JOIN = 3,  /* `from` finishing completed the join `to` waited on */
+};
+
+/*
+ * A site: a pointer to static data in the traced binary with exactly this
+ * layout, which is also the layout of std::source_location's implementation
+ * record (what __builtin_source_location() points to in GCC and Clang).
+ * The collector reads it once per process, never per event.
+ */
+struct cotrace_site {
+	const char *file;
+	const char *function;
+	uint32_t line;
+	uint32_t column;
+};
+
+/*
+ * The event record the BPF side writes into the ring buffer and the daemon
+ * reads (also the record of recordings). 56 bytes, no padding holes.
+ *
+ * args[] holds the probe's arguments in probe order (unused ones are 0).
+ * code is the first word of the coroutine frame named by a beginning span
+ * (suspend's `awaited`, span_begin's `span`, a spawn link's `to`): GCC and
+ * Clang store the frame's resume function there, and its symbol names the
+ * coroutine. 0 when not read or not a coroutine.
+ */
+struct cotrace_event {
+	uint64_t ts_ns;   /* CLOCK_MONOTONIC, bpf_ktime_get_ns() */
+	uint32_t pid;     /* tgid */
+	uint32_t tid;
+	uint16_t kind;    /* enum cotrace_event_kind */
+	uint16_t cpu;
+	uint32_t flags;   /* COTRACE_EVF_* */
+	uint64_t args[3];
+	uint64_t code;
+};
+
+/* flags */
+#define COTRACE_EVF_CODE_VALID 0x1 /* code was read successfully */
+
+#endif /* COTRACE_PROBES_H */

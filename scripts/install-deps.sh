@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and benchmarking cotrace needs.
+# Idempotent and fast when everything is present: it only calls apt when a package is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake make pkg-config binutils
+  clang llvm                      # BPF programs are compiled with clang -target bpf
+  libbpf-dev bpftool              # libbpf + skeleton generation
+  libelf-dev zlib1g-dev           # libbpf's link dependencies; ELF note/symbol reading
+  systemtap-sdt-dev               # <sys/sdt.h>: the USDT probes
+  libspdlog-dev libfmt-dev        # diagnostics
+  libcli11-dev nlohmann-json3-dev # arguments, JSON
+  libgtest-dev libgmock-dev libbenchmark-dev
+  bpftrace                        # the independent oracle in e2e tests and the benchmark baseline
+  graphviz                        # renders --format dot in tests
+  libasio-dev                     # Asio integration
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root: sudo $0" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
