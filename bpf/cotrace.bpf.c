@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * One program per cotrace probe (probes/cotrace_probes.h). Each stamps the
+ * event with monotonic time, tgid, tid and cpu and writes the fixed-size
+ * record into one BPF ring buffer shared by all CPUs, so the events of a
+ * coroutine that hops threads reach the daemon in the order they happened.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/usdt.bpf.h>
+
+#include "cotrace_probes.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Read-only knobs, set by the daemon between open and load. */
+const volatile __u32 targ_tgid = 0;	 /* 0: every process (attach is per PID anyway) */
+const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this much data */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by the daemon before load */
+} events SEC(".maps");
+
+/* Failed reservations, per CPU: drops are counted, never silent. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, u64);
+} drops SEC(".maps");
+
+static __always_inline u64 usdt_arg(struct pt_regs *ctx, int n)
+{
+	long v = 0;
+
+	bpf_usdt_arg(ctx, n, &v);
+	return v;
+}
+
+/*
+ * code_arg: which argument names a coroutine frame that begins here, whose
+ * first word (the resume function) names the coroutine; -1 for none. It is
+ * read now, while the frame surely exists.
+ */
+static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
+				int code_arg)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	struct cotrace_event *e;
+	u64 ts = bpf_ktime_get_ns();
+	u32 zero = 0;
+	u64 *dropped;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		dropped = bpf_map_lookup_elem(&drops, &zero);
+		if (dropped)
+			*dropped += 1;
+		return 0;
+	}
+	e->ts_ns = ts;
+	e->pid = id >> 32;
+	e->tid = (u32)id;
+	e->kind = kind;
+	e->cpu = bpf_get_smp_processor_id();
+	e->flags = 0;
+	e->args[0] = nargs > 0 ? usdt_arg(ctx, 0) : 0;
+	e->args[1] = nargs > 1 ? usdt_arg(ctx, 1) : 0;
+	e->args[2] = nargs > 2 ? usdt_arg(ctx, 2) : 0;
+	e->code = 0;
+	if (kind == COTRACE_EV_link && e->args[2] != COTRACE_LINK_SPAWN)
+		code_arg = -1;
+	if (code_arg >= 0 && e->args[code_arg] &&
+	    !bpf_probe_read_user(&e->code, sizeof(e->code),
+				 (void *)e->args[code_arg]))
+		e->flags |= COTRACE_EVF_CODE_VALID;
+
+	/*
+	 * A wake-up per event costs more than the event itself: wake the
+	 * consumer only when data piles up; it also polls on a short timeout.
+	 */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+					      wakeup_bytes ?
+				      BPF_RB_FORCE_WAKEUP :
+				      BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+/* The frame argument that begins a span, per probe (see emit()). */
+#define CODE_ARG_suspend 2
+#define CODE_ARG_resume -1
+#define CODE_ARG_end -1
+#define CODE_ARG_span_begin 0
+#define CODE_ARG_link 1
+#define CODE_ARG_scope_begin -1
+#define CODE_ARG_event -1
+#define CODE_ARG_context_capture -1
+#define CODE_ARG_context_enter -1
+#define CODE_ARG_context_exit -1
+
+#define COTRACE_PROGRAM(name, nargs)                                           \
+	SEC("usdt")                                                            \
+	int handle_##name(struct pt_regs *ctx)                                 \
+	{                                                                      \
+		return emit(ctx, COTRACE_EV_##name, nargs, CODE_ARG_##name);   \
+	}
+COTRACE_PROBE_LIST(COTRACE_PROGRAM)

@@ -1,0 +1,177 @@
+#include "bpf_collector.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include "cotrace_bpf.skel.h"
+#include "error.hpp"
+
+namespace cotrace {
+
+namespace {
+
+int libbpf_to_spdlog(enum libbpf_print_level level, const char* format, va_list args) {
+    char buf[1024];
+    std::vsnprintf(buf, sizeof buf, format, args);
+    std::string line(buf);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    if (level == LIBBPF_WARN)
+        spdlog::debug("libbpf: {}", line);  // surfaced through our own errors instead
+    else
+        spdlog::trace("libbpf: {}", line);
+    return 0;
+}
+
+[[noreturn]] void privilege_error(const std::string& what) {
+    throw error(what +
+                ": not enough privilege; run as root or grant CAP_BPF, CAP_PERFMON and "
+                "CAP_SYS_PTRACE (e.g. sudo cotrace ...)");
+}
+
+bool exists(const char* path) {
+    struct stat st;
+    return ::stat(path, &st) == 0;
+}
+
+bool process_alive(std::uint32_t pid) {
+    return exists(("/proc/" + std::to_string(pid)).c_str());
+}
+
+}  // namespace
+
+void check_kernel_support() {
+    if (!exists("/sys/kernel/btf/vmlinux"))
+        throw error("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); use a kernel built "
+                    "with CONFIG_DEBUG_INFO_BTF=y");
+    if (!exists("/sys/bus/event_source/devices/uprobe"))
+        throw error("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is "
+                    "missing); use a kernel built with CONFIG_UPROBE_EVENTS=y");
+}
+
+bpf_collector::bpf_collector(const collector_options& options, const std::vector<probe_object>& objects)
+    : options_(options) {
+    libbpf_set_print(libbpf_to_spdlog);
+    skel_ = cotrace_bpf__open();
+    if (!skel_) {
+        const int err = errno;
+        if (err == EPERM || err == EACCES) privilege_error("cannot open the BPF programs");
+        throw error(std::string("cannot open the BPF programs: ") + std::strerror(err));
+    }
+    // From here on the destructor releases everything, whatever throws.
+    try {
+        skel_->rodata->targ_tgid = options_.pid;
+        skel_->rodata->wakeup_bytes = options_.ring_bytes / 16;
+        if (int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<__u32>(options_.ring_bytes)))
+            throw error("invalid ring buffer size " + std::to_string(options_.ring_bytes) +
+                        " (a power of two, multiple of the page size): " + std::strerror(-err), exit_usage);
+        if (int err = cotrace_bpf__load(skel_)) {
+            if (err == -EPERM || err == -EACCES) privilege_error("cannot load the BPF programs");
+            throw error(std::string("cannot load the BPF programs: ") + std::strerror(-err) +
+                        " (run with -v for the verifier's log)");
+        }
+        ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &bpf_collector::on_sample, this, nullptr);
+        if (!ring_) throw error(std::string("cannot open the BPF ring buffer: ") + std::strerror(errno));
+        if (attach(objects) == 0) {
+            if (!process_alive(options_.pid))
+                throw error("process " + std::to_string(options_.pid) + " exited while cotrace was attaching");
+            throw error("no cotrace probe could be attached in process " + std::to_string(options_.pid) +
+                        " (run with -v for details)");
+        }
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+bpf_collector::~bpf_collector() { release(); }
+
+void bpf_collector::release() noexcept {
+    for (bpf_link* l : links_) bpf_link__destroy(l);
+    links_.clear();
+    if (ring_) ring_buffer__free(ring_);
+    ring_ = nullptr;
+    if (skel_) cotrace_bpf__destroy(skel_);
+    skel_ = nullptr;
+}
+
+std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
+    std::size_t added = 0;
+    for (const probe_object& obj : objects) {
+        if (std::find(attached_paths_.begin(), attached_paths_.end(), obj.open_path) != attached_paths_.end())
+            continue;
+        // One link per probe name: libbpf attaches every site of that name in
+        // the object, with its semaphore.
+        std::vector<std::string> names;
+        for (const usdt_note& n : obj.probes)
+            if (std::find(names.begin(), names.end(), n.name) == names.end()) names.push_back(n.name);
+        for (const std::string& name : names) {
+            bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, ("handle_" + name).c_str());
+            if (!prog) {
+                spdlog::warn("{}: probe cotrace:{} is not in protocol version {}; ignored", obj.path, name,
+                             COTRACE_PROTOCOL_VERSION);
+                continue;
+            }
+            bpf_link* link = bpf_program__attach_usdt(prog, static_cast<pid_t>(options_.pid),
+                                                      obj.open_path.c_str(), COTRACE_PROVIDER, name.c_str(),
+                                                      nullptr);
+            if (!link) {
+                const int err = errno;
+                if (err == EPERM || err == EACCES) privilege_error("cannot attach to cotrace:" + name);
+                if (!process_alive(options_.pid))
+                    throw error("process " + std::to_string(options_.pid) +
+                                " exited while cotrace was attaching");
+                throw error("cannot attach to cotrace:" + name + " in " + obj.path + ": " + std::strerror(err));
+            }
+            spdlog::debug("attached cotrace:{} in {}", name, obj.path);
+            links_.push_back(link);
+            ++added;
+        }
+        attached_paths_.push_back(obj.open_path);
+    }
+    return added;
+}
+
+int bpf_collector::on_sample(void* ctx, void* data, std::size_t size) {
+    auto* self = static_cast<bpf_collector*>(ctx);
+    if (size < sizeof(cotrace_event)) return 0;
+    cotrace_event e;
+    std::memcpy(&e, data, sizeof e);
+    self->handler_->on_event(e);
+    ++self->delivered_;
+    return 0;
+}
+
+std::size_t bpf_collector::poll(int timeout_ms, event_handler& h) {
+    handler_ = &h;
+    delivered_ = 0;
+    // The BPF side rarely wakes us (wake-ups cost more than events), so a
+    // timed-out wait is normal: consume whatever is there either way.
+    int err = ring_buffer__poll(ring_, timeout_ms);
+    if (err < 0 && err != -EINTR) throw error(std::string("ring buffer poll failed: ") + std::strerror(-err));
+    err = ring_buffer__consume(ring_);
+    if (err < 0 && err != -EINTR) throw error(std::string("ring buffer read failed: ") + std::strerror(-err));
+    return delivered_;
+}
+
+std::size_t bpf_collector::drain(event_handler& h) { return poll(0, h); }
+
+std::uint64_t bpf_collector::dropped() const {
+    const int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return 0;
+    std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(ncpu));
+    const std::uint32_t key = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, per_cpu.data()) != 0) return 0;
+    std::uint64_t total = 0;
+    for (auto v : per_cpu) total += v;
+    return total;
+}
+
+}  // namespace cotrace

@@ -1,0 +1,83 @@
+#pragma once
+// The neutral value model the assembler produces and every sink reads.
+// It knows nothing of BPF or of output formats.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cotrace {
+
+// A resolved site: where a co_await, a scope or an annotation is in source.
+struct source_site {
+    std::string function;
+    std::string file;
+    std::uint32_t line = 0;
+    bool known() const { return line != 0 || !file.empty() || !function.empty(); }
+};
+
+enum class span_status { ok, exception, cancelled, running };
+enum class span_kind { coroutine, scope };
+enum class link_kind { spawn, wake, join };
+
+const char* to_string(span_status s);
+const char* to_string(link_kind k);
+
+struct suspension {
+    source_site site;
+    std::uint64_t start_ns = 0;
+    std::uint64_t end_ns = 0;  // 0 while still suspended
+    std::uint64_t awaited = 0;  // span id of the traced child it waited for, or 0
+};
+
+struct annotation {
+    std::string name;
+    std::int64_t value = 0;
+    std::uint64_t ts_ns = 0;
+};
+
+// Times are nanoseconds since the Unix epoch.
+struct span {
+    std::uint64_t id = 0;         // unique in a session, never 0
+    std::uint64_t parent_id = 0;  // 0: the trace's root (or a partial span with no known parent)
+    span_kind kind = span_kind::coroutine;
+    std::string name;
+    source_site site;  // where it was started: the awaiting co_await, sync_wait call or scope
+    bool partial = false;  // its beginning was not seen (attached mid-flight, or events lost)
+    std::uint64_t start_ns = 0;
+    std::uint64_t end_ns = 0;  // 0 while running
+    span_status status = span_status::running;
+    std::vector<std::uint32_t> tids;  // threads it ran on, in first-run order
+    std::uint32_t thread_hops = 0;    // resumptions on a different thread than the last run
+    std::vector<suspension> suspends;
+    std::vector<annotation> events;
+};
+
+struct link {
+    std::uint64_t from = 0;
+    std::uint64_t to = 0;
+    link_kind kind = link_kind::spawn;
+};
+
+struct trace {
+    std::uint64_t id = 0;
+    std::uint32_t pid = 0;
+    bool complete = true;
+    std::uint64_t start_ns = 0;
+    std::uint64_t end_ns = 0;
+    std::vector<span> spans;  // in order of beginning; spans[0] is the root
+    std::vector<link> links;
+};
+
+// Totals of a session, shown at the end.
+struct session_summary {
+    std::uint64_t events = 0;
+    std::uint64_t traces = 0;
+    std::uint64_t spans = 0;
+    std::uint64_t drops = 0;
+    std::uint64_t incomplete = 0;
+    std::uint64_t evicted_traces = 0;
+    std::uint64_t unattributed = 0;  // events naming no known span
+};
+
+}  // namespace cotrace

@@ -1,0 +1,145 @@
+#include "tree_sink.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cotrace {
+
+namespace {
+
+struct style {
+    bool on;
+    const char* operator()(const char* code) const { return on ? code : ""; }
+};
+constexpr const char* reset = "\033[0m";
+constexpr const char* bold = "\033[1m";
+constexpr const char* dim = "\033[2m";
+constexpr const char* red = "\033[31m";
+constexpr const char* green = "\033[32m";
+constexpr const char* yellow = "\033[33m";
+
+std::string millis(std::uint64_t ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(ns) / 1e6);
+    return buf;
+}
+
+std::string base_name(const std::string& path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string where(const source_site& s) {
+    if (!s.known()) return "?";
+    return base_name(s.file) + ":" + std::to_string(s.line);
+}
+
+std::string threads(const span& s) {
+    std::string out = "tid ";
+    for (std::size_t i = 0; i < s.tids.size(); ++i) out += (i ? "→" : "") + std::to_string(s.tids[i]);
+    return out;
+}
+
+// Display width of UTF-8 text (box-drawing characters are one column each).
+std::size_t columns(const std::string& s) {
+    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) {
+        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    }));
+}
+
+class tree_writer {
+public:
+    tree_writer(std::ostream& out, const trace& t, style st) : out_(out), t_(t), st_(st) {
+        for (std::size_t i = 0; i < t.spans.size(); ++i) {
+            index_[t.spans[i].id] = i;
+            children_[t.spans[i].parent_id].push_back(i);
+        }
+        // Roots are spans whose parent is not in this trace (normally just spans[0]).
+        for (std::size_t i = 0; i < t.spans.size(); ++i)
+            if (t.spans[i].parent_id == 0 || !index_.count(t.spans[i].parent_id)) roots_.push_back(i);
+        width_ = 0;
+        measure(roots_, 0);
+    }
+
+    void write() {
+        const span& root = t_.spans[roots_.empty() ? 0 : roots_[0]];
+        char id[17];
+        std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(t_.id));
+        out_ << st_(bold) << "trace " << id << st_(reset) << "  pid " << t_.pid << "  "
+             << millis(t_.end_ns - t_.start_ns) << "  " << status_text(root);
+        if (!t_.complete) out_ << "  " << st_(yellow) << "(incomplete)" << st_(reset);
+        out_ << '\n';
+        for (std::size_t r = 0; r < roots_.size(); ++r) write_span(roots_[r], "", r + 1 == roots_.size());
+    }
+
+private:
+    void measure(const std::vector<std::size_t>& level, std::size_t depth) {
+        for (std::size_t i : level) {
+            width_ = std::max(width_, depth * 3 + 3 + columns(label(t_.spans[i])));
+            auto it = children_.find(t_.spans[i].id);
+            if (it != children_.end()) measure(it->second, depth + 1);
+        }
+    }
+
+    static std::string label(const span& s) {
+        std::string l = s.name;
+        if (s.partial) l += " (partial)";
+        return l;
+    }
+
+    std::string status_text(const span& s) const {
+        const char* colour = s.status == span_status::ok          ? green
+                             : s.status == span_status::exception ? red
+                                                                  : yellow;
+        return std::string(st_(colour)) + to_string(s.status) + st_(reset);
+    }
+
+    void write_span(std::size_t i, const std::string& prefix, bool last) {
+        const span& s = t_.spans[i];
+        const std::string branch = prefix + (last ? "└─ " : "├─ ");
+        const std::string name = label(s);
+        out_ << st_(dim) << branch << st_(reset) << name
+             << std::string(width_ > columns(branch) + columns(name) ? width_ - columns(branch) - columns(name) : 0, ' ')
+             << "  " << (s.end_ns ? millis(s.end_ns - s.start_ns) : "running") << "  " << status_text(s) << "  "
+             << st_(dim) << threads(s) << st_(reset);
+        if (s.suspends.size() > 0) out_ << "  " << s.suspends.size() << (s.suspends.size() == 1 ? " suspend" : " suspends");
+        out_ << '\n';
+
+        const std::string inner = prefix + (last ? "   " : "│  ");
+        auto it = children_.find(s.id);
+        const bool has_children = it != children_.end() && !it->second.empty();
+        const std::string detail_prefix = inner + (has_children ? "│  " : "   ");
+        // Waits on something other than a traced child (those show as children).
+        for (const suspension& su : s.suspends) {
+            if (su.awaited != 0) continue;
+            out_ << st_(dim) << detail_prefix << "waited at " << where(su.site) << "  "
+                 << (su.end_ns ? millis(su.end_ns - su.start_ns) : "still waiting") << st_(reset) << '\n';
+        }
+        for (const annotation& a : s.events)
+            out_ << st_(dim) << detail_prefix << st_(reset) << "• " << a.name << " = " << a.value << '\n';
+        if (has_children)
+            for (std::size_t c = 0; c < it->second.size(); ++c)
+                write_span(it->second[c], inner, c + 1 == it->second.size());
+    }
+
+    std::ostream& out_;
+    const trace& t_;
+    style st_;
+    std::map<std::uint64_t, std::size_t> index_;
+    std::map<std::uint64_t, std::vector<std::size_t>> children_;
+    std::vector<std::size_t> roots_;
+    std::size_t width_ = 0;
+};
+
+}  // namespace
+
+void tree_sink::on_trace(const trace& t) {
+    if (t.spans.empty()) return;
+    tree_writer(out_, t, style{colour_}).write();
+    out_.flush();
+}
+
+}  // namespace cotrace
