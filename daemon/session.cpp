@@ -60,6 +60,20 @@ std::string process_name(std::uint32_t pid) {
     return name.empty() ? "?" : name;
 }
 
+// Waits (briefly) until pid runs `executable`, or has exited.
+void wait_for_exec(std::uint32_t pid, const std::string& executable) {
+    const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    char target[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+        const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+        if (n < 0) return;  // gone already
+        if (std::string(target, static_cast<std::size_t>(n)) == executable) return;
+        timespec pause{0, 100'000};
+        nanosleep(&pause, nullptr);
+    }
+}
+
 class to_assembler : public event_handler {
 public:
     explicit to_assembler(assembler& a) : a_(a) {}
@@ -116,7 +130,13 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     co.ring_bytes = options.ring_bytes;
     auto collector = std::make_unique<bpf_collector>(co, objects);
     spdlog::info("attached {} probe links in process {}", collector->links(), pid);
-    if (release) release();
+    if (release) {
+        release();
+        // Names are read from the files behind the target's mappings: note
+        // them as soon as CMD has exec'd, in case it exits before the first poll.
+        wait_for_exec(pid, executable);
+        symbols.refresh(pid);
+    }
 
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
@@ -124,6 +144,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     bool keep_until_exit = false;
     for (;;) {
         const std::size_t n = collector->poll(20, handler);
+        if (n > 0 && !watch.exited()) symbols.refresh(pid);  // cheap; catches dlopen'ed objects early
         asm_.on_drops(collector->dropped());
         if (interrupted && !keep_until_exit) {
             if (interrupted > 1 || !watch.on_interrupt()) break;

@@ -17,13 +17,22 @@ bool read_process_memory(std::uint32_t pid, std::uint64_t addr, void* out, std::
 }
 
 void target_symbols::refresh(std::uint32_t pid) {
-    if (auto m = read_maps(pid)) maps_[pid] = std::move(*m);
+    auto m = read_maps(pid);
+    if (!m) return;
+    maps_[pid] = std::move(*m);
+    // Open the objects now: /proc/PID/root is gone once the process exits,
+    // and a short-lived target may exit before its events are read.
+    for (const mapping& map : maps_[pid])
+        if (map.exec && !map.path.empty()) object(pid, map.path);
 }
 
 const elf_object* target_symbols::object(std::uint32_t pid, const std::string& path) {
-    const std::string full = target_path(pid, path);
-    auto it = objects_.find(full);
-    if (it == objects_.end()) it = objects_.emplace(full, elf_object::open(full)).first;
+    auto it = objects_.find(path);
+    if (it == objects_.end()) {
+        auto obj = elf_object::open(target_path(pid, path));
+        if (!obj) obj = elf_object::open(path);  // the process is gone; same mount namespace
+        it = objects_.emplace(path, std::move(obj)).first;
+    }
     return it->second.get();
 }
 

@@ -37,7 +37,7 @@ private:
     std::optional<std::string> read_text(std::uint32_t pid, std::uint64_t addr, const elf_object* in);
 
     std::unordered_map<std::uint32_t, std::vector<mapping>> maps_;
-    std::map<std::string, std::unique_ptr<elf_object>> objects_;  // by path as opened
+    std::map<std::string, std::unique_ptr<elf_object>> objects_;  // by path in the target
 };
 
 // Reads the target's memory (process_vm_readv); false when it cannot.

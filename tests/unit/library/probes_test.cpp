@@ -445,6 +445,7 @@ TEST_F(Probes, CurrentContextCapturesATokenOnlyWhileATracerIsAttached) {
     const cotrace::context first = cotrace::current_context();
     const cotrace::context second = cotrace::current_context();
     EXPECT_FALSE(first.empty());
+    EXPECT_FALSE(second.empty());
     const events evs = recorder::snapshot();
     ASSERT_EQ(evs.size(), 2u) << describe(evs);
     EXPECT_EQ(evs[0].kind, COTRACE_EV_context_capture);

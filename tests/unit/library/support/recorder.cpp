@@ -12,7 +12,9 @@
 
 // What the library's probe macros call when built with -DCOTRACE_TEST_SINK.
 // Starts true: in most tests a tracer is "attached".
-extern "C" bool cotrace_test_sink_active = true;
+extern "C" {
+bool cotrace_test_sink_active = true;
+}
 
 namespace cotrace_test {
 namespace {

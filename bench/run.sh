@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# bench/run.sh BUILD_DIR [STEP...]: the `make bench` entry point.
+#
+# Runs the benchmark steps in order and ends with one summary of every figure
+# against its target (DESIGN.md section 8). Raw outputs go to BUILD_DIR/bench/.
+#
+# Steps (default: all, in this order):
+#   variants                 the two builds of the detached workload really differ:
+#                            USDT notes in the traced object only, nothing shared
+#   detached_time            traced / untraced CPU time per round trip (Google Benchmark,
+#                            repetitions interleaved at random; min and median)
+#   detached_instructions    the same ratio in instructions (callgrind), which a noisy
+#                            machine does not disturb
+#
+# Adding a step: write a function step_<name> below, append <name> to STEPS, and
+# report its figures with `summary` (and `verdict` for a figure with a target).
+#
+# Knobs (environment):
+#   BENCH_REPETITIONS=20  BENCH_MIN_TIME=0.1 (seconds per repetition)
+#   BENCH_CALLGRIND_ITERS=5000 (round trips counted per scenario and variant)
+#   BENCH_STRICT=1        exit 1 when a figure misses its target (default: report only)
+set -euo pipefail
+
+STEPS=(variants detached_time detached_instructions)
+
+DETACHED_TARGET=1.02  # traced / untraced, DESIGN.md section 8
+
+if [ $# -lt 1 ]; then
+    echo "usage: $0 BUILD_DIR [STEP...]   (steps: ${STEPS[*]})" >&2
+    exit 2
+fi
+BUILD=$1
+shift
+[ $# -gt 0 ] && STEPS=("$@")
+
+BIN=$BUILD/bin
+OUT=$BUILD/bench
+mkdir -p "$OUT"
+SUMMARY=$OUT/summary.txt
+: >"$SUMMARY"
+MISSED=0
+FAILED=0
+
+# ---- helpers ------------------------------------------------------------------
+say() { printf '%s\n' "$*"; }
+summary() { printf '%s\n' "$*" >>"$SUMMARY"; }
+# verdict LABEL VALUE TARGET: one summary line, "meets" when VALUE <= TARGET.
+verdict() {
+    local label=$1 value=$2 target=$3
+    if awk -v v="$value" -v t="$target" 'BEGIN { exit !(v <= t) }'; then
+        summary "$(printf '  %-44s %7.3fx  target <= %sx  meets' "$label" "$value" "$target")"
+    else
+        summary "$(printf '  %-44s %7.3fx  target <= %sx  MISSES' "$label" "$value" "$target")"
+        MISSED=1
+    fi
+}
+fail() {
+    say "bench: $*" >&2
+    summary "  FAILED: $*"
+    FAILED=1
+}
+need() {
+    local f
+    for f in "$@"; do
+        [ -e "$f" ] || { fail "missing $f (build first: make build)"; return 1; }
+    done
+}
+
+# ---- step: variants -----------------------------------------------------------
+# The traced and untraced workloads are one source built twice into two shared
+# objects (bench/CMakeLists.txt). Check that the binary really holds two codes:
+# probes only in the traced one, and nothing but the entry points exported, so
+# the linker cannot have merged their inline functions.
+step_variants() {
+    local traced=$BIN/libcotrace_bench_traced.so untraced=$BIN/libcotrace_bench_untraced.so
+    need "$traced" "$untraced" "$BIN/bench_detached" || return 0
+    local tnotes unotes bnotes
+    tnotes=$(readelf -n "$traced" | grep -c 'NT_STAPSDT' || true)
+    unotes=$(readelf -n "$untraced" | grep -c 'NT_STAPSDT' || true)
+    bnotes=$(readelf -n "$BIN/bench_detached" | grep -c 'NT_STAPSDT' || true)
+    say "USDT probe sites: traced $tnotes, untraced $unotes, harness $bnotes"
+    readelf -n "$traced" | awk '/Name:/ { n[$2]++ } END { for (k in n) printf "  %-16s %d\n", k, n[k] }' | sort
+    [ "$tnotes" -gt 0 ] || fail "the traced workload has no USDT notes"
+    [ "$unotes" -eq 0 ] || fail "the untraced workload has USDT notes"
+    [ "$bnotes" -eq 0 ] || fail "the harness itself has USDT notes"
+
+    local v exports others
+    for v in traced untraced; do
+        exports=$(nm -D --defined-only "$BIN/libcotrace_bench_$v.so" | awk '{ print $3 }')
+        others=$(grep -v "^cotrace_bench_${v}_" <<<"$exports" || true)
+        say "exported by libcotrace_bench_$v.so: $(tr '\n' ' ' <<<"$exports")"
+        [ -z "$others" ] || fail "libcotrace_bench_$v.so exports more than its entry points: $others"
+    done
+    # The harness only calls the entry points: no library code of its own.
+    if nm -C "$BIN/bench_detached" | grep -q 'cotrace::'; then
+        fail "bench_detached holds cotrace code of its own"
+    fi
+    summary "Variants: traced object $tnotes USDT probe sites, untraced 0; entry points only exported"
+}
+
+# ---- step: detached_time ------------------------------------------------------
+step_detached_time() {
+    need "$BIN/bench_detached" || return 0
+    local reps=${BENCH_REPETITIONS:-20} min_time=${BENCH_MIN_TIME:-0.1}
+    "$BIN/bench_detached" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
+        --benchmark_enable_random_interleaving=true \
+        --benchmark_out="$OUT/detached.json" --benchmark_out_format=json \
+        --summary-out="$OUT/detached_time.tsv" || { fail "bench_detached failed"; return 0; }
+
+    summary ""
+    summary "Detached overhead, time (CPU time per round trip, $reps repetitions interleaved at random):"
+    summary "$(printf '  %-20s %12s %12s %9s %12s %12s %9s' scenario 'traced min' 'untr. min' ratio 'traced med' 'untr. med' ratio)"
+    local name reps_ tmin umin rmin tmed umed rmed
+    while IFS=$'\t' read -r name reps_ tmin umin rmin tmed umed rmed; do
+        summary "$(printf '  %-20s %9.1f ns %9.1f ns %8.3fx %9.1f ns %9.1f ns %8.3fx' \
+            "$name" "$tmin" "$umin" "$rmin" "$tmed" "$umed" "$rmed")"
+    done < <(tail -n +2 "$OUT/detached_time.tsv")
+    while IFS=$'\t' read -r name reps_ tmin umin rmin tmed umed rmed; do
+        verdict "time $name (min of $reps_)" "$rmin" "$DETACHED_TARGET"
+    done < <(tail -n +2 "$OUT/detached_time.tsv")
+}
+
+# ---- step: detached_instructions ----------------------------------------------
+# callgrind counts only the measured round trips (bench_detached --loop toggles
+# collection around them, after a warm-up), so the counts repeat exactly.
+step_detached_instructions() {
+    need "$BIN/bench_detached" || return 0
+    if ! command -v valgrind >/dev/null; then
+        fail "valgrind not installed: no instruction counts (apt-get install valgrind)"
+        return 0
+    fi
+    local iters=${BENCH_CALLGRIND_ITERS:-5000}
+    local tsv=$OUT/detached_instructions.tsv scenarios s v ir
+    printf 'scenario\ttraced_per_round_trip\tuntraced_per_round_trip\tratio\n' >"$tsv"
+    scenarios=$("$BIN/bench_detached" --benchmark_list_tests=true | sed -n 's|/traced$||p')
+    for s in $scenarios; do
+        local -A per=()
+        for v in traced untraced; do
+            ir=$(valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$OUT/callgrind.$s.$v" \
+                "$BIN/bench_detached" --loop "$s" "$v" "$iters" 2>&1 >/dev/null |
+                sed -n 's/.*Collected : *\([0-9]*\).*/\1/p')
+            [ -n "$ir" ] || { fail "callgrind gave no count for $s/$v"; continue 2; }
+            per[$v]=$(awk -v ir="$ir" -v n="$iters" 'BEGIN { printf "%.1f", ir / n }')
+        done
+        printf '%s\t%s\t%s\t%s\n' "$s" "${per[traced]}" "${per[untraced]}" \
+            "$(awk -v t="${per[traced]}" -v u="${per[untraced]}" 'BEGIN { printf "%.4f", t / u }')" >>"$tsv"
+        say "$s: traced ${per[traced]}, untraced ${per[untraced]} instructions per round trip"
+    done
+
+    summary ""
+    summary "Detached overhead, instructions (callgrind, $iters round trips each, exact):"
+    summary "$(printf '  %-20s %12s %12s %9s %12s' scenario traced untraced ratio 'extra')"
+    local name t u r
+    while IFS=$'\t' read -r name t u r; do
+        summary "$(printf '  %-20s %12s %12s %8.3fx %+12.1f' "$name" "$t" "$u" "$r" \
+            "$(awk -v t="$t" -v u="$u" 'BEGIN { print t - u }')")"
+    done < <(tail -n +2 "$tsv")
+    while IFS=$'\t' read -r name t u r; do
+        verdict "instructions $name" "$r" "$DETACHED_TARGET"
+    done < <(tail -n +2 "$tsv")
+}
+
+# ---- run ----------------------------------------------------------------------
+for step in "${STEPS[@]}"; do
+    if ! declare -F "step_$step" >/dev/null; then
+        say "bench: unknown step '$step'" >&2
+        exit 2
+    fi
+    say ""
+    say "==== $step"
+    "step_$step"
+done
+
+say ""
+cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null)
+say "==== summary ($(nproc) cores, kernel $(uname -r), $("${cxx:-c++}" --version | head -1))"
+cat "$SUMMARY"
+say ""
+# Until an attached-cost step (BPF) exists, say so.
+case " ${STEPS[*]} " in
+*" attached"*) ;;
+*) say "Attached cost: not yet measured." ;;
+esac
+say "Raw results: $OUT/"
+[ "$FAILED" -eq 0 ] || exit 1
+[ "$MISSED" -eq 0 ] || [ "${BENCH_STRICT:-0}" != 1 ] || exit 1
+exit 0
