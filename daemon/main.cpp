@@ -49,7 +49,9 @@ int main(int argc, char** argv) {
     int verbosity = 0;
     app.add_flag("-v,--verbose", verbosity, "Diagnostics on stderr (-vv for libbpf's)");
     app.failure_message([](const CLI::App* a, const CLI::Error& e) {
-        return std::string("cotrace: ") + e.what() + " (see `" + a->get_name() + " --help`)\n";
+        std::string help = a->get_name();
+        for (const CLI::App* sub : a->get_subcommands()) help += " " + sub->get_name();
+        return std::string("cotrace: ") + e.what() + " (see `" + help + " --help`)\n";
     });
 
     cotrace::session_options attach_opts;

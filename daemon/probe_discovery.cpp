@@ -1,5 +1,7 @@
 #include "probe_discovery.hpp"
 
+#include <unistd.h>
+
 #include <set>
 
 #include "cotrace_probes.h"
@@ -19,8 +21,14 @@ std::vector<usdt_note> cotrace_notes(const elf_object& obj) {
 
 std::vector<probe_object> find_probe_objects(std::uint32_t pid) {
     auto maps = read_maps(pid);
-    if (!maps) throw error("no process with PID " + std::to_string(pid) + " (check it with `ps -p " +
-                           std::to_string(pid) + "`)");
+    if (!maps) {
+        const std::string dir = "/proc/" + std::to_string(pid);
+        if (access(dir.c_str(), F_OK) != 0)
+            throw error("no process with PID " + std::to_string(pid) + " (check it with `ps -p " +
+                        std::to_string(pid) + "`)");
+        throw error("cannot read " + dir + "/maps: not enough privilege; run as root or grant "
+                    "CAP_SYS_PTRACE (and CAP_BPF, CAP_PERFMON to trace)");
+    }
     std::vector<probe_object> out;
     std::set<std::string> seen;
     for (const mapping& m : *maps) {
