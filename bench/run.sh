@@ -101,9 +101,10 @@ step_variants() {
 # ---- step: detached_time ------------------------------------------------------
 step_detached_time() {
     need "$BIN/bench_detached" || return 0
-    local reps=${BENCH_REPETITIONS:-20} min_time=${BENCH_MIN_TIME:-0.1}
+    local reps=${BENCH_REPETITIONS:-20} min_time=${BENCH_MIN_TIME:-0.1} color=true
+    [ -t 1 ] || color=false
     "$BIN/bench_detached" --benchmark_repetitions="$reps" --benchmark_min_time="$min_time" \
-        --benchmark_enable_random_interleaving=true \
+        --benchmark_enable_random_interleaving=true --benchmark_color="$color" \
         --benchmark_out="$OUT/detached.json" --benchmark_out_format=json \
         --summary-out="$OUT/detached_time.tsv" || { fail "bench_detached failed"; return 0; }
 

@@ -20,7 +20,7 @@ void add_session_options(CLI::App& cmd, cotrace::session_options& o) {
         ->type_name("SEC")
         ->check(CLI::PositiveNumber);
     cmd.add_option("--format,-f", o.format, std::string("Output format: ") + cotrace::sink_formats())
-        ->check(CLI::IsMember({"tree", "jsonl"}))
+        ->check(CLI::IsMember(cotrace::sink_format_names()))
         ->capture_default_str();
     cmd.add_option("--output,-o", o.output, "Write traces to FILE instead of stdout")->type_name("FILE");
     cmd.add_option("--ring-size", o.ring_bytes,

@@ -6,6 +6,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "assembler.hpp"
 #include "model.hpp"
@@ -24,7 +25,8 @@ struct sink_options {
 
 // Formats by name ("tree", "jsonl"); nullptr for an unknown name.
 std::unique_ptr<trace_sink> make_sink(const std::string& format, std::ostream& out, const sink_options& options);
-// The names make_sink accepts, for --help and errors.
-const char* sink_formats();
+// The names make_sink accepts, and them joined with '|' for --help and errors.
+const std::vector<std::string>& sink_format_names();
+std::string sink_formats();
 
 }  // namespace cotrace

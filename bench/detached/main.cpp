@@ -15,6 +15,10 @@
 // Defaults (each overridable on the command line): 20 repetitions, random
 // interleaving, 0.1 s per repetition.
 
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+#include <valgrind/callgrind.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -24,9 +28,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <benchmark/benchmark.h>
-#include <valgrind/callgrind.h>
 
 #include "workload.hpp"
 
@@ -42,7 +43,8 @@ struct scenario {
 };
 
 const scenario scenarios[] = {
-#define COTRACE_BENCH_ROW(name, what) {#name, what, cotrace_bench_traced_##name, cotrace_bench_untraced_##name},
+#define COTRACE_BENCH_ROW(name, what) \
+    {#name, what, cotrace_bench_traced_##name, cotrace_bench_untraced_##name},
     COTRACE_BENCH_SCENARIOS(COTRACE_BENCH_ROW)
 #undef COTRACE_BENCH_ROW
 };
@@ -63,13 +65,15 @@ void run_workload(benchmark::State& state, entry_fn fn) {
 // aggregates on the console (the JSON file, --benchmark_out, gets all).
 class sample_reporter : public benchmark::ConsoleReporter {
 public:
+    explicit sample_reporter(OutputOptions options) : ConsoleReporter(options) {}
     std::map<std::string, std::vector<double>> samples;  // "chain7/traced" -> ns per round trip
 
     void ReportRuns(const std::vector<Run>& runs) override {
         std::vector<Run> shown;
         for (const Run& run : runs) {
             if (run.run_type == Run::RT_Iteration) {
-                if (!run.error_occurred) samples[run.run_name.function_name].push_back(run.GetAdjustedCPUTime());
+                if (!run.error_occurred)
+                    samples[run.run_name.function_name].push_back(run.GetAdjustedCPUTime());
             } else {
                 shown.push_back(run);
             }
@@ -86,6 +90,8 @@ double median_of(std::vector<double> v) {
 }
 
 int summarize(const sample_reporter& reporter, const char* summary_path) {
+    if (reporter.samples.empty())
+        return 0;  // --benchmark_list_tests, or a filter that matched nothing
     std::FILE* tsv = nullptr;
     if (summary_path) {
         tsv = std::fopen(summary_path, "w");
@@ -93,12 +99,14 @@ int summarize(const sample_reporter& reporter, const char* summary_path) {
             std::perror(summary_path);
             return 1;
         }
-        std::fprintf(tsv, "scenario\treps\ttraced_min_ns\tuntraced_min_ns\tratio_min\t"
-                          "traced_median_ns\tuntraced_median_ns\tratio_median\n");
+        std::fprintf(tsv,
+                     "scenario\treps\ttraced_min_ns\tuntraced_min_ns\tratio_min\t"
+                     "traced_median_ns\tuntraced_median_ns\tratio_median\n");
     }
-    std::printf("\nDetached overhead: traced (probes present, no tracer) / untraced (COTRACE_ENABLED=0)\n"
-                "CPU ns per round trip, repetitions interleaved at random; target <= %.2fx\n\n",
-                target_ratio);
+    std::printf(
+        "\nDetached overhead: traced (probes present, no tracer) / untraced (COTRACE_ENABLED=0)\n"
+        "CPU ns per round trip, repetitions interleaved at random; target <= %.2fx\n\n",
+        target_ratio);
     std::printf("%-18s %5s %11s %11s %9s %11s %11s %9s\n", "scenario", "reps", "traced min",
                 "untr. min", "ratio", "traced med", "untr. med", "ratio");
     for (const scenario& s : scenarios) {
@@ -108,11 +116,11 @@ int summarize(const sample_reporter& reporter, const char* summary_path) {
         double tmin = min_of(t->second), umin = min_of(u->second);
         double tmed = median_of(t->second), umed = median_of(u->second);
         std::size_t reps = std::min(t->second.size(), u->second.size());
-        std::printf("%-18s %5zu %11.1f %11.1f %8.3fx %11.1f %11.1f %8.3fx\n", s.name, reps, tmin, umin,
-                    tmin / umin, tmed, umed, tmed / umed);
+        std::printf("%-18s %5zu %11.1f %11.1f %8.3fx %11.1f %11.1f %8.3fx\n", s.name, reps, tmin,
+                    umin, tmin / umin, tmed, umed, tmed / umed);
         if (tsv)
-            std::fprintf(tsv, "%s\t%zu\t%.2f\t%.2f\t%.4f\t%.2f\t%.2f\t%.4f\n", s.name, reps, tmin, umin,
-                         tmin / umin, tmed, umed, tmed / umed);
+            std::fprintf(tsv, "%s\t%zu\t%.2f\t%.2f\t%.4f\t%.2f\t%.2f\t%.4f\n", s.name, reps, tmin,
+                         umin, tmin / umin, tmed, umed, tmed / umed);
     }
     if (tsv) std::fclose(tsv);
     return 0;
@@ -134,8 +142,8 @@ int loop(const char* name, std::string_view variant, const char* count) {
         CALLGRIND_TOGGLE_COLLECT;
         sum += fn(n);
         CALLGRIND_TOGGLE_COLLECT;
-        std::printf("%s/%s %llu round trips, checksum %llu\n", s.name, std::string(variant).c_str(), n,
-                    static_cast<unsigned long long>(sum));
+        std::printf("%s/%s %llu round trips, checksum %llu\n", s.name, std::string(variant).c_str(),
+                    n, static_cast<unsigned long long>(sum));
         return 0;
     }
     std::fprintf(stderr, "bench_detached: --loop: unknown scenario '%s' or variant '%s'\n", name,
@@ -175,6 +183,8 @@ int main(int argc, char** argv) {
     if (!has_flag(args, "--benchmark_repetitions")) args.push_back(reps);
     if (!has_flag(args, "--benchmark_enable_random_interleaving")) args.push_back(interleave);
     if (!has_flag(args, "--benchmark_min_time")) args.push_back(min_time);
+    // A reporter of our own ignores --benchmark_color: colour only on a terminal.
+    const bool color = isatty(STDOUT_FILENO) && !has_flag(args, "--benchmark_color=false");
     int n = static_cast<int>(args.size());
     args.push_back(nullptr);
 
@@ -182,13 +192,16 @@ int main(int argc, char** argv) {
     if (benchmark::ReportUnrecognizedArguments(n, args.data())) return 2;
 
     for (const scenario& s : scenarios) {
-        benchmark::RegisterBenchmark((std::string(s.name) + "/traced").c_str(), run_workload, s.traced)
+        benchmark::RegisterBenchmark((std::string(s.name) + "/traced").c_str(), run_workload,
+                                     s.traced)
             ->Unit(benchmark::kNanosecond);
-        benchmark::RegisterBenchmark((std::string(s.name) + "/untraced").c_str(), run_workload, s.untraced)
+        benchmark::RegisterBenchmark((std::string(s.name) + "/untraced").c_str(), run_workload,
+                                     s.untraced)
             ->Unit(benchmark::kNanosecond);
     }
 
-    sample_reporter reporter;
+    sample_reporter reporter(color ? benchmark::ConsoleReporter::OO_ColorTabular
+                                   : benchmark::ConsoleReporter::OO_Tabular);
     benchmark::RunSpecifiedBenchmarks(&reporter);
     benchmark::Shutdown();
     return summarize(reporter, summary_path);

@@ -4,15 +4,14 @@
 // calling thread, so the figures are the library's own cost (frames, awaiters,
 // symmetric transfer, probes) and not a scheduler's.
 
+#include "workload.hpp"
+
 #include <coroutine>
+#include <cotrace/cotrace.hpp>
 #include <cstdint>
 #include <exception>
 #include <tuple>
 #include <utility>
-
-#include <cotrace/cotrace.hpp>
-
-#include "workload.hpp"
 
 #ifndef COTRACE_BENCH_VARIANT
 #error "build with -DCOTRACE_BENCH_VARIANT=traced|untraced (bench/CMakeLists.txt does)"
@@ -27,8 +26,8 @@
 #endif
 
 // cotrace_bench_<variant>_<name>
-#define COTRACE_BENCH_ENTRY(name)                                                             \
-    extern "C" __attribute__((visibility("default"))) std::uint64_t COTRACE_BENCH_CAT3(     \
+#define COTRACE_BENCH_ENTRY(name)                                                       \
+    extern "C" __attribute__((visibility("default"))) std::uint64_t COTRACE_BENCH_CAT3( \
         cotrace_bench_, COTRACE_BENCH_VARIANT, _##name)(std::uint64_t iterations)
 
 namespace {

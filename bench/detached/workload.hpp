@@ -17,10 +17,10 @@
 #include <cstdint>
 
 // X(name, description): one workload per line.
-#define COTRACE_BENCH_SCENARIOS(X)                                                            \
-    X(chain7, "7 nested tasks: each awaits the next (a request: root -> ... -> leaf)")        \
-    X(when_all3, "a task awaits when_all of 3 child tasks")                                   \
-    X(scope_annotate, "a task awaits a child that runs a COTRACE_SCOPE and 2 annotates")      \
+#define COTRACE_BENCH_SCENARIOS(X)                                                       \
+    X(chain7, "7 nested tasks: each awaits the next (a request: root -> ... -> leaf)")   \
+    X(when_all3, "a task awaits when_all of 3 child tasks")                              \
+    X(scope_annotate, "a task awaits a child that runs a COTRACE_SCOPE and 2 annotates") \
     X(sync_wait_chain7, "chain7 entered through cotrace::sync_wait instead of a driver")
 
 #define COTRACE_BENCH_DECLARE(variant, name) \
