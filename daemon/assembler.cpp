@@ -32,6 +32,9 @@ struct assembler::process {
     std::unordered_map<std::uint32_t, std::vector<running_entry>> running;  // per tid, innermost last
     std::unordered_map<std::uint32_t, ended> last_ended;  // per tid: a join link names the span that just ended
     std::unordered_map<std::uint64_t, std::uint64_t> contexts;  // token -> span id
+    // child span id -> the span that suspended awaiting it: the child's end
+    // resumes it there (the protocol leaves that resume implicit).
+    std::unordered_map<std::uint64_t, std::uint64_t> awaited_by;
 };
 
 struct assembler::open_trace {
@@ -188,14 +191,15 @@ void assembler::emit(std::uint64_t trace_id, bool forced) {
         std::any_of(t.spans.begin(), t.spans.end(), [](const span& s) { return s.partial; });
     t.complete = !forced && !ot.lost && !any_partial;
     t.end_ns = t.start_ns;
+    process& p = process_of(t.pid);
     for (std::size_t i = 0; i < t.spans.size(); ++i) {
         const span& s = t.spans[i];
         t.end_ns = std::max({t.end_ns, s.end_ns, s.start_ns});
         span_index_.erase(s.id);
-        if (ot.frames[i] != 0 && s.status == span_status::running) {
+        p.awaited_by.erase(s.id);
+        if (s.status == span_status::running) {
             --open_span_count_;
-            auto& p = process_of(t.pid);
-            if (live_span(p, ot.frames[i]) == s.id) p.live.erase(ot.frames[i]);
+            if (ot.frames[i] != 0 && live_span(p, ot.frames[i]) == s.id) p.live.erase(ot.frames[i]);
         }
     }
     ++summary_.traces;
@@ -215,6 +219,22 @@ void assembler::enforce_bounds() {
     }
     // Forget ids of traces already emitted, so the queue stays as small as the open set.
     while (!trace_order_.empty() && !traces_.count(trace_order_.front())) trace_order_.pop_front();
+}
+
+void assembler::run_on(process& p, const cotrace_event& e, std::uint64_t id) {
+    open_trace* ot = trace_of(id);
+    const std::size_t index = span_index_.at(id).second;
+    span& s = ot->t.spans[index];
+    const std::uint64_t now = epoch(e.ts_ns);
+    if (!s.suspends.empty() && s.suspends.back().end_ns == 0)
+        s.suspends.back().end_ns = std::max(now, s.suspends.back().start_ns);
+    std::uint32_t& last = ot->last_tids[index];
+    if (last != 0 && last != e.tid) ++s.thread_hops;
+    last = e.tid;
+    if (std::find(s.tids.begin(), s.tids.end(), e.tid) == s.tids.end()) s.tids.push_back(e.tid);
+    auto& stack = p.running[e.tid];
+    // An explicit resume of what already runs here (derived earlier) is not a new run.
+    if (stack.empty() || stack.back().span_id != id || stack.back().token != 0) stack.push_back({id, 0});
 }
 
 void assembler::on_drops(std::uint64_t total_dropped) {
@@ -253,25 +273,16 @@ void assembler::on_event(const cotrace_event& e) {
                     child.name = coroutine_name(e.pid, e, a2, true);
                     child.site = su.site;
                 }
+                p.awaited_by[su.awaited] = id;
             }
+            const std::uint64_t child = su.awaited;
             find_span(id)->suspends.push_back(std::move(su));
+            if (child != 0) run_on(p, e, child);  // control passes to the child, on this thread
             break;
         }
-        case COTRACE_EV_resume: {  // (span)
-            const std::uint64_t id = known_or_partial(p, e, a0);
-            open_trace* ot = trace_of(id);
-            const std::size_t index = span_index_.at(id).second;
-            span& s = ot->t.spans[index];
-            const std::uint64_t now = epoch(e.ts_ns);
-            if (!s.suspends.empty() && s.suspends.back().end_ns == 0)
-                s.suspends.back().end_ns = std::max(now, s.suspends.back().start_ns);
-            std::uint32_t& last = ot->last_tids[index];
-            if (last != 0 && last != e.tid) ++s.thread_hops;
-            last = e.tid;
-            if (std::find(s.tids.begin(), s.tids.end(), e.tid) == s.tids.end()) s.tids.push_back(e.tid);
-            p.running[e.tid].push_back({id, 0});
+        case COTRACE_EV_resume:  // (span)
+            run_on(p, e, known_or_partial(p, e, a0));
             break;
-        }
         case COTRACE_EV_end: {  // (span, status)
             const std::uint64_t id = live_span(p, a0);
             if (id == 0) {
@@ -281,6 +292,16 @@ void assembler::on_event(const cotrace_event& e) {
                 break;
             }
             finish_span(p, e, id, status_from(a1));
+            // A completed child hands control back to the span awaiting it,
+            // on this thread (a cancelled one is being destroyed instead).
+            if (auto it = p.awaited_by.find(id); it != p.awaited_by.end()) {
+                const std::uint64_t parent = it->second;
+                p.awaited_by.erase(it);
+                span* ps = a1 != COTRACE_STATUS_CANCELLED ? find_span(parent) : nullptr;
+                if (ps && ps->status == span_status::running && !ps->suspends.empty() &&
+                    ps->suspends.back().awaited == id && ps->suspends.back().end_ns == 0)
+                    run_on(p, e, parent);
+            }
             break;
         }
         case COTRACE_EV_span_begin: {  // (span, parent, site)
@@ -289,6 +310,7 @@ void assembler::on_event(const cotrace_event& e) {
             span& s = *find_span(id);
             s.name = coroutine_name(e.pid, e, a0, true);
             if (a2 != 0) s.site = symbols_.site(e.pid, a2);
+            run_on(p, e, id);  // it starts running at once, on this thread
             break;
         }
         case COTRACE_EV_link: {  // (from, to, kind)
@@ -311,9 +333,7 @@ void assembler::on_event(const cotrace_event& e) {
             span& s = *find_span(id);
             s.site = symbols_.site(e.pid, a1);
             s.name = s.site.function.empty() ? "?" : s.site.function;
-            s.tids.push_back(e.tid);
-            trace_of(id)->last_tids[span_index_.at(id).second] = e.tid;
-            p.running[e.tid].push_back({id, 0});
+            run_on(p, e, id);
             break;
         }
         case COTRACE_EV_event: {  // (name, value, site)

@@ -66,6 +66,9 @@ private:
                              std::uint64_t parent_id, span_kind kind, bool partial);
     std::uint64_t known_or_partial(process& p, const cotrace_event& e, std::uint64_t frame);
     void pop_running(process& p, std::uint32_t tid, std::uint64_t span_id);
+    // span_id runs on e.tid from e.ts_ns: ends its pending suspension, counts
+    // a thread hop, and makes it the thread's current span.
+    void run_on(process& p, const cotrace_event& e, std::uint64_t span_id);
     void finish_span(process& p, const cotrace_event& e, std::uint64_t span_id, span_status st);
     void add_link(std::uint64_t from, std::uint64_t to, link_kind kind);
     void emit(std::uint64_t trace_id, bool forced);

@@ -60,19 +60,12 @@ std::string process_name(std::uint32_t pid) {
     return name.empty() ? "?" : name;
 }
 
-// Waits (briefly) until pid runs `executable`, or has exited.
-void wait_for_exec(std::uint32_t pid, const std::string& executable) {
-    const std::string link = "/proc/" + std::to_string(pid) + "/exe";
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    char target[4096];
-    while (std::chrono::steady_clock::now() < deadline) {
-        const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
-        if (n < 0) return;  // gone already
-        if (std::string(target, static_cast<std::size_t>(n)) == executable) return;
-        timespec pause{0, 100'000};
-        nanosleep(&pause, nullptr);
-    }
-}
+// Holds events back until the target's mappings can be read for names.
+class event_buffer : public event_handler {
+public:
+    void on_event(const cotrace_event& e) override { events.push_back(e); }
+    std::vector<cotrace_event> events;
+};
 
 class to_assembler : public event_handler {
 public:
@@ -117,7 +110,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     if (!sink) throw error("unknown format " + options.format + " (use one of " + sink_formats() + ")", exit_usage);
 
     target_symbols symbols;
-    symbols.refresh(pid);
+    if (!release) symbols.refresh(pid);  // a `run` child has not exec'd yet: its maps are cotrace's
     symbol_cache cache(&symbols);
     assembler_options limits = options.limits;
     limits.clock_offset_ns = monotonic_to_epoch_offset();
@@ -132,10 +125,17 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     spdlog::info("attached {} probe links in process {}", collector->links(), pid);
     if (release) {
         release();
-        // Names are read from the files behind the target's mappings: note
-        // them as soon as CMD has exec'd, in case it exits before the first poll.
-        wait_for_exec(pid, executable);
+        // Names are read from the files behind the target's mappings. While
+        // CMD execs, its maps change under us (the loader maps the image in
+        // steps); its first event proves it runs its own code, so read them
+        // then, at once, in case it exits before long.
+        event_buffer first;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (first.events.empty() && !watch.exited() && std::chrono::steady_clock::now() < deadline &&
+               !interrupted)
+            collector->poll(1, first);
         symbols.refresh(pid);
+        for (const cotrace_event& e : first.events) asm_.on_event(e);
     }
 
     using clock = std::chrono::steady_clock;

@@ -28,14 +28,18 @@
  * integer. Order here is the event kind's value (1-based).
  *
  *  suspend(span, site, awaited)   span stops running at the co_await at site;
- *                                 awaited != 0: the child span it now waits
+ *                                 awaited != 0: the traced child it now waits
  *                                 for, which begins here (as a child of span)
- *                                 if it has not begun yet.
- *  resume(span)                   span runs on this thread from now on.
+ *                                 if it has not begun yet, and runs at once on
+ *                                 this thread; when it ends (not cancelled),
+ *                                 span runs again on the thread of that end.
+ *  resume(span)                   span runs on this thread from now on (after
+ *                                 any suspension not implied above).
  *  end(span, status)              span finished (enum cotrace_status).
  *  span_begin(span, parent, site) span begins without a suspending awaiter
- *                                 (sync_wait, when_all branches); parent 0 =
- *                                 the span current on this thread, if any.
+ *                                 (sync_wait, when_all branches) and runs at
+ *                                 once on this thread; parent 0 = the span
+ *                                 current on this thread, if any.
  *  link(from, to, kind)           causality (enum cotrace_link_kind); from 0 =
  *                                 the span current on this thread. A spawn
  *                                 link also begins `to` as a child of from.

@@ -93,6 +93,8 @@ struct detached_runner {
 
 inline detached_runner run_detached(thread_pool& pool, task<void> t) {
     co_await pool.schedule();
+    // Not awaited by a traced span, so say where it starts running.
+    COTRACE_DETAIL_PROBE(resume, task_access::handle(t).address());
     co_await std::move(t);
 }
 

@@ -3,7 +3,7 @@
 // cotrace probes. cotrace::task uses it; another library's task can too:
 //
 //   struct my_promise : cotrace::traced_promise<my_promise> {
-//       auto initial_suspend() noexcept { return cotrace::traced_initial_suspend{this->frame()}; }
+//       std::suspend_always initial_suspend() noexcept { return {}; }  // lazy
 //       auto final_suspend() noexcept {
 //           this->trace_end(exception_ ? cotrace::status::exception : cotrace::status::ok);
 //           ...  // then transfer to the continuation as before
@@ -11,14 +11,21 @@
 //       // and in the task's destructor, when destroying a frame that is not done:
 //       //     promise.trace_end(cotrace::status::cancelled);
 //   };
+//   // and the task's awaiter names the child it starts:
+//   //     void* traced_child() const noexcept { return handle.address(); }
 //
 // What each part gives the collector:
-//   await_transform       every co_await becomes suspend(frame, site, awaited) +
-//                         resume(frame); `site` is the co_await's file:line.
-//                         An awaiter with `void* traced_child() const noexcept`
-//                         names the traced child it waits for (its parent link).
-//   traced_initial_suspend  a lazy coroutine's first resume(frame).
+//   await_transform       every co_await becomes suspend(frame, site, awaited);
+//                         `site` is the co_await's file:line. Awaiting anything
+//                         but a traced child adds resume(frame) where it resumes.
+//   traced_child()        on a task's awaiter: the awaiting coroutine's span is
+//                         the child's parent. The awaiter must start the child at
+//                         once on this thread (symmetric transfer) and the child's
+//                         completion must resume the awaiter on the thread where
+//                         the child ended: the collector infers both.
 //   trace_end             end(frame, status).
+// A task started from plain code (not awaited) emits span_begin itself; see
+// sync_wait.hpp and PROTOCOL.md.
 // A promise that already has an await_transform can call
 // wrap_await(awaitable, site) from it instead.
 //
@@ -40,20 +47,6 @@ enum class status : int {
     cancelled = COTRACE_STATUS_CANCELLED,
 };
 
-// initial_suspend() awaiter of a lazy traced coroutine.
-#if COTRACE_ENABLED
-struct traced_initial_suspend {
-    void* frame;
-    constexpr bool await_ready() const noexcept { return false; }
-    constexpr void await_suspend(std::coroutine_handle<>) const noexcept {}
-    void await_resume() const noexcept { COTRACE_DETAIL_PROBE(resume, frame); }
-};
-#else
-struct traced_initial_suspend : std::suspend_always {
-    constexpr explicit traced_initial_suspend(void*) noexcept {}
-};
-#endif
-
 #if COTRACE_ENABLED
 
 template <class Promise>
@@ -72,8 +65,12 @@ public:
     auto wrap_await(Awaitable&& awaitable, const void* site) noexcept(
         noexcept(detail::get_awaiter(std::forward<Awaitable>(awaitable)))) {
         using inner_t = decltype(detail::get_awaiter(std::forward<Awaitable>(awaitable)));
-        return detail::traced_awaiter<inner_t>{
-            detail::get_awaiter(std::forward<Awaitable>(awaitable)), frame(), site};
+        if constexpr (detail::awaits_traced_child<std::remove_cvref_t<inner_t>>)
+            return detail::traced_child_awaiter<inner_t>{
+                detail::get_awaiter(std::forward<Awaitable>(awaitable)), site};
+        else
+            return detail::traced_awaiter<inner_t>{
+                detail::get_awaiter(std::forward<Awaitable>(awaitable)), frame(), site};
     }
 
     void trace_end(status s) noexcept { COTRACE_DETAIL_PROBE(end, frame(), static_cast<int>(s)); }

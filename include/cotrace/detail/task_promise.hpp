@@ -61,7 +61,7 @@ template <class T>
 class task_promise : public task_promise_base, public traced_promise<task_promise<T>> {
 public:
     task<T> get_return_object() noexcept;
-    traced_initial_suspend initial_suspend() noexcept { return traced_initial_suspend{this->frame()}; }
+    std::suspend_always initial_suspend() noexcept { return {}; }
     final_awaiter<task_promise> final_suspend() noexcept { return {}; }
 
     template <class U>
@@ -85,7 +85,7 @@ template <>
 class task_promise<void> : public task_promise_base, public traced_promise<task_promise<void>> {
 public:
     task<void> get_return_object() noexcept;
-    traced_initial_suspend initial_suspend() noexcept { return traced_initial_suspend{this->frame()}; }
+    std::suspend_always initial_suspend() noexcept { return {}; }
     final_awaiter<task_promise> final_suspend() noexcept { return {}; }
 
     void return_void() noexcept {}
