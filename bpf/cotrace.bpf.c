@@ -30,12 +30,59 @@ struct {
 	__type(value, u64);
 } drops SEC(".maps");
 
-static __always_inline u64 usdt_arg(struct pt_regs *ctx, int n)
+/*
+ * All of a probe's arguments at once. libbpf's bpf_usdt_arg() looks the
+ * probe's spec up again for each argument and reads each register with a
+ * helper call; here the spec is found once and the registers are copied
+ * once (the arguments are nearly always registers). Same decoding rules.
+ */
+static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
 {
-	long v = 0;
+	struct __bpf_usdt_spec *spec;
+	struct pt_regs regs;
+	int spec_id, i;
 
-	bpf_usdt_arg(ctx, n, &v);
-	return v;
+	spec_id = __bpf_usdt_spec_id(ctx);
+	if (spec_id < 0)
+		return;
+	spec = bpf_map_lookup_elem(&__bpf_usdt_specs, &spec_id);
+	if (!spec)
+		return;
+	if (bpf_probe_read_kernel(&regs, sizeof(regs), ctx))
+		return;
+
+	for (i = 0; i < 3; i++) {
+		struct __bpf_usdt_arg_spec *arg = &spec->args[i];
+		unsigned long val = 0;
+		u32 off;
+
+		if (i >= nargs || i >= spec->arg_cnt)
+			break;
+		off = (u32)(s32)arg->reg_off;
+		switch (arg->arg_type) {
+		case BPF_USDT_ARG_CONST:
+			val = arg->val_off;
+			break;
+		case BPF_USDT_ARG_REG:
+		case BPF_USDT_ARG_REG_DEREF:
+			if (off > sizeof(regs) - sizeof(u64))
+				break;
+			off &= ~7u; /* pt_regs fields are 8-byte aligned */
+			val = *(unsigned long *)((void *)&regs + off);
+			if (arg->arg_type == BPF_USDT_ARG_REG_DEREF &&
+			    bpf_probe_read_user(&val, sizeof(val),
+						(void *)val + arg->val_off))
+				val = 0;
+			break;
+		}
+		/* 1-, 2- and 4-byte arguments: clear or sign-extend */
+		val <<= arg->arg_bitshift;
+		if (arg->arg_signed)
+			val = ((long)val) >> arg->arg_bitshift;
+		else
+			val = val >> arg->arg_bitshift;
+		out[i] = val;
+	}
 }
 
 /*
@@ -68,9 +115,10 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 	e->kind = kind;
 	e->cpu = bpf_get_smp_processor_id();
 	e->flags = 0;
-	e->args[0] = nargs > 0 ? usdt_arg(ctx, 0) : 0;
-	e->args[1] = nargs > 1 ? usdt_arg(ctx, 1) : 0;
-	e->args[2] = nargs > 2 ? usdt_arg(ctx, 2) : 0;
+	e->args[0] = 0;
+	e->args[1] = 0;
+	e->args[2] = 0;
+	usdt_args(ctx, nargs, e->args);
 	e->code = 0;
 	if (kind == COTRACE_EV_link && e->args[2] != COTRACE_LINK_SPAWN)
 		code_arg = -1;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
+#include <cstdlib>
 #include <cstring>
 
 #include "cotrace_bpf.skel.h"
@@ -19,9 +20,10 @@ namespace cotrace {
 namespace {
 
 int libbpf_to_spdlog(enum libbpf_print_level level, const char* format, va_list args) {
-    char buf[1024];
-    std::vsnprintf(buf, sizeof buf, format, args);
-    std::string line(buf);
+    char* text = nullptr;
+    if (vasprintf(&text, format, args) < 0) return 0;
+    std::string line(text);
+    std::free(text);
     while (!line.empty() && line.back() == '\n') line.pop_back();
     if (level == LIBBPF_WARN)
         spdlog::debug("libbpf: {}", line);  // surfaced through our own errors instead
@@ -34,6 +36,26 @@ int libbpf_to_spdlog(enum libbpf_print_level level, const char* format, va_list 
     throw error(what +
                 ": not enough privilege; run as root or grant CAP_BPF, CAP_PERFMON and "
                 "CAP_SYS_PTRACE (e.g. sudo cotrace ...)");
+}
+
+// CAP_BPF (39) + CAP_PERFMON (38), or CAP_SYS_ADMIN (21), in the effective set.
+bool has_bpf_capabilities() {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return false;
+    char line[256];
+    unsigned long long caps = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "CapEff: %llx", &caps) == 1) break;
+    std::fclose(f);
+    const auto has = [&](int cap) { return (caps >> cap) & 1; };
+    return has(21) || (has(39) && has(38));
+}
+
+// EPERM/EACCES from loading means "no privilege" only without the
+// capabilities; with them, the verifier rejected a program.
+[[noreturn]] void load_error(const std::string& what, int err) {
+    if ((err == EPERM || err == EACCES) && !has_bpf_capabilities()) privilege_error(what);
+    throw error(what + ": " + std::strerror(err) + " (run with -vv for the verifier's log)");
 }
 
 bool exists(const char* path) {
@@ -60,11 +82,7 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
     : options_(options) {
     libbpf_set_print(libbpf_to_spdlog);
     skel_ = cotrace_bpf__open();
-    if (!skel_) {
-        const int err = errno;
-        if (err == EPERM || err == EACCES) privilege_error("cannot open the BPF programs");
-        throw error(std::string("cannot open the BPF programs: ") + std::strerror(err));
-    }
+    if (!skel_) load_error("cannot open the BPF programs", errno);
     // From here on the destructor releases everything, whatever throws.
     try {
         skel_->rodata->targ_tgid = options_.pid;
@@ -72,11 +90,7 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
         if (int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<__u32>(options_.ring_bytes)))
             throw error("invalid ring buffer size " + std::to_string(options_.ring_bytes) +
                         " (a power of two, multiple of the page size): " + std::strerror(-err), exit_usage);
-        if (int err = cotrace_bpf__load(skel_)) {
-            if (err == -EPERM || err == -EACCES) privilege_error("cannot load the BPF programs");
-            throw error(std::string("cannot load the BPF programs: ") + std::strerror(-err) +
-                        " (run with -v for the verifier's log)");
-        }
+        if (int err = cotrace_bpf__load(skel_)) load_error("cannot load the BPF programs", -err);
         ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &bpf_collector::on_sample, this, nullptr);
         if (!ring_) throw error(std::string("cannot open the BPF ring buffer: ") + std::strerror(errno));
         if (attach(objects) == 0) {
@@ -124,7 +138,8 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
                                                       nullptr);
             if (!link) {
                 const int err = errno;
-                if (err == EPERM || err == EACCES) privilege_error("cannot attach to cotrace:" + name);
+                if ((err == EPERM || err == EACCES) && !has_bpf_capabilities())
+                    privilege_error("cannot attach to cotrace:" + name);
                 if (!process_alive(options_.pid))
                     throw error("process " + std::to_string(options_.pid) +
                                 " exited while cotrace was attaching");

@@ -1,0 +1,77 @@
+// probe_loop: the target of the attached-cost benchmark. Fires cotrace probes
+// in a tight loop and prints the time per iteration, so the same loop can be
+// timed detached, under bpftrace and under cotrace, side by side.
+//
+//   probe_loop annotate N [--wait-attached] [--threads T]
+//       N iterations of cotrace::annotate (one `event` probe, 3 arguments)
+//   probe_loop chain N [--wait-attached] [--threads T]
+//       N requests of sync_wait(root -> mid -> leaf): 6 probes per iteration,
+//       3 spans, one complete trace each (the daemon's real work)
+//
+// --wait-attached: spin until a tracer has raised the probe's semaphore (a
+// real signal that attaching is done), then start the clock.
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <cotrace/cotrace.hpp>
+
+namespace {
+
+cotrace::task<int> leaf(int x) { co_return x + 1; }
+cotrace::task<int> mid(int x) { co_return co_await leaf(x) + 1; }
+cotrace::task<int> root(int x) { co_return co_await mid(x) + 1; }
+
+volatile std::int64_t sink;
+
+void run_annotate(long n) {
+    for (long i = 0; i < n; ++i) cotrace::annotate("iteration", i);
+}
+
+void run_chain(long n) {
+    for (long i = 0; i < n; ++i) sink = cotrace::sync_wait(root(static_cast<int>(i)));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 3) {
+        std::fprintf(stderr, "usage: %s annotate|chain N [--wait-attached] [--threads T]\n", argv[0]);
+        return 2;
+    }
+    const std::string mode = argv[1];
+    const long n = std::atol(argv[2]);
+    bool wait_attached = false;
+    int threads = 1;
+    for (int i = 3; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--wait-attached")) wait_attached = true;
+        if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
+    }
+    void (*body)(long) = mode == "chain" ? run_chain : run_annotate;
+    const int events_per_iteration = mode == "chain" ? 6 : 1;
+
+    std::printf("pid %d\n", static_cast<int>(getpid()));
+    std::fflush(stdout);
+    if (wait_attached) {
+        // The last probe of the iteration: attached once its semaphore is up.
+        volatile unsigned short* sem = mode == "chain" ? &cotrace_end_semaphore : &cotrace_event_semaphore;
+        while (*sem == 0) std::this_thread::yield();
+    }
+    body(n / 100);  // warm up
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) workers.emplace_back(body, n);
+    for (auto& w : workers) w.join();
+    const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+    const double iterations = static_cast<double>(n) * threads;
+    std::printf("ns_per_iteration %.1f ns_per_event %.1f events %.0f events_per_s %.0f\n", ns / iterations,
+                ns / iterations / events_per_iteration * threads, iterations * events_per_iteration,
+                iterations * events_per_iteration / ns * 1e9);
+    return 0;
+}
