@@ -11,6 +11,13 @@
 #                            repetitions interleaved at random; min and median)
 #   detached_instructions    the same ratio in instructions (callgrind), which a noisy
 #                            machine does not disturb
+#   attached                 cost per event in the target of one probe (cotrace::annotate
+#                            in a loop): detached, under a bare uprobe with an empty BPF
+#                            program, under bpftrace count(), under cotrace; rounds
+#                            alternate the tracers; min per tracer
+#   drain                    events/s the daemon assembles: offline (the assembler alone,
+#                            bench_assembler) and live (two threads of coroutine chains
+#                            under cotrace attach), with drops
 #
 # Adding a step: write a function step_<name> below, append <name> to STEPS, and
 # report its figures with `summary` (and `verdict` for a figure with a target).
@@ -21,9 +28,11 @@
 #   BENCH_STRICT=1        exit 1 when a figure misses its target (default: report only)
 set -euo pipefail
 
-STEPS=(variants detached_time detached_instructions)
+STEPS=(variants detached_time detached_instructions attached drain)
 
 DETACHED_TARGET=1.02  # traced / untraced, DESIGN.md section 8
+ATTACHED_TARGET=1.2   # cotrace / bpftrace count(), per event, DESIGN.md section 8
+DRAIN_TARGET=2000000  # events/s the daemon takes in with 0 drops
 
 if [ $# -lt 1 ]; then
     echo "usage: $0 BUILD_DIR [STEP...]   (steps: ${STEPS[*]})" >&2
@@ -159,6 +168,75 @@ step_detached_instructions() {
     while IFS=$'\t' read -r name t u r; do
         verdict "instructions $name" "$r" "$DETACHED_TARGET"
     done < <(tail -n +2 "$tsv")
+}
+
+# ---- step: attached -----------------------------------------------------------
+# One run of probe_loop under TRACER (detached|empty|count|cotrace); prints ns/event.
+attached_once() {
+    local tracer=$1 mode=$2 n=$3 threads=$4 loop_out=$OUT/loop.out trace_out=$OUT/tracer.out pid i
+    local wait_flag=--wait-attached
+    [ "$tracer" = detached ] && wait_flag=
+    "$BIN/probe_loop" "$mode" "$n" $wait_flag --threads "$threads" >"$loop_out" 2>&1 &
+    local loop=$!
+    for i in $(seq 1 500); do grep -q '^pid ' "$loop_out" && break; sleep 0.01; done
+    pid=$(awk '/^pid /{print $2}' "$loop_out")
+    local probe=event
+    [ "$mode" = chain ] && probe=end
+    case $tracer in
+        detached) : ;;
+        empty) bpftrace -p "$pid" -e "usdt:$BIN/probe_loop:cotrace:$probe { }" >"$trace_out" 2>&1 & ;;
+        count) bpftrace -p "$pid" -e "usdt:$BIN/probe_loop:cotrace:$probe { @c = count(); }" >"$trace_out" 2>&1 & ;;
+        cotrace) "$BIN/cotrace" attach -p "$pid" -f jsonl -o /dev/null >"$trace_out" 2>&1 & ;;
+    esac
+    local tracer_pid=$!
+    wait "$loop"
+    [ "$tracer" = detached ] || wait "$tracer_pid" || true
+    awk -v want="$5" '/^ns_per_iteration/ { for (i = 1; i < NF; i++) if ($i == want) print $(i + 1) }' "$loop_out"
+}
+
+step_attached() {
+    need "$BIN/probe_loop" "$BIN/cotrace" || return 0
+    command -v bpftrace >/dev/null || { fail "bpftrace not installed"; return 0; }
+    [ "$(id -u)" -eq 0 ] || { fail "attached cost needs root (BPF)"; return 0; }
+    local n=${BENCH_ATTACHED_EVENTS:-2000000} rounds=${BENCH_ATTACHED_ROUNDS:-3} r t v
+    local -A best=()
+    for r in $(seq 1 "$rounds"); do
+        for t in detached empty count cotrace; do
+            v=$(attached_once "$t" annotate "$n" 1 ns_per_event)
+            [ -n "$v" ] || { fail "probe_loop under $t gave no figure ($OUT/loop.out, $OUT/tracer.out)"; return 0; }
+            say "round $r: $t $v ns/event"
+            if [ -z "${best[$t]:-}" ] || awk -v a="$v" -v b="${best[$t]}" 'BEGIN { exit !(a < b) }'; then best[$t]=$v; fi
+        done
+    done
+    summary ""
+    summary "Attached cost per event (cotrace::annotate loop, $n events, min of $rounds alternating rounds):"
+    for t in detached empty count cotrace; do
+        summary "$(printf '  %-36s %9.1f ns' "$(case $t in detached) echo 'detached (nop)';; empty) echo 'bare uprobe, empty BPF program';; count) echo 'bpftrace count()';; cotrace) echo 'cotrace attach (ring buffer + daemon)';; esac)" "${best[$t]}")"
+    done
+    verdict "attached: cotrace / bpftrace count()" \
+        "$(awk -v a="${best[cotrace]}" -v b="${best[count]}" 'BEGIN { printf "%.3f", a / b }')" "$ATTACHED_TARGET"
+}
+
+# ---- step: drain --------------------------------------------------------------
+step_drain() {
+    need "$BIN/bench_assembler" "$BIN/probe_loop" "$BIN/cotrace" || return 0
+    local offline live drops
+    offline=$("$BIN/bench_assembler" 2000000 | awk '/events_per_s/ { print $2 }')
+    summary ""
+    summary "Daemon drain rate:"
+    summary "$(printf '  %-44s %12.0f events/s' 'assembler + jsonl sink, offline' "$offline")"
+    if [ "$(id -u)" -eq 0 ]; then
+        live=$(attached_once cotrace chain 300000 2 events_per_s)
+        drops=$(sed -n 's/.* \([0-9]*\) drops.*/\1/p' "$OUT/tracer.out")
+        summary "$(printf '  %-44s %12.0f events/s, %s drops' 'live: 2 threads of chains under cotrace' "$live" "${drops:-?}")"
+        [ "${drops:-1}" = 0 ] || fail "drops under the live drain run: ${drops:-unknown}"
+    fi
+    if awk -v v="$offline" -v t="$DRAIN_TARGET" 'BEGIN { exit !(v >= t) }'; then
+        summary "$(printf '  %-44s %12.0f events/s  target >= %s  meets' 'drain (offline)' "$offline" "$DRAIN_TARGET")"
+    else
+        summary "$(printf '  %-44s %12.0f events/s  target >= %s  MISSES' 'drain (offline)' "$offline" "$DRAIN_TARGET")"
+        MISSED=1
+    fi
 }
 
 # ---- run ----------------------------------------------------------------------

@@ -1,75 +1,110 @@
 #include "jsonl_sink.hpp"
 
-#include <cstdio>
+#include <charconv>
+
+#include "json_writer.hpp"
 
 namespace cotrace {
 
 namespace {
 
-using json = nlohmann::ordered_json;
-
-std::string hex16(std::uint64_t v) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
+std::string hex(std::uint64_t v, std::size_t width = 0) {
+    char buf[16];
+    auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
+    const std::size_t n = static_cast<std::size_t>(r.ptr - buf);
+    std::string out(width > n ? width - n : 0, '0');
+    return out.append(buf, n);
 }
 
-std::string hex(std::uint64_t v) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
-    return buf;
+void write_optional_ns(json_writer& w, std::string_view key, std::uint64_t ns) {
+    w.key(key);
+    if (ns == 0)
+        w.null();
+    else
+        w.value(ns);
 }
 
-json site_json(const source_site& s) {
-    return json{{"function", s.function}, {"file", s.file}, {"line", s.line}};
+void write_trace(json_writer& w, const trace& t) {
+    w.begin_object()
+        .field("type", "trace")
+        .field("trace_id", hex(t.id, 16))
+        .field("pid", t.pid)
+        .field("complete", t.complete)
+        .field("start_ns", t.start_ns)
+        .field("end_ns", t.end_ns);
+    w.key("spans").begin_array();
+    for (const span& s : t.spans) {
+        w.begin_object().field("span_id", hex(s.id));
+        w.key("parent_id");
+        if (s.parent_id)
+            w.value(hex(s.parent_id));
+        else
+            w.null();
+        w.field("name", s.name).field("partial", s.partial);
+        w.key("site")
+            .begin_object()
+            .field("function", s.site.function)
+            .field("file", s.site.file)
+            .field("line", s.site.line)
+            .end_object();
+        w.field("start_ns", s.start_ns);
+        write_optional_ns(w, "end_ns", s.end_ns);
+        w.field("status", to_string(s.status));
+        w.key("tids").begin_array();
+        for (std::uint32_t tid : s.tids) w.value(tid);
+        w.end_array();
+        w.key("suspends").begin_array();
+        for (const suspension& su : s.suspends) {
+            w.begin_object().field("file", su.site.file).field("line", su.site.line).field("start_ns", su.start_ns);
+            write_optional_ns(w, "end_ns", su.end_ns);
+            w.end_object();
+        }
+        w.end_array();
+        w.key("events").begin_array();
+        for (const annotation& a : s.events)
+            w.begin_object().field("name", a.name).field("value", a.value).field("ts_ns", a.ts_ns).end_object();
+        w.end_array();
+        w.end_object();
+    }
+    w.end_array();
+    w.key("links").begin_array();
+    for (const link& l : t.links)
+        w.begin_object().field("from", hex(l.from)).field("to", hex(l.to)).field("kind", to_string(l.kind)).end_object();
+    w.end_array();
+    w.end_object();
 }
-
-json optional_ns(std::uint64_t ns) { return ns == 0 ? json(nullptr) : json(ns); }
 
 }  // namespace
 
-json jsonl_sink::to_json(const trace& t) {
-    json spans = json::array();
-    for (const span& s : t.spans) {
-        json suspends = json::array();
-        for (const suspension& su : s.suspends)
-            suspends.push_back(json{{"file", su.site.file},
-                                    {"line", su.site.line},
-                                    {"start_ns", su.start_ns},
-                                    {"end_ns", optional_ns(su.end_ns)}});
-        json events = json::array();
-        for (const annotation& a : s.events)
-            events.push_back(json{{"name", a.name}, {"value", a.value}, {"ts_ns", a.ts_ns}});
-        spans.push_back(json{{"span_id", hex(s.id)},
-                             {"parent_id", s.parent_id ? json(hex(s.parent_id)) : json(nullptr)},
-                             {"name", s.name},
-                             {"partial", s.partial},
-                             {"site", site_json(s.site)},
-                             {"start_ns", s.start_ns},
-                             {"end_ns", optional_ns(s.end_ns)},
-                             {"status", to_string(s.status)},
-                             {"tids", s.tids},
-                             {"suspends", std::move(suspends)},
-                             {"events", std::move(events)}});
-    }
-    json links = json::array();
-    for (const link& l : t.links)
-        links.push_back(json{{"from", hex(l.from)}, {"to", hex(l.to)}, {"kind", to_string(l.kind)}});
-    return json{{"type", "trace"},     {"trace_id", hex16(t.id)},  {"pid", t.pid},
-                {"complete", t.complete}, {"start_ns", t.start_ns}, {"end_ns", t.end_ns},
-                {"spans", std::move(spans)}, {"links", std::move(links)}};
+std::string jsonl_sink::to_json(const trace& t) {
+    std::string out;
+    json_writer w(out);
+    write_trace(w, t);
+    return out;
 }
 
 void jsonl_sink::on_trace(const trace& t) {
-    out_ << to_json(t).dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
-    out_.flush();
+    line_.clear();
+    json_writer w(line_);
+    write_trace(w, t);
+    line_ += '\n';
+    out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+    out_.flush();  // traces stream live: a reader sees each as it completes
 }
 
 void jsonl_sink::finish(const session_summary& s) {
-    out_ << json{{"type", "summary"},  {"events", s.events}, {"traces", s.traces},
-                 {"spans", s.spans},   {"drops", s.drops},   {"incomplete", s.incomplete}}
-                .dump()
-         << '\n';
+    line_.clear();
+    json_writer w(line_);
+    w.begin_object()
+        .field("type", "summary")
+        .field("events", s.events)
+        .field("traces", s.traces)
+        .field("spans", s.spans)
+        .field("drops", s.drops)
+        .field("incomplete", s.incomplete)
+        .end_object();
+    line_ += '\n';
+    out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
     out_.flush();
 }
 

@@ -1,10 +1,9 @@
 #pragma once
 // --format jsonl: one JSON object per trace, then a summary object (contract:
-// the field list is in the collector issue and README).
+// the field list is in the README).
 
 #include <ostream>
-
-#include <nlohmann/json.hpp>
+#include <string>
 
 #include "sink.hpp"
 
@@ -16,10 +15,12 @@ public:
     void on_trace(const trace& t) override;
     void finish(const session_summary& s) override;
 
-    static nlohmann::ordered_json to_json(const trace& t);
+    // One trace as its JSON line (without the newline).
+    static std::string to_json(const trace& t);
 
 private:
     std::ostream& out_;
+    std::string line_;  // reused: no allocation per trace once warmed up
 };
 
 }  // namespace cotrace
