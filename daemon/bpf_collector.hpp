@@ -28,6 +28,7 @@ public:
 struct collector_options {
     std::uint32_t pid = 0;
     std::size_t ring_bytes = 16u << 20;
+    std::uint32_t sample = 1;  // keep one root trace in N
 };
 
 class bpf_collector {

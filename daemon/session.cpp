@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -14,7 +16,7 @@
 #include "bpf_collector.hpp"
 #include "error.hpp"
 #include "probe_discovery.hpp"
-#include "sink.hpp"
+#include "recording.hpp"
 #include "target_symbols.hpp"
 
 namespace cotrace {
@@ -67,13 +69,27 @@ public:
     std::vector<cotrace_event> events;
 };
 
-class to_assembler : public event_handler {
+// Live events go to the output stage and, with --save, into the recording,
+// after they are assembled: the symbols resolved for an event are written
+// before it, so a replay finds them in order.
+class live_stage : public event_handler {
 public:
-    explicit to_assembler(assembler& a) : a_(a) {}
-    void on_event(const cotrace_event& e) override { a_.on_event(e); }
+    live_stage(trace_output& out, recording_writer* recording) : out_(out), recording_(recording) {}
+    void on_event(const cotrace_event& e) override {
+        out_.on_event(e);
+        if (recording_) recording_->event(e);
+    }
+    void drops(std::uint64_t total) {
+        if (total <= drops_) return;
+        drops_ = total;
+        out_.on_drops(total);
+        if (recording_) recording_->drops(total);
+    }
 
 private:
-    assembler& a_;
+    trace_output& out_;
+    recording_writer* recording_;
+    std::uint64_t drops_ = 0;
 };
 
 }  // namespace
@@ -98,29 +114,28 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
         objects.push_back(std::move(exe));
     }
 
-    std::ofstream file;
-    if (!options.output.empty()) {
-        file.open(options.output, std::ios::out | std::ios::trunc);
-        if (!file) throw error("cannot write " + options.output + " (check the directory exists and is writable)");
-    }
-    std::ostream& out = options.output.empty() ? std::cout : file;
-    sink_options so;
-    so.colour = options.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
-    auto sink = make_sink(options.format, out, so);
-    if (!sink) throw error("unknown format " + options.format + " (use one of " + sink_formats() + ")", exit_usage);
-
     target_symbols symbols;
     if (!release) symbols.refresh(pid);  // a `run` child has not exec'd yet: its maps are cotrace's
     symbol_cache cache(&symbols);
-    assembler_options limits = options.limits;
-    limits.clock_offset_ns = monotonic_to_epoch_offset();
-    assembler asm_(cache, *sink, limits);
-    to_assembler handler(asm_);
+    const std::int64_t clock_offset = monotonic_to_epoch_offset();
+    trace_output output(options.output, cache, clock_offset);
+
+    std::unique_ptr<recording_writer> recording;
+    if (!options.save.empty()) {
+        recording_header header;
+        header.pid = pid;
+        header.clock_offset_ns = clock_offset;
+        for (const probe_object& o : objects) header.objects.push_back(o.path);
+        recording = std::make_unique<recording_writer>(options.save, header);
+        cache.set_listener([&](const symbol_cache::key& k, const symbol_cache::entry& e) { recording->symbol(k, e); });
+    }
+    live_stage stage(output, recording.get());
 
     interrupt_handlers signals;
     collector_options co;
     co.pid = pid;
     co.ring_bytes = options.ring_bytes;
+    co.sample = options.sample;
     auto collector = std::make_unique<bpf_collector>(co, objects);
     spdlog::info("attached {} probe links in process {}", collector->links(), pid);
     if (release) {
@@ -135,7 +150,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
                !interrupted)
             collector->poll(1, first);
         symbols.refresh(pid);
-        for (const cotrace_event& e : first.events) asm_.on_event(e);
+        for (const cotrace_event& e : first.events) stage.on_event(e);
     }
 
     using clock = std::chrono::steady_clock;
@@ -143,21 +158,21 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     auto last_scan = start;
     bool keep_until_exit = false;
     for (;;) {
-        const std::size_t n = collector->poll(20, handler);
+        const std::size_t n = collector->poll(20, stage);
+        stage.drops(collector->dropped());
         if (n > 0 && !watch.exited()) symbols.refresh(pid);  // cheap; catches dlopen'ed objects early
-        asm_.on_drops(collector->dropped());
+        if (n > 0 && recording) recording->flush();
         if (interrupted && !keep_until_exit) {
             if (interrupted > 1 || !watch.on_interrupt()) break;
             keep_until_exit = true;
         }
-        if (watch.exited()) break;
+        if (watch.exited() || output.limit_reached()) break;
         if (options.duration &&
             std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
             break;
-        // New objects with probes (dlopen), and fresh mappings for names.
-        if (clock::now() - last_scan > std::chrono::milliseconds(n > 0 ? 200 : 1000)) {
+        // New objects with probes (dlopen).
+        if (clock::now() - last_scan > std::chrono::milliseconds(1000)) {
             last_scan = clock::now();
-            symbols.refresh(pid);
             try {
                 collector->attach(find_probe_objects(pid));
             } catch (const error&) {
@@ -167,21 +182,43 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     }
     // Everything the target produced is in the ring by now (or it exited):
     // take it all, then detach before anything else can fail.
-    while (collector->drain(handler) > 0) {
+    while (collector->drain(stage) > 0) {
     }
-    asm_.on_drops(collector->dropped());
+    stage.drops(collector->dropped());
     collector.reset();
 
-    asm_.flush();
-    const session_summary& s = asm_.summary();
-    sink->finish(s);
-    out.flush();
-    std::fprintf(stderr, "cotrace: %llu events, %llu traces, %llu spans, %llu drops, %llu incomplete",
-                 static_cast<unsigned long long>(s.events), static_cast<unsigned long long>(s.traces),
-                 static_cast<unsigned long long>(s.spans), static_cast<unsigned long long>(s.drops),
-                 static_cast<unsigned long long>(s.incomplete));
-    if (s.evicted_traces) std::fprintf(stderr, ", %llu evicted", static_cast<unsigned long long>(s.evicted_traces));
-    std::fprintf(stderr, "\n");
+    output.finish();
+    if (recording) recording->close();
+}
+
+namespace {
+
+class replay_stage : public recording_visitor {
+public:
+    replay_stage(trace_output& out, symbol_cache& cache) : out_(out), cache_(cache) {}
+    void on_event(const cotrace_event& e) override { out_.on_event(e); }
+    void on_symbol(const symbol_cache::key& k, const symbol_cache::entry& e) override { cache_.insert(k, e); }
+    void on_drops(std::uint64_t total) override { out_.on_drops(total); }
+
+private:
+    trace_output& out_;
+    symbol_cache& cache_;
+};
+
+}  // namespace
+
+void replay_file(const std::string& path, const output_options& options) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!f) throw error("cannot read " + path + ": " + std::strerror(errno));
+    const recording_header header = read_recording_header(f.get(), path);
+    symbol_cache cache;  // filled from the recording, in file order
+    trace_output output(options, cache, header.clock_offset_ns);
+    replay_stage stage(output, cache);
+    const replay_result r = replay_recording(f.get(), stage);
+    if (r.truncated)
+        spdlog::warn("{} ends early (cut short or damaged) after {} events; showing what it holds", path,
+                     r.events);
+    output.finish();
 }
 
 }  // namespace cotrace
