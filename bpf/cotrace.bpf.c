@@ -16,6 +16,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 /* Read-only knobs, set by the daemon between open and load. */
 const volatile __u32 targ_tgid = 0;	 /* 0: every process (attach is per PID anyway) */
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this much data */
+const volatile __u32 sample_every = 1;	   /* keep one root trace in N */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -85,6 +86,151 @@ static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
 	}
 }
 
+
+/*
+ * Sampling (--sample N): one root trace in N is kept, decided here so the
+ * others cost no ring-buffer space and no daemon work. Every span of a
+ * trace follows its root's decision, so the state below tracks, for live
+ * frames, the decision of their trace, and for each thread how deep it is
+ * in running spans and the decision of what runs there. All of it is
+ * compiled out (sample_every is read-only) unless sampling is on.
+ */
+struct frame_state {
+	u8 keep;
+	u8 awaited; /* began by a traced await: its end resumes the awaiter */
+};
+
+struct thread_state {
+	s32 depth; /* spans running (nested) on this thread */
+	u8 keep;   /* the decision of what runs here, while depth > 0 */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 18);
+	__type(key, u64);
+	__type(value, struct frame_state);
+} sample_frames SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 16);
+	__type(key, u32);
+	__type(value, struct thread_state);
+} sample_threads SEC(".maps");
+
+__u64 roots_seen = 0;
+
+/* A frame's decision; frames begun before we attached are kept (partial). */
+static __always_inline u8 frame_keep(u64 frame)
+{
+	struct frame_state *f = bpf_map_lookup_elem(&sample_frames, &frame);
+
+	return f ? f->keep : 1;
+}
+
+static __always_inline void set_frame(u64 frame, u8 keep, u8 awaited)
+{
+	struct frame_state f = { .keep = keep, .awaited = awaited };
+
+	bpf_map_update_elem(&sample_frames, &frame, &f, BPF_ANY);
+}
+
+/* The decision for a span beginning on this thread with no explicit parent. */
+static __always_inline u8 inherit_or_decide(struct thread_state *t)
+{
+	if (t->depth > 0)
+		return t->keep;
+	return __sync_fetch_and_add(&roots_seen, 1) % sample_every == 0;
+}
+
+static __always_inline void enter(struct thread_state *t, u8 keep)
+{
+	t->depth++;
+	t->keep = keep;
+}
+
+static __always_inline void leave(struct thread_state *t)
+{
+	if (t->depth > 0)
+		t->depth--;
+}
+
+/* Updates the sampling state for this event; returns whether to emit it. */
+static __always_inline bool sampled(u16 kind, u64 *args, u32 tid)
+{
+	struct thread_state zero = {}, *t;
+	struct frame_state *f;
+	u8 keep = 1;
+
+	t = bpf_map_lookup_elem(&sample_threads, &tid);
+	if (!t) {
+		bpf_map_update_elem(&sample_threads, &tid, &zero, BPF_NOEXIST);
+		t = bpf_map_lookup_elem(&sample_threads, &tid);
+		if (!t)
+			return true;
+	}
+
+	switch (kind) {
+	case COTRACE_EV_suspend:
+		keep = frame_keep(args[0]);
+		if (args[2]) { /* control passes to the child, same depth */
+			set_frame(args[2], keep, 1);
+			t->keep = keep;
+		} else {
+			leave(t);
+		}
+		break;
+	case COTRACE_EV_resume:
+		keep = frame_keep(args[0]);
+		enter(t, keep);
+		break;
+	case COTRACE_EV_end:
+		f = bpf_map_lookup_elem(&sample_frames, &args[0]);
+		keep = f ? f->keep : 1;
+		if (args[1] != COTRACE_STATUS_CANCELLED) {
+			/* an awaited child returns to its awaiter: same depth */
+			if (!f || !f->awaited)
+				leave(t);
+		}
+		bpf_map_delete_elem(&sample_frames, &args[0]);
+		break;
+	case COTRACE_EV_span_begin:
+		keep = args[1] ? frame_keep(args[1]) : inherit_or_decide(t);
+		set_frame(args[0], keep, 0);
+		enter(t, keep);
+		break;
+	case COTRACE_EV_scope_begin:
+		keep = inherit_or_decide(t);
+		set_frame(args[0], keep, 0);
+		enter(t, keep);
+		break;
+	case COTRACE_EV_link:
+		if (args[2] == COTRACE_LINK_SPAWN) {
+			keep = args[0] ? frame_keep(args[0]) : inherit_or_decide(t);
+			set_frame(args[1], keep, 0);
+		} else {
+			keep = frame_keep(args[1]);
+		}
+		break;
+	case COTRACE_EV_event:
+	case COTRACE_EV_context_capture:
+		keep = t->depth > 0 ? t->keep : 1;
+		if (kind == COTRACE_EV_context_capture)
+			set_frame(args[0] | (1ull << 63), keep, 0);
+		break;
+	case COTRACE_EV_context_enter:
+		keep = frame_keep(args[0] | (1ull << 63));
+		enter(t, keep);
+		break;
+	case COTRACE_EV_context_exit:
+		keep = t->depth > 0 ? t->keep : 1;
+		leave(t);
+		break;
+	}
+	return keep;
+}
+
 /*
  * code_arg: which argument names a coroutine frame that begins here, whose
  * first word (the resume function) names the coroutine; -1 for none. It is
@@ -94,12 +240,18 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 				int code_arg)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	struct cotrace_event *e;
 	u64 ts = bpf_ktime_get_ns();
+	struct cotrace_event *e;
+	u64 args[3] = {};
 	u32 zero = 0;
 	u64 *dropped;
 
 	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+
+	usdt_args(ctx, nargs, args);
+	/* Decided before reserving: unsampled traces take no ring space. */
+	if (sample_every > 1 && !sampled(kind, args, (u32)id))
 		return 0;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -115,16 +267,15 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 	e->kind = kind;
 	e->cpu = bpf_get_smp_processor_id();
 	e->flags = 0;
-	e->args[0] = 0;
-	e->args[1] = 0;
-	e->args[2] = 0;
-	usdt_args(ctx, nargs, e->args);
+	e->args[0] = args[0];
+	e->args[1] = args[1];
+	e->args[2] = args[2];
 	e->code = 0;
-	if (kind == COTRACE_EV_link && e->args[2] != COTRACE_LINK_SPAWN)
+	if (kind == COTRACE_EV_link && args[2] != COTRACE_LINK_SPAWN)
 		code_arg = -1;
-	if (code_arg >= 0 && e->args[code_arg] &&
+	if (code_arg >= 0 && args[code_arg] &&
 	    !bpf_probe_read_user(&e->code, sizeof(e->code),
-				 (void *)e->args[code_arg]))
+				 (void *)args[code_arg]))
 		e->flags |= COTRACE_EVF_CODE_VALID;
 
 	/*

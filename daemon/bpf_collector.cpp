@@ -87,6 +87,7 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
     try {
         skel_->rodata->targ_tgid = options_.pid;
         skel_->rodata->wakeup_bytes = options_.ring_bytes / 16;
+        skel_->rodata->sample_every = options_.sample ? options_.sample : 1;
         if (int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<__u32>(options_.ring_bytes)))
             throw error("invalid ring buffer size " + std::to_string(options_.ring_bytes) +
                         " (a power of two, multiple of the page size): " + std::strerror(-err), exit_usage);
