@@ -213,6 +213,13 @@ static __always_inline bool sampled(u16 kind, u64 *args, u32 tid)
 			keep = frame_keep(args[1]);
 		}
 		break;
+	case COTRACE_EV_async_begin:
+		if (args[1] == COTRACE_PARENT_NONE)
+			keep = __sync_fetch_and_add(&roots_seen, 1) % sample_every == 0;
+		else
+			keep = args[1] ? frame_keep(args[1]) : inherit_or_decide(t);
+		set_frame(args[0], keep, 0);
+		break;
 	case COTRACE_EV_event:
 	case COTRACE_EV_context_capture:
 		keep = t->depth > 0 ? t->keep : 1;
@@ -297,6 +304,7 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 #define CODE_ARG_link 1
 #define CODE_ARG_scope_begin -1
 #define CODE_ARG_event -1
+#define CODE_ARG_async_begin -1
 #define CODE_ARG_context_capture -1
 #define CODE_ARG_context_enter -1
 #define CODE_ARG_context_exit -1

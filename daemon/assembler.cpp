@@ -346,6 +346,18 @@ void assembler::on_event(const cotrace_event& e) {
                 {symbols_.text(e.pid, a0), static_cast<std::int64_t>(a1), epoch(e.ts_ns)});
             break;
         }
+        case COTRACE_EV_async_begin: {  // (span, parent, name): pending until resumed
+            std::uint64_t parent = 0;
+            if (a1 == COTRACE_PARENT_NONE)
+                parent = 0;
+            else if (a1 != 0)
+                parent = known_or_partial(p, e, a1);
+            else
+                parent = current_span(p, e.tid);
+            const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::coroutine, false);
+            find_span(id)->name = a2 ? symbols_.text(e.pid, a2) : "?";
+            break;
+        }
         case COTRACE_EV_context_capture:  // (token)
             // Bounded like everything else: a capture never entered is forgotten eventually.
             if (p.contexts.size() >= options_.max_open_spans) p.contexts.clear();

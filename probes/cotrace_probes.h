@@ -46,6 +46,11 @@
  *  scope_begin(scope, site)       a synchronous span on this thread (ends with
  *                                 end(scope, status)); child of the current span.
  *  event(name, value, site)       a point annotation in the current span.
+ *  async_begin(span, parent, name) span begins as pending asynchronous work
+ *                                 (an I/O operation, a queued handler) that
+ *                                 runs later (resume ... end); parent 0 = the
+ *                                 span current on this thread, ~0 = none (a
+ *                                 new trace); name: a static C string.
  *  context_capture(token)         token now stands for the current span.
  *  context_enter(token)           until the matching context_exit, the span
  *  context_exit(token)            the token stands for is current on this thread.
@@ -58,6 +63,7 @@
 	X(link, 3)                                                             \
 	X(scope_begin, 2)                                                      \
 	X(event, 3)                                                            \
+	X(async_begin, 3)                                                      \
 	X(context_capture, 1)                                                  \
 	X(context_enter, 1)                                                    \
 	X(context_exit, 1)
@@ -117,6 +123,9 @@ struct cotrace_event {
 	uint64_t args[3];
 	uint64_t code;
 };
+
+/* async_begin's parent meaning "none: this work roots a new trace" */
+#define COTRACE_PARENT_NONE (~(uint64_t)0)
 
 /* flags */
 #define COTRACE_EVF_CODE_VALID 0x1 /* code was read successfully */
