@@ -32,15 +32,46 @@ struct {
 } drops SEC(".maps");
 
 /*
+ * A general-purpose register by its offset in struct pt_regs (what libbpf
+ * records for "8@%rax"-style arguments), read straight from the context:
+ * each case is a constant-offset load, cheaper than a helper call copying
+ * the registers out.
+ */
+static __always_inline unsigned long reg_at(struct pt_regs *ctx, u32 off)
+{
+	unsigned long v = 0;
+
+/*
+ * Each load written as BPF assembly: in C, clang merges the cases into one
+ * load at a computed context offset, which the verifier refuses.
+ */
+#define REG_CASE(field)                                                        \
+	case offsetof(struct pt_regs, field):                                  \
+		asm volatile("%[v] = *(u64 *)(%[ctx] + %[o])"                 \
+			     : [v] "=r"(v)                                     \
+			     : [ctx] "r"(ctx),                                 \
+			       [o] "i"(offsetof(struct pt_regs, field)));      \
+		break;
+	switch (off) {
+	REG_CASE(r15) REG_CASE(r14) REG_CASE(r13) REG_CASE(r12)
+	REG_CASE(bp) REG_CASE(bx) REG_CASE(r11) REG_CASE(r10)
+	REG_CASE(r9) REG_CASE(r8) REG_CASE(ax) REG_CASE(cx)
+	REG_CASE(dx) REG_CASE(si) REG_CASE(di) REG_CASE(ip)
+	REG_CASE(sp)
+	}
+#undef REG_CASE
+	return v;
+}
+
+/*
  * All of a probe's arguments at once. libbpf's bpf_usdt_arg() looks the
  * probe's spec up again for each argument and reads each register with a
- * helper call; here the spec is found once and the registers are copied
- * once (the arguments are nearly always registers). Same decoding rules.
+ * helper call; here the spec is found once and registers are read from the
+ * context directly. Same decoding rules.
  */
 static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
 {
 	struct __bpf_usdt_spec *spec;
-	struct pt_regs regs;
 	int spec_id, i;
 
 	spec_id = __bpf_usdt_spec_id(ctx);
@@ -48,8 +79,6 @@ static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
 		return;
 	spec = bpf_map_lookup_elem(&__bpf_usdt_specs, &spec_id);
 	if (!spec)
-		return;
-	if (bpf_probe_read_kernel(&regs, sizeof(regs), ctx))
 		return;
 
 	for (i = 0; i < 3; i++) {
@@ -66,10 +95,7 @@ static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
 			break;
 		case BPF_USDT_ARG_REG:
 		case BPF_USDT_ARG_REG_DEREF:
-			if (off > sizeof(regs) - sizeof(u64))
-				break;
-			off &= ~7u; /* pt_regs fields are 8-byte aligned */
-			val = *(unsigned long *)((void *)&regs + off);
+			val = reg_at(ctx, off);
 			if (arg->arg_type == BPF_USDT_ARG_REG_DEREF &&
 			    bpf_probe_read_user(&val, sizeof(val),
 						(void *)val + arg->val_off))
@@ -286,11 +312,15 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 		e->flags |= COTRACE_EVF_CODE_VALID;
 
 	/*
-	 * A wake-up per event costs more than the event itself: wake the
-	 * consumer only when data piles up; it also polls on a short timeout.
+	 * A wake-up per event costs more than the event itself: the consumer
+	 * polls on a short timeout, and is woken early only when data piles
+	 * up. Asking how much is queued is itself a helper call, so only one
+	 * event in 64 asks (the clock's low bits choose which, at no cost).
 	 */
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
-					      wakeup_bytes ?
+	bpf_ringbuf_submit(e, (ts & 63) == 0 &&
+					      bpf_ringbuf_query(&events,
+								BPF_RB_AVAIL_DATA) >
+						      wakeup_bytes ?
 				      BPF_RB_FORCE_WAKEUP :
 				      BPF_RB_NO_WAKEUP);
 	return 0;
