@@ -41,6 +41,7 @@ struct assembler::open_trace {
     trace t;
     std::vector<std::uint64_t> frames;     // per span: its frame address (to forget it when emitted)
     std::vector<std::uint32_t> last_tids;  // per span: the thread it last ran on
+    std::list<std::uint64_t>::iterator order;  // its place in trace_order_
     std::size_t open_spans = 0;
     bool root_ended = false;
     bool lost = false;  // events may be missing (drops, or a span's end never seen)
@@ -108,7 +109,7 @@ std::uint64_t assembler::begin_span(process& p, const cotrace_event& e, std::uin
         ot->t.pid = e.pid;
         ot->t.start_ns = epoch(e.ts_ns);
         parent_trace = ot.get();
-        trace_order_.push_back(ot->t.id);
+        ot->order = trace_order_.insert(trace_order_.end(), ot->t.id);
         traces_.emplace(ot->t.id, std::move(ot));
     }
     if (frame != 0) {
@@ -164,7 +165,9 @@ void assembler::finish_span(process& p, const cotrace_event& e, std::uint64_t sp
     const std::uint64_t now = std::max(epoch(e.ts_ns), s.start_ns);
     s.end_ns = now;
     s.status = st;
-    if (!s.suspends.empty() && s.suspends.back().end_ns == 0) s.suspends.back().end_ns = now;
+    if (!s.suspends.empty() && s.suspends.back().end_ns == 0)
+        s.suspends.back().end_ns = std::max(now, s.suspends.back().start_ns);
+    s.end_ns = std::max(s.end_ns, s.suspends.empty() ? 0 : s.suspends.back().end_ns);
     const std::size_t index = span_index_.at(span_id).second;
     if (std::uint64_t frame = ot->frames[index]) {
         if (live_span(p, frame) == span_id) p.live.erase(frame);
@@ -186,6 +189,7 @@ void assembler::emit(std::uint64_t trace_id, bool forced) {
     auto node = traces_.extract(trace_id);
     if (node.empty()) return;
     open_trace& ot = *node.mapped();
+    trace_order_.erase(ot.order);
     trace& t = ot.t;
     const bool any_partial =
         std::any_of(t.spans.begin(), t.spans.end(), [](const span& s) { return s.partial; });
@@ -210,15 +214,9 @@ void assembler::emit(std::uint64_t trace_id, bool forced) {
 void assembler::enforce_bounds() {
     while (!trace_order_.empty() &&
            (traces_.size() > options_.max_open_traces || open_span_count_ > options_.max_open_spans)) {
-        const std::uint64_t oldest = trace_order_.front();
-        trace_order_.pop_front();
-        if (traces_.count(oldest)) {
-            ++summary_.evicted_traces;
-            emit(oldest, true);
-        }
+        ++summary_.evicted_traces;
+        emit(trace_order_.front(), true);  // the oldest open trace
     }
-    // Forget ids of traces already emitted, so the queue stays as small as the open set.
-    while (!trace_order_.empty() && !traces_.count(trace_order_.front())) trace_order_.pop_front();
 }
 
 void assembler::run_on(process& p, const cotrace_event& e, std::uint64_t id) {
@@ -245,12 +243,7 @@ void assembler::on_drops(std::uint64_t total_dropped) {
 }
 
 void assembler::flush() {
-    std::vector<std::uint64_t> ids;
-    ids.reserve(traces_.size());
-    for (std::uint64_t id : trace_order_)
-        if (traces_.count(id)) ids.push_back(id);
-    for (std::uint64_t id : ids) emit(id, true);
-    trace_order_.clear();
+    while (!trace_order_.empty()) emit(trace_order_.front(), true);  // oldest first
 }
 
 void assembler::on_event(const cotrace_event& e) {
@@ -284,12 +277,13 @@ void assembler::on_event(const cotrace_event& e) {
             run_on(p, e, known_or_partial(p, e, a0));
             break;
         case COTRACE_EV_end: {  // (span, status)
-            const std::uint64_t id = live_span(p, a0);
+            std::uint64_t id = live_span(p, a0);
             if (id == 0) {
                 // A task destroyed before it ever ran is cancelled too; that
-                // is no span. Anything else began before we attached.
-                if (a1 != COTRACE_STATUS_CANCELLED) ++summary_.unattributed;
-                break;
+                // is no span. Anything else began before we attached: a
+                // partial span, so a request that was already running shows.
+                if (a1 == COTRACE_STATUS_CANCELLED) break;
+                id = known_or_partial(p, e, a0);
             }
             finish_span(p, e, id, status_from(a1));
             // A completed child hands control back to the span awaiting it,

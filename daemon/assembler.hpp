@@ -9,7 +9,7 @@
 // go to a trace_consumer).
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -87,7 +87,7 @@ private:
 
     std::unordered_map<std::uint32_t, std::unique_ptr<process>> processes_;
     std::unordered_map<std::uint64_t, std::unique_ptr<open_trace>> traces_;
-    std::deque<std::uint64_t> trace_order_;  // oldest first; emitted ids are skipped lazily
+    std::list<std::uint64_t> trace_order_;  // open traces, oldest first
     // span id -> (trace id, index in trace.spans), for spans of open traces
     std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> span_index_;
 };

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 
 namespace cotrace {
 
@@ -24,11 +23,15 @@ struct elf_handle {
 elf_object::~elf_object() = default;
 
 std::unique_ptr<elf_object> elf_object::open(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) return nullptr;
     std::unique_ptr<elf_object> obj(new elf_object);
     obj->path_ = path;
-    obj->image_.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    const std::streamoff size = f.tellg();
+    if (size <= 0) return nullptr;
+    obj->image_.resize(static_cast<std::size_t>(size));
+    f.seekg(0);
+    if (!f.read(obj->image_.data(), size)) return nullptr;
     if (obj->image_.size() < EI_NIDENT || std::memcmp(obj->image_.data(), ELFMAG, SELFMAG) != 0)
         return nullptr;
 

@@ -22,7 +22,8 @@ std::vector<mapping> parse_maps(const std::string& text) {
         m.offset = std::stoull(offset, nullptr, 16);
         m.exec = perms.size() > 2 && perms[2] == 'x';
         std::getline(in >> std::ws, m.path);
-        // "(deleted)" files and [heap]/[stack]/[vdso] are not ELF objects we can open.
+        // [heap], [stack], [vdso] are not files. (A " (deleted)" file keeps
+        // its name here; opening it fails later, and it is skipped then.)
         if (!m.path.empty() && m.path[0] == '[') m.path.clear();
         out.push_back(std::move(m));
     }
