@@ -180,9 +180,9 @@ void assembler::finish_span(process& p, const cotrace_event& e, std::uint64_t sp
     if (ot->root_ended && ot->open_spans == 0) emit(ot->t.id, false);
 }
 
-void assembler::add_link(std::uint64_t from, std::uint64_t to, link_kind kind) {
+void assembler::add_link(const cotrace_event& e, std::uint64_t from, std::uint64_t to, link_kind kind) {
     if (from == 0 || to == 0) return;
-    if (open_trace* ot = trace_of(to)) ot->t.links.push_back({from, to, kind});
+    if (open_trace* ot = trace_of(to)) ot->t.links.push_back({from, to, kind, epoch(e.ts_ns), e.tid});
 }
 
 void assembler::emit(std::uint64_t trace_id, bool forced) {
@@ -224,8 +224,11 @@ void assembler::run_on(process& p, const cotrace_event& e, std::uint64_t id) {
     const std::size_t index = span_index_.at(id).second;
     span& s = ot->t.spans[index];
     const std::uint64_t now = epoch(e.ts_ns);
-    if (!s.suspends.empty() && s.suspends.back().end_ns == 0)
+    if (!s.suspends.empty() && s.suspends.back().end_ns == 0) {
         s.suspends.back().end_ns = std::max(now, s.suspends.back().start_ns);
+        s.suspends.back().resumed_tid = e.tid;
+    }
+    if (s.first_run_ns == 0) s.first_run_ns = std::max(now, s.start_ns);
     std::uint32_t& last = ot->last_tids[index];
     if (last != 0 && last != e.tid) ++s.thread_hops;
     last = e.tid;
@@ -316,9 +319,9 @@ void assembler::on_event(const cotrace_event& e) {
             if (a2 == COTRACE_LINK_SPAWN) {
                 const std::uint64_t id = begin_span(p, e, a1, from, span_kind::coroutine, false);
                 find_span(id)->name = coroutine_name(e.pid, e, a1, true);
-                add_link(from, id, link_kind::spawn);
+                add_link(e, from, id, link_kind::spawn);
             } else {
-                add_link(from, live_span(p, a1), a2 == COTRACE_LINK_JOIN ? link_kind::join : link_kind::wake);
+                add_link(e, from, live_span(p, a1), a2 == COTRACE_LINK_JOIN ? link_kind::join : link_kind::wake);
             }
             break;
         }

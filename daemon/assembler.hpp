@@ -70,7 +70,7 @@ private:
     // a thread hop, and makes it the thread's current span.
     void run_on(process& p, const cotrace_event& e, std::uint64_t span_id);
     void finish_span(process& p, const cotrace_event& e, std::uint64_t span_id, span_status st);
-    void add_link(std::uint64_t from, std::uint64_t to, link_kind kind);
+    void add_link(const cotrace_event& e, std::uint64_t from, std::uint64_t to, link_kind kind);
     void emit(std::uint64_t trace_id, bool forced);
     void enforce_bounds();
     std::uint64_t epoch(std::uint64_t ts) const;

@@ -28,6 +28,7 @@ struct suspension {
     std::uint64_t start_ns = 0;
     std::uint64_t end_ns = 0;  // 0 while still suspended
     std::uint64_t awaited = 0;  // span id of the traced child it waited for, or 0
+    std::uint32_t resumed_tid = 0;  // the thread it ran on next; 0 while suspended (or never resumed)
 };
 
 struct annotation {
@@ -45,6 +46,7 @@ struct span {
     source_site site;  // where it was started: the awaiting co_await, sync_wait call or scope
     bool partial = false;  // its beginning was not seen (attached mid-flight, or events lost)
     std::uint64_t start_ns = 0;
+    std::uint64_t first_run_ns = 0;  // when it first ran (as seen); later than start_ns when queued first
     std::uint64_t end_ns = 0;  // 0 while running
     span_status status = span_status::running;
     std::vector<std::uint32_t> tids;  // threads it ran on, in first-run order
@@ -57,6 +59,8 @@ struct link {
     std::uint64_t from = 0;
     std::uint64_t to = 0;
     link_kind kind = link_kind::spawn;
+    std::uint64_t ts_ns = 0;  // when it happened
+    std::uint32_t tid = 0;    // on which thread
 };
 
 struct trace {
