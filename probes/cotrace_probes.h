@@ -46,14 +46,16 @@
  *  scope_begin(scope, site)       a synchronous span on this thread (ends with
  *                                 end(scope, status)); child of the current span.
  *  event(name, value, site)       a point annotation in the current span.
+ *  context_capture(token)         token now stands for the current span.
+ *  context_enter(token)           until the matching context_exit, the span
+ *  context_exit(token)            the token stands for is current on this thread.
  *  async_begin(span, parent, name) span begins as pending asynchronous work
  *                                 (an I/O operation, a queued handler) that
  *                                 runs later (resume ... end); parent 0 = the
  *                                 span current on this thread, ~0 = none (a
  *                                 new trace); name: a static C string.
- *  context_capture(token)         token now stands for the current span.
- *  context_enter(token)           until the matching context_exit, the span
- *  context_exit(token)            the token stands for is current on this thread.
+ *
+ * New probes are appended, so the kinds of existing ones never change.
  */
 #define COTRACE_PROBE_LIST(X)                                                  \
 	X(suspend, 3)                                                          \
@@ -63,10 +65,10 @@
 	X(link, 3)                                                             \
 	X(scope_begin, 2)                                                      \
 	X(event, 3)                                                            \
-	X(async_begin, 3)                                                      \
 	X(context_capture, 1)                                                  \
 	X(context_enter, 1)                                                    \
-	X(context_exit, 1)
+	X(context_exit, 1)                                                     \
+	X(async_begin, 3)
 
 enum cotrace_event_kind {
 	COTRACE_EV_NONE = 0,

@@ -60,10 +60,6 @@ TEST(CompiledOut, ProbesAreNeverActiveAndContextsAreAlwaysEmpty) {
     EXPECT_TRUE(cotrace::current_context().empty());
 }
 
-TEST(CompiledOut, InitialSuspendIsPlainSuspendAlways) {
-    EXPECT_TRUE((std::is_base_of_v<std::suspend_always, cotrace::traced_initial_suspend>));
-}
-
 task<int> leaf(int x) {
     COTRACE_SCOPE("leaf");
     cotrace::annotate("x", x);
