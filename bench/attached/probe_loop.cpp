@@ -61,7 +61,14 @@ int main(int argc, char** argv) {
     if (wait_attached) {
         // The last probe of the iteration: attached once its semaphore is up.
         volatile unsigned short* sem = mode == "chain" ? &cotrace_end_semaphore : &cotrace_event_semaphore;
-        while (*sem == 0) std::this_thread::yield();
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (*sem == 0) {
+            if (std::chrono::steady_clock::now() > give_up) {
+                std::fprintf(stderr, "probe_loop: no tracer attached within 30 s\n");
+                return 1;
+            }
+            std::this_thread::yield();
+        }
     }
     body(n / 100);  // warm up
     const auto start = std::chrono::steady_clock::now();
