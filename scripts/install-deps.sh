@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   bpftrace                        # the independent oracle in e2e tests and the benchmark baseline
   graphviz                        # renders --format dot in tests
+  valgrind                        # instruction counts in benchmarks
   libasio-dev                     # Asio integration
 )
 
