@@ -18,6 +18,13 @@ const volatile __u32 targ_tgid = 0;	 /* 0: every process (attach is per PID anyw
 const volatile __u64 wakeup_bytes = 1 << 20; /* wake the consumer past this much data */
 const volatile __u32 sample_every = 1;	   /* keep one root trace in N */
 
+/*
+ * Set by the daemon once every probe is attached: probes attach one at a
+ * time, and a request seen through only some of them would be assembled
+ * from a subset of its events.
+ */
+__u32 collecting = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20); /* resized by the daemon before load */
@@ -279,7 +286,7 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 	u32 zero = 0;
 	u64 *dropped;
 
-	if (targ_tgid && (id >> 32) != targ_tgid)
+	if (!collecting || (targ_tgid && (id >> 32) != targ_tgid))
 		return 0;
 
 	usdt_args(ctx, nargs, args);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_set>
 
 namespace cotrace {
 
@@ -35,6 +36,9 @@ struct assembler::process {
     // child span id -> the span that suspended awaiting it: the child's end
     // resumes it there (the protocol leaves that resume implicit).
     std::unordered_map<std::uint64_t, std::uint64_t> awaited_by;
+    // Threads seen outside every span (their stack emptied): a span begun
+    // there with no current span is certainly a root.
+    std::unordered_set<std::uint32_t> known_idle;
 };
 
 struct assembler::open_trace {
@@ -145,9 +149,18 @@ std::uint64_t assembler::known_or_partial(process& p, const cotrace_event& e, st
     return id;
 }
 
+std::uint64_t assembler::implicit_parent(process& p, const cotrace_event& e, bool& uncertain) {
+    const std::uint64_t parent = current_span(p, e.tid);
+    uncertain = parent == 0 && !options_.threads_start_idle && !p.known_idle.count(e.tid);
+    return parent;
+}
+
 void assembler::pop_running(process& p, std::uint32_t tid, std::uint64_t span_id) {
     auto it = p.running.find(tid);
-    if (it == p.running.end()) return;
+    if (it == p.running.end()) {
+        p.known_idle.insert(tid);  // something left this thread, and nothing we know runs there
+        return;
+    }
     auto& stack = it->second;
     for (auto i = stack.size(); i-- > 0;) {
         if (stack[i].span_id == span_id && stack[i].token == 0) {
@@ -155,7 +168,10 @@ void assembler::pop_running(process& p, std::uint32_t tid, std::uint64_t span_id
             break;
         }
     }
-    if (stack.empty()) p.running.erase(it);
+    if (stack.empty()) {
+        p.running.erase(it);
+        p.known_idle.insert(tid);
+    }
 }
 
 void assembler::finish_span(process& p, const cotrace_event& e, std::uint64_t span_id, span_status st) {
@@ -302,8 +318,9 @@ void assembler::on_event(const cotrace_event& e) {
             break;
         }
         case COTRACE_EV_span_begin: {  // (span, parent, site)
-            const std::uint64_t parent = a1 != 0 ? known_or_partial(p, e, a1) : current_span(p, e.tid);
-            const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::coroutine, false);
+            bool uncertain = false;
+            const std::uint64_t parent = a1 != 0 ? known_or_partial(p, e, a1) : implicit_parent(p, e, uncertain);
+            const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::coroutine, uncertain);
             span& s = *find_span(id);
             s.name = coroutine_name(e.pid, e, a0, true);
             if (a2 != 0) s.site = symbols_.site(e.pid, a2);
@@ -311,13 +328,14 @@ void assembler::on_event(const cotrace_event& e) {
             break;
         }
         case COTRACE_EV_link: {  // (from, to, kind)
-            std::uint64_t from = a0 == 0 ? current_span(p, e.tid) : live_span(p, a0);
+            bool uncertain = false;
+            std::uint64_t from = a0 == 0 ? implicit_parent(p, e, uncertain) : live_span(p, a0);
             if (from == 0 && a0 != 0) {
                 auto it = p.last_ended.find(e.tid);
                 if (it != p.last_ended.end() && it->second.frame == a0) from = it->second.span_id;
             }
             if (a2 == COTRACE_LINK_SPAWN) {
-                const std::uint64_t id = begin_span(p, e, a1, from, span_kind::coroutine, false);
+                const std::uint64_t id = begin_span(p, e, a1, from, span_kind::coroutine, uncertain);
                 find_span(id)->name = coroutine_name(e.pid, e, a1, true);
                 add_link(e, from, id, link_kind::spawn);
             } else {
@@ -326,7 +344,9 @@ void assembler::on_event(const cotrace_event& e) {
             break;
         }
         case COTRACE_EV_scope_begin: {  // (scope, site)
-            const std::uint64_t id = begin_span(p, e, a0, current_span(p, e.tid), span_kind::scope, false);
+            bool uncertain = false;
+            const std::uint64_t parent = implicit_parent(p, e, uncertain);
+            const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::scope, uncertain);
             span& s = *find_span(id);
             s.site = symbols_.site(e.pid, a1);
             s.name = s.site.function.empty() ? "?" : s.site.function;
@@ -345,13 +365,14 @@ void assembler::on_event(const cotrace_event& e) {
         }
         case COTRACE_EV_async_begin: {  // (span, parent, name): pending until resumed
             std::uint64_t parent = 0;
+            bool uncertain = false;
             if (a1 == COTRACE_PARENT_NONE)
                 parent = 0;
             else if (a1 != 0)
                 parent = known_or_partial(p, e, a1);
             else
-                parent = current_span(p, e.tid);
-            const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::coroutine, false);
+                parent = implicit_parent(p, e, uncertain);
+            const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::coroutine, uncertain);
             find_span(id)->name = a2 ? symbols_.text(e.pid, a2) : "?";
             break;
         }

@@ -33,6 +33,12 @@ struct assembler_options {
     // marked incomplete, and counted as evicted.
     std::size_t max_open_spans = 1'000'000;
     std::size_t max_open_traces = 100'000;
+    // True when the collector was there before the process ran any traced
+    // code (`run`): every thread then starts outside any span. Otherwise a
+    // thread's state is unknown until it is seen leaving its spans, and a
+    // span begun there with no known current span may belong to a request
+    // that began before the collector attached: it is marked partial.
+    bool threads_start_idle = false;
 };
 
 class assembler {
@@ -62,6 +68,9 @@ private:
     span* find_span(std::uint64_t span_id);
     std::uint64_t live_span(const process& p, std::uint64_t frame) const;
     std::uint64_t current_span(process& p, std::uint32_t tid);
+    // The parent of a span begun on e.tid without an explicit one; sets
+    // `uncertain` when the thread may be inside a span begun before attach.
+    std::uint64_t implicit_parent(process& p, const cotrace_event& e, bool& uncertain);
     std::uint64_t begin_span(process& p, const cotrace_event& e, std::uint64_t frame,
                              std::uint64_t parent_id, span_kind kind, bool partial);
     std::uint64_t known_or_partial(process& p, const cotrace_event& e, std::uint64_t frame);

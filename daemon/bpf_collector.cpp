@@ -100,6 +100,8 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
             throw error("no cotrace probe could be attached in process " + std::to_string(options_.pid) +
                         " (run with -v for details)");
         }
+        // All at once: from here every probe reports.
+        __atomic_store_n(&skel_->bss->collecting, 1u, __ATOMIC_RELEASE);
     } catch (...) {
         release();
         throw;
@@ -120,8 +122,12 @@ void bpf_collector::release() noexcept {
 std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
     std::size_t added = 0;
     for (const probe_object& obj : objects) {
-        if (std::find(attached_paths_.begin(), attached_paths_.end(), obj.open_path) != attached_paths_.end())
-            continue;
+        // The same file may come under two names (the path `run` resolved,
+        // /proc/PID/root/... from a rescan): know it by device and inode.
+        struct stat st;
+        if (::stat(obj.open_path.c_str(), &st) != 0) continue;
+        const std::pair<dev_t, ino_t> identity{st.st_dev, st.st_ino};
+        if (std::find(attached_.begin(), attached_.end(), identity) != attached_.end()) continue;
         // One link per probe name: libbpf attaches every site of that name in
         // the object, with its semaphore.
         std::vector<std::string> names;
@@ -150,7 +156,7 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
             links_.push_back(link);
             ++added;
         }
-        attached_paths_.push_back(obj.open_path);
+        attached_.push_back(identity);
     }
     return added;
 }

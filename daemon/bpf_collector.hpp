@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <sys/types.h>
+#include <utility>
 #include <vector>
 
 #include "cotrace_probes.h"
@@ -61,7 +63,7 @@ private:
     cotrace_bpf* skel_ = nullptr;
     ring_buffer* ring_ = nullptr;
     std::vector<bpf_link*> links_;
-    std::vector<std::string> attached_paths_;
+    std::vector<std::pair<dev_t, ino_t>> attached_;  // files whose probes are attached
     event_handler* handler_ = nullptr;
     std::size_t delivered_ = 0;
 };

@@ -35,42 +35,25 @@ std::string thread_list(const span& s) {
     return out;
 }
 
-// One run of a span: from its start or a resumption to its next suspension or
-// its end.
+// One run of a span: from its first run or a resumption to its next
+// suspension or its end.
 struct run {
     std::uint64_t start_ns = 0;
     std::uint64_t end_ns = 0;
     std::size_t after = none;  // the suspension it resumed from (none: the span's first run)
     std::size_t until = none;  // the suspension that ended it (none: it ended with the span)
-    // A spawned span is queued from its start until a pool thread first runs
-    // it, and the model does not record when that was: such a run is drawn
-    // from the first sign of it running (a child begun, an annotation), or
-    // as a point at its end.
-    bool start_known = true;
-    bool open = false;       // still running when the trace was emitted
-    std::uint32_t tid = 0;   // 0: the model does not tell which thread
-    bool on_thread = false;  // drawn as an "X" slice on its thread's track
-    std::uint64_t shown_start = 0;
+    bool open = false;         // still running when the trace was emitted
+    std::uint32_t tid = 0;     // 0: the model does not tell which thread
+    bool on_thread = false;    // drawn as an "X" slice on its thread's track
 };
 
-// Builds the events of one trace. Which thread each run was on is not in the
-// model directly: span.tids holds the threads in first-run order and
-// span.thread_hops counts changes of thread. The protocol adds two exact facts
-// (probes/PROTOCOL.md, suspend): a child awaited at a suspension begins there
-// and runs at once on the same thread, and when it ends (not cancelled) the
-// awaiting span runs again on the thread where it ended. From these:
-//   - the first run is on tids[0];
-//   - a run that ends at a suspension whose awaited child began there ran on
-//     that child's first thread;
-//   - a run after a suspension whose awaited child ended ran on the thread of
-//     that child's last run;
-//   - with one thread, every run is on it; when the span never went back to
-//     a thread it had left (thread_hops == tids.size() - 1) its runs visit
-//     tids in order, in blocks, and a run whose block the runs known so far
-//     pin down is exact; with two threads and a hop at every resumption the
-//     runs alternate.
-// Any other run (a resumption after an untraced wait, on a pool whose threads
-// the span revisited) is left unattributed rather than guessed.
+// Builds the events of one trace. The model tells where every run was: the
+// first starts at span.first_run_ns on span.tids[0], each later one at a
+// suspension's end_ns on its resumed_tid. A suspension closed without a
+// resumption (resumed_tid 0) ends no run when the span ended there (it was
+// destroyed or finished while suspended); any other such run has no known
+// thread (a model built without resumed_tid) and is nested under its span's
+// async slice instead of being guessed onto a thread.
 class trace_events {
 public:
     trace_events(const trace& t, std::uint64_t origin_ns, std::uint64_t& next_flow_id)
@@ -78,20 +61,16 @@ public:
         const std::size_t n = t.spans.size();
         for (std::size_t i = 0; i < n; ++i) index_[t.spans[i].id] = i;
         children_.resize(n);
-        spawned_.assign(n, false);
+        linked_.assign(n, false);
         for (std::size_t i = 0; i < n; ++i) {
             auto it = index_.find(t.spans[i].parent_id);
             if (t.spans[i].parent_id != 0 && it != index_.end()) children_[it->second].push_back(i);
         }
         for (const link& l : t.links)
             if (l.kind == link_kind::spawn)
-                if (auto it = index_.find(l.to); it != index_.end()) spawned_[it->second] = true;
+                if (auto it = index_.find(l.to); it != index_.end()) linked_[it->second] = true;
         runs_.resize(n);
         for (std::size_t i = 0; i < n; ++i) runs_[i] = runs_of(i);
-        // Children begin after their parents, so from the last span backwards
-        // every child is resolved before the span that awaited it.
-        for (std::size_t i = n; i-- > 0;) resolve_threads(i);
-        for (std::size_t i = 0; i < n; ++i) place_unknown_starts(i);
         check_nesting();
     }
 
@@ -105,14 +84,18 @@ public:
         return out;
     }
 
-    std::uint64_t runs_on_threads() const { return count_runs(true); }
-    std::uint64_t runs_unattributed() const { return count_runs(false); }
+    std::uint64_t runs_on_threads() const { return count_runs([](const run& r) { return r.on_thread; }); }
+    std::uint64_t runs_thread_unknown() const { return count_runs([](const run& r) { return r.tid == 0; }); }
+    std::uint64_t runs_overlapping() const {
+        return count_runs([](const run& r) { return r.tid != 0 && !r.on_thread; });
+    }
 
 private:
-    std::uint64_t count_runs(bool on_thread) const {
+    template <class Pred>
+    std::uint64_t count_runs(Pred pred) const {
         std::uint64_t n = 0;
         for (const auto& rs : runs_)
-            for (const run& r : rs) n += r.on_thread == on_thread;
+            for (const run& r : rs) n += pred(r) ? 1 : 0;
         return n;
     }
 
@@ -125,10 +108,6 @@ private:
         return to > from ? static_cast<double>(to - from) / 1000.0 : 0.0;
     }
 
-    const span* find(std::uint64_t id) const {
-        auto it = index_.find(id);
-        return it == index_.end() ? nullptr : &t_.spans[it->second];
-    }
     std::size_t index_of(std::uint64_t id) const {
         auto it = index_.find(id);
         return it == index_.end() ? none : it->second;
@@ -147,140 +126,53 @@ private:
         const span& s = t_.spans[i];
         std::vector<run> runs;
         const std::uint64_t end = shown_end(s);
-        // A partial span first seen at a suspension (or its end) began running
-        // before anyone looked: that first run was not recorded.
-        const bool first_seen =
-            !(s.partial &&
-              (s.tids.empty() || (!s.suspends.empty() && s.suspends[0].start_ns <= s.start_ns)));
-        if (first_seen) {
-            run r;
-            r.start_ns = s.start_ns;
-            r.start_known = !spawned_[i];
-            if (!s.suspends.empty()) {
-                r.end_ns = s.suspends[0].start_ns;
-                r.until = 0;
+        // Ends run r at suspension k, or with the span after the last one.
+        auto close = [&](run& r, std::size_t k) {
+            if (k < s.suspends.size()) {
+                r.end_ns = s.suspends[k].start_ns;
+                r.until = k;
             } else {
                 r.end_ns = end;
                 r.open = s.end_ns == 0;
             }
+            r.end_ns = std::max(r.end_ns, r.start_ns);
+        };
+        // The first run, when it was seen and came before the first
+        // suspension (a partial span first seen suspending was already
+        // running before anyone looked: that run was not recorded).
+        const bool seen_suspending_first =
+            s.partial && !s.suspends.empty() && s.suspends.front().start_ns <= s.start_ns;
+        if (s.first_run_ns != 0 && !seen_suspending_first &&
+            (s.suspends.empty() || s.first_run_ns <= s.suspends.front().start_ns)) {
+            run r;
+            r.start_ns = s.first_run_ns;
+            r.tid = s.tids.empty() ? 0 : s.tids.front();
+            close(r, 0);
             runs.push_back(r);
         }
         for (std::size_t k = 0; k < s.suspends.size(); ++k) {
             const suspension& su = s.suspends[k];
             if (su.end_ns == 0) break;  // still suspended
-            // Cancelled: destroyed while suspended; the assembler closes that
-            // suspension at the end, which is no resumption.
-            if (k + 1 == s.suspends.size() && s.status == span_status::cancelled) break;
+            // Closed by the span's end (cancelled: destroyed while suspended),
+            // not by a resumption: no run follows.
+            if (su.resumed_tid == 0 && k + 1 == s.suspends.size() &&
+                (s.status == span_status::cancelled || (s.end_ns != 0 && su.end_ns >= s.end_ns)))
+                break;
             run r;
             r.start_ns = su.end_ns;
             r.after = k;
-            if (k + 1 < s.suspends.size()) {
-                r.end_ns = s.suspends[k + 1].start_ns;
-                r.until = k + 1;
-            } else {
-                r.end_ns = end;
-                r.open = s.end_ns == 0;
-            }
+            r.tid = su.resumed_tid;
+            close(r, k + 1);
             runs.push_back(r);
-        }
-        for (run& r : runs) {
-            r.end_ns = std::max(r.end_ns, r.start_ns);
-            r.shown_start = r.start_ns;
         }
         return runs;
     }
 
-    void resolve_threads(std::size_t i) {
-        const span& s = t_.spans[i];
-        std::vector<run>& rs = runs_[i];
-        const std::size_t n = rs.size(), k = s.tids.size();
-        if (n == 0 || k == 0) return;
-        auto position = [&](std::uint32_t tid) -> std::size_t {
-            auto it = std::find(s.tids.begin(), s.tids.end(), tid);
-            return it == s.tids.end() ? none : static_cast<std::size_t>(it - s.tids.begin());
-        };
-        std::vector<std::size_t> known(n, none);  // positions in tids
-        known[0] = 0;
-        for (std::size_t j = 0; j < n; ++j) {
-            if (rs[j].until != none) {
-                const suspension& su = s.suspends[rs[j].until];
-                const span* c = su.awaited ? find(su.awaited) : nullptr;
-                if (c && !c->partial && c->start_ns == su.start_ns && !c->tids.empty())
-                    if (std::size_t p = position(c->tids[0]); p != none) known[j] = p;
-            }
-            if (rs[j].after != none) {
-                const suspension& su = s.suspends[rs[j].after];
-                const std::size_t ci = su.awaited ? index_of(su.awaited) : none;
-                if (ci != none && ci != i) {
-                    const span& c = t_.spans[ci];
-                    const auto& crs = runs_[ci];
-                    if (c.end_ns != 0 && c.status != span_status::cancelled && !crs.empty() &&
-                        crs.back().tid)
-                        if (std::size_t p = position(crs.back().tid); p != none) known[j] = p;
-                }
-            }
-        }
-        const std::size_t h = s.thread_hops;
-        if (k == 1) {
-            std::fill(known.begin(), known.end(), 0);
-        } else if (h + 1 == k && k <= n) {
-            // Blocks in tids order: positions are non-decreasing, step 0 or 1,
-            // from 0 to k - 1. Narrow each run's range until it is one thread.
-            std::vector<std::size_t> lo(n), hi(n);
-            for (std::size_t j = 0; j < n; ++j) {
-                lo[j] = (k - 1 + j >= n - 1) ? k - 1 + j - (n - 1) : 0;
-                hi[j] = std::min(j, k - 1);
-                if (known[j] != none) {
-                    lo[j] = std::max(lo[j], known[j]);
-                    hi[j] = std::min(hi[j], known[j]);
-                }
-            }
-            for (int pass = 0; pass < 2; ++pass) {
-                for (std::size_t j = 1; j < n; ++j) {
-                    lo[j] = std::max(lo[j], lo[j - 1]);
-                    hi[j] = std::min(hi[j], hi[j - 1] + 1);
-                }
-                for (std::size_t j = n - 1; j-- > 0;) {
-                    lo[j] = std::max(lo[j], lo[j + 1] > 0 ? lo[j + 1] - 1 : 0);
-                    hi[j] = std::min(hi[j], hi[j + 1]);
-                }
-            }
-            bool consistent = true;
-            for (std::size_t j = 0; j < n; ++j) consistent &= lo[j] <= hi[j];
-            if (consistent)
-                for (std::size_t j = 0; j < n; ++j)
-                    if (lo[j] == hi[j]) known[j] = lo[j];
-        } else if (k == 2 && h + 1 == n) {
-            bool consistent = true;
-            for (std::size_t j = 0; j < n; ++j) consistent &= known[j] == none || known[j] == j % 2;
-            if (consistent)
-                for (std::size_t j = 0; j < n; ++j) known[j] = j % 2;
-        }
-        for (std::size_t j = 0; j < n; ++j)
-            if (known[j] != none) rs[j].tid = s.tids[known[j]];
-    }
-
-    // A spawned span's first run: draw it from the first sign that it was
-    // running (a child begun, an annotation), never from when it was queued.
-    void place_unknown_starts(std::size_t i) {
-        const span& s = t_.spans[i];
-        for (run& r : runs_[i]) {
-            if (r.start_known) continue;
-            std::uint64_t first = r.end_ns;
-            for (std::size_t c : children_[i])
-                if (t_.spans[c].start_ns >= r.start_ns)
-                    first = std::min(first, t_.spans[c].start_ns);
-            for (const annotation& a : s.events)
-                if (a.ts_ns >= r.start_ns) first = std::min(first, a.ts_ns);
-            r.shown_start = first;
-        }
-    }
-
     // Slices on one thread must nest (the format requires it; Perfetto drops
-    // or mis-draws the rest). Runs attributed exactly never overlap, but a
-    // scope held across a co_await, or a model inconsistency, could: such a
-    // run goes under its span's async slice instead. Runs of other traces on
-    // the same thread are not seen here.
+    // or mis-draws the rest). Runs of real threads never overlap, but a scope
+    // held across a co_await (which the library forbids) or an inconsistent
+    // model could: such a run goes under its span's async slice instead.
+    // Runs of other traces on the same thread are not seen here.
     void check_nesting() {
         struct item {
             std::uint32_t tid;
@@ -290,8 +182,8 @@ private:
         std::vector<item> items;
         for (auto& rs : runs_)
             for (run& r : rs)
-                if (r.tid != 0) items.push_back({r.tid, r.shown_start, r.end_ns, &r});
-        std::sort(items.begin(), items.end(), [](const item& a, const item& b) {
+                if (r.tid != 0) items.push_back({r.tid, r.start_ns, r.end_ns, &r});
+        std::stable_sort(items.begin(), items.end(), [](const item& a, const item& b) {
             if (a.tid != b.tid) return a.tid < b.tid;
             if (a.start != b.start) return a.start < b.start;
             return a.end > b.end;  // the longer one encloses
@@ -337,6 +229,7 @@ private:
                   {"suspends", s.suspends.size()},
                   {"start_unix_ns", s.start_ns}};
         if (!s.site.function.empty()) args["site_function"] = s.site.function;
+        if (s.first_run_ns > s.start_ns) args["queued_ns"] = s.first_run_ns - s.start_ns;
         if (s.end_ns != 0) args["duration_ns"] = s.end_ns - s.start_ns;
         if (i == 0) args["trace_complete"] = t_.complete;
         b["args"] = std::move(args);
@@ -347,9 +240,8 @@ private:
         const auto& rs = runs_[i];
         for (std::size_t r = 0; r < rs.size(); ++r) {
             if (rs[r].on_thread) continue;
-            const std::string name = rs[r].tid           ? "running (overlaps on its thread)"
-                                     : rs[r].start_known ? "running (thread unknown)"
-                                                         : "queued or running (thread unknown)";
+            const std::string name =
+                rs[r].tid ? "running (overlaps on its thread)" : "running (thread unknown)";
             json rb = base("b", name, "span", tid, rs[r].start_ns);
             rb["id"] = s.id;
             json args{{"run", r}, {"thread", rs[r].tid ? json(rs[r].tid) : json("unknown")}};
@@ -384,24 +276,23 @@ private:
     json run_slice(std::size_t i, std::size_t r) const {
         const span& s = t_.spans[i];
         const run& rn = runs_[i][r];
-        json x = base("X", s.name, "run", rn.tid, rn.shown_start);
-        x["dur"] = micros_between(rn.shown_start, rn.end_ns);
+        json x = base("X", s.name, "run", rn.tid, rn.start_ns);
+        x["dur"] = micros_between(rn.start_ns, rn.end_ns);
         json args{{"trace_id", hex16(t_.id)}, {"span_id", s.id}, {"run", r}};
         if (rn.after != none) args["resumed_after"] = where(s.suspends[rn.after].site);
         if (rn.until != none) args["suspends_at"] = where(s.suspends[rn.until].site);
-        if (!rn.start_known) args["first_run_start_unknown"] = true;
         if (rn.open) args["open"] = true;
         x["args"] = std::move(args);
         if (s.status == span_status::exception) x["cname"] = "terrible";
         return x;
     }
 
-    // The last run of span i drawn from at or before `ts` (runs are in time
+    // The last run of span i begun at or before `ts` (runs are in time
     // order), or nullptr.
     const run* run_before(std::size_t i, std::uint64_t ts) const {
         const auto& rs = runs_[i];
         auto it = std::upper_bound(rs.begin(), rs.end(), ts,
-                                   [](std::uint64_t t, const run& r) { return t < r.shown_start; });
+                                   [](std::uint64_t t, const run& r) { return t < r.start_ns; });
         return it == rs.begin() ? nullptr : &*std::prev(it);
     }
 
@@ -411,11 +302,37 @@ private:
         return r && ts <= r->end_ns ? r : nullptr;
     }
 
+    // The first run of span i begun at or after `ts`, or nullptr.
+    const run* run_from(std::size_t i, std::uint64_t ts) const {
+        const auto& rs = runs_[i];
+        auto it = std::lower_bound(rs.begin(), rs.end(), ts,
+                                   [](const run& r, std::uint64_t t) { return r.start_ns < t; });
+        return it == rs.end() ? nullptr : &*it;
+    }
+
+    const run* first_run(std::size_t i) const {
+        return runs_[i].empty() || runs_[i].front().after != none ? nullptr : &runs_[i].front();
+    }
+
+    // Where a link made at `ts` on thread `tid` by span i leaves from: the
+    // run of i on that thread at that moment, or its last run when it had
+    // just ended there (a join is made by a branch's final suspend, after its
+    // end).
+    const run* link_source(std::size_t i, std::uint64_t ts, std::uint32_t tid) const {
+        const span& s = t_.spans[i];
+        const run* r = run_before(i, ts);
+        if (!r) return nullptr;
+        const bool last_after_end = s.end_ns != 0 && s.end_ns <= ts && r == &runs_[i].back();
+        if (ts > r->end_ns && !last_after_end) return nullptr;  // not running then (a context)
+        if (tid != 0 && r->tid != tid) return nullptr;
+        return r;
+    }
+
     // A point strictly inside a run's slice, near `ts`: a flow event binds to
     // the slice enclosing it, and one at the very end of a slice finds it
     // already closed.
     static std::uint64_t inside(const run& r, std::uint64_t ts) {
-        const std::uint64_t s = r.shown_start, e = r.end_ns;
+        const std::uint64_t s = r.start_ns, e = r.end_ns;
         if (e <= s) return s;
         ts = std::clamp(ts, s, e - 1);
         if (ts == s && e - s >= 2) ++ts;
@@ -438,10 +355,6 @@ private:
         out.push_back(std::move(f));
     }
 
-    const run* first_run(std::size_t i) const {
-        return runs_[i].empty() || runs_[i].front().after != none ? nullptr : &runs_[i].front();
-    }
-
     void flows(std::vector<json>& out) {
         std::vector<bool> awaited(t_.spans.size(), false);
         for (std::size_t i = 0; i < t_.spans.size(); ++i) {
@@ -461,46 +374,37 @@ private:
                 const run* before = until[k] == none ? nullptr : &runs_[i][until[k]];
                 const run* after = resumed[k] == none ? nullptr : &runs_[i][resumed[k]];
                 const span& child = t_.spans[c];
+                // Begun at this suspension: control passed to it there.
                 if (child.start_ns >= su.start_ns && before)
                     if (const run* cr = first_run(c))
-                        flow(out, "await", before, before->end_ns, cr, cr->shown_start);
+                        flow(out, "await", before, before->end_ns, cr, cr->start_ns);
+                // Ended (not destroyed): control came back at the resumption.
                 if (child.end_ns != 0 && child.status != span_status::cancelled && after &&
                     !runs_[c].empty())
                     flow(out, "return", &runs_[c].back(), runs_[c].back().end_ns, after,
-                         after->shown_start);
+                         after->start_ns);
             }
         }
-        // Children begun without an awaiting suspension (when_all branches,
-        // sync_wait): from the parent's latest run before them.
+        // Children begun without an awaiting suspension: from the parent's
+        // latest run before them (when_all begins its branches while
+        // suspending, just after that run).
         for (std::size_t i = 0; i < t_.spans.size(); ++i)
             for (std::size_t c : children_[i]) {
                 const span& child = t_.spans[c];
-                if (awaited[c] || spawned_[c] || child.kind != span_kind::coroutine) continue;
+                if (awaited[c] || linked_[c] || child.kind != span_kind::coroutine) continue;
                 const run* from = run_before(i, child.start_ns);
                 if (const run* cr = first_run(c); from && cr)
-                    flow(out, "start", from, std::min(child.start_ns, from->end_ns), cr,
-                         cr->shown_start);
+                    flow(out, "start", from, std::min(child.start_ns, from->end_ns), cr, cr->start_ns);
             }
+        // Links, at the time and on the thread they were made: to the target's
+        // first run (spawn) or its next run (wake, join: it runs again after).
         for (const link& l : t_.links) {
             const std::size_t from = index_of(l.from), to = index_of(l.to);
-            if (from == none || to == none) continue;
-            if (l.kind == link_kind::spawn) {
-                const std::uint64_t at = t_.spans[to].start_ns;
-                if (const run* cr = first_run(to))
-                    flow(out, "spawn", run_at(from, at), at, cr, cr->shown_start);
-            } else if (l.kind == link_kind::join) {
-                // The joined span runs again after the joining one ends. A
-                // wake has no time in the model, so it gets no arrow.
-                const span& f = t_.spans[from];
-                if (f.end_ns == 0 || runs_[from].empty()) continue;
-                const auto& rs = runs_[to];
-                auto it =
-                    std::lower_bound(rs.begin(), rs.end(), f.end_ns,
-                                     [](const run& r, std::uint64_t t) { return r.start_ns < t; });
-                while (it != rs.end() && it->after == none) ++it;
-                const run* next = it == rs.end() ? nullptr : &*it;
-                if (next) flow(out, "join", &runs_[from].back(), f.end_ns, next, next->shown_start);
-            }
+            if (from == none || to == none || from == to) continue;
+            const run* source = link_source(from, l.ts_ns, l.tid);
+            const run* target =
+                l.kind == link_kind::spawn ? first_run(to) : run_from(to, l.ts_ns);
+            if (source && target) flow(out, to_string(l.kind), source, l.ts_ns, target, target->start_ns);
         }
     }
 
@@ -509,7 +413,7 @@ private:
     std::uint64_t& next_flow_id_;
     std::unordered_map<std::uint64_t, std::size_t> index_;
     std::vector<std::vector<std::size_t>> children_;
-    std::vector<bool> spawned_;
+    std::vector<bool> linked_;  // per span: the target of a spawn link
     std::vector<std::vector<run>> runs_;
 };
 
@@ -552,7 +456,8 @@ void chrome_sink::on_trace(const trace& t) {
     trace_events te(t, origin_ns_, next_flow_id_);
     const std::vector<json> events = te.events();
     runs_on_threads_ += te.runs_on_threads();
-    runs_unattributed_ += te.runs_unattributed();
+    runs_thread_unknown_ += te.runs_thread_unknown();
+    runs_overlapping_ += te.runs_overlapping();
     // Name every thread an event of this trace is on, before those events.
     for (const json& e : events) name_thread(t.pid, e["tid"].get<std::uint32_t>());
     for (const json& e : events) write(e);
@@ -573,7 +478,8 @@ void chrome_sink::finish(const session_summary& s) {
                      {"drops", s.drops},
                      {"incomplete", s.incomplete},
                      {"runs_on_threads", runs_on_threads_},
-                     {"runs_thread_unknown", runs_unattributed_}};
+                     {"runs_thread_unknown", runs_thread_unknown_},
+                     {"runs_overlapping", runs_overlapping_}};
     out_ << "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":" << other.dump() << "}\n";
     out_.flush();
 }

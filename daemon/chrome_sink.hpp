@@ -6,13 +6,18 @@
 // What a trace becomes:
 // - each span: an async slice ("b"/"e", cat "span", id = span id) over its
 //   whole life, so overlapping spans never break nesting;
-// - each run of a span (from a resumption to the next suspension or its end):
-//   a complete slice ("X", cat "run") on the track of the thread it ran on,
-//   when the model tells that thread exactly (see chrome_sink.cpp); a run
-//   whose thread it cannot tell is nested under the span's async slice
-//   instead, so no thread is ever shown busy with work it did not do;
-// - flow arrows: a parent's suspension → the child's start, the child's end →
-//   the parent's resumption, spawn and join links;
+// - each run of a span (from its first run or a resumption to the next
+//   suspension or its end): a complete slice ("X", cat "run") on the track of
+//   the thread it ran on, which the model tells exactly (span.first_run_ns on
+//   span.tids[0], then suspension.end_ns on suspension.resumed_tid); a run
+//   whose thread the model does not tell (resumed_tid 0 in a model built
+//   without it), or that would straddle another slice on its thread, is
+//   nested under the span's async slice instead, so no thread is ever shown
+//   busy with work it did not do;
+// - flow arrows: a parent's suspension → the child's first run, the child's
+//   end → the parent's resumption, a parent's run → a child begun in it
+//   without an await, and each spawn, wake and join link from where and when
+//   it was made to the target's first (spawn) or next (wake, join) run;
 // - annotations: instant events; process and thread names: metadata events.
 //
 // Timestamps are microseconds, with nanoseconds as three decimals, counted
@@ -53,7 +58,8 @@ private:
     std::uint64_t next_flow_id_ = 1;
     std::uint64_t traces_ = 0;
     std::uint64_t runs_on_threads_ = 0;
-    std::uint64_t runs_unattributed_ = 0;
+    std::uint64_t runs_thread_unknown_ = 0;
+    std::uint64_t runs_overlapping_ = 0;
     // Named once each; as many as the traced processes have threads.
     std::set<std::uint32_t> named_pids_;
     std::set<std::pair<std::uint32_t, std::uint32_t>> named_threads_;

@@ -60,7 +60,7 @@ void apply(const filter_args& f, cotrace::output_options& o) {
 // What only a live session has: duration, ring size, recording, sampling.
 void add_session_options(CLI::App& cmd, cotrace::session_options& o, filter_args& f) {
     add_output_options(cmd, o.output, f);
-    cmd.add_option("--duration", o.duration, "Stop after SEC seconds")
+    cmd.add_option("--duration", o.duration, "Stop tracing after SEC seconds (run still waits for CMD)")
         ->type_name("SEC")
         ->check(CLI::PositiveNumber);
     cmd.add_option("--save", o.save, "Also record the raw events to FILE (replay with `cotrace report FILE`)")

@@ -44,7 +44,7 @@ struct span {
     span_kind kind = span_kind::coroutine;
     std::string name;
     source_site site;  // where it was started: the awaiting co_await, sync_wait call or scope
-    bool partial = false;  // its beginning was not seen (attached mid-flight, or events lost)
+    bool partial = false;  // its beginning, or its parent, may not have been seen (attached mid-flight)
     std::uint64_t start_ns = 0;
     std::uint64_t first_run_ns = 0;  // when it first ran (as seen); later than start_ns when queued first
     std::uint64_t end_ns = 0;  // 0 while running

@@ -58,6 +58,7 @@ recording_writer::recording_writer(const std::string& path, const recording_head
     put(static_cast<std::uint32_t>(sizeof(cotrace_event)));
     put(header.pid);
     put(header.clock_offset_ns);
+    put(static_cast<std::uint32_t>(header.from_start ? 1 : 0));
     put(static_cast<std::uint32_t>(header.objects.size()));
     for (const auto& o : header.objects) put_string(o);
     flush_buffer();
@@ -156,7 +157,7 @@ recording_header read_recording_header(std::FILE* f, const std::string& path) {
     if (!read_exact(f, m, sizeof m) || std::memcmp(m, magic, sizeof magic) != 0)
         throw error(path + " is not a cotrace recording (make one with --save FILE)");
     recording_header h;
-    std::uint32_t record_size = 0, objects = 0;
+    std::uint32_t record_size = 0, objects = 0, flags = 0;
     if (!read_exact(f, &h.format_version, 4) || !read_exact(f, &h.protocol_version, 4))
         throw error(path + " is truncated inside its header");
     if (h.format_version > recording_format_version || h.protocol_version > COTRACE_PROTOCOL_VERSION)
@@ -165,8 +166,9 @@ recording_header read_recording_header(std::FILE* f, const std::string& path) {
                     std::to_string(recording_format_version) + ", protocol " +
                     std::to_string(COTRACE_PROTOCOL_VERSION) + " (use a newer cotrace)");
     if (!read_exact(f, &record_size, 4) || !read_exact(f, &h.pid, 4) || !read_exact(f, &h.clock_offset_ns, 8) ||
-        !read_exact(f, &objects, 4))
+        !read_exact(f, &flags, 4) || !read_exact(f, &objects, 4))
         throw error(path + " is truncated inside its header");
+    h.from_start = (flags & 1) != 0;
     if (record_size != sizeof(cotrace_event))
         throw error(path + " has " + std::to_string(record_size) + "-byte events; expected " +
                     std::to_string(sizeof(cotrace_event)) + " (a damaged or foreign file)");

@@ -6,7 +6,8 @@
 // Format, version 1 (all integers little-endian):
 //   header   "COTRACE\0" magic, u32 format version, u32 protocol version,
 //            u32 event record size, u32 pid, i64 clock offset (ns, monotonic
-//            -> Unix epoch), u32 object count, then per object a string
+//            -> Unix epoch), u32 flags (bit 0: traced from the process's
+//            start, as by `run`), u32 object count, then per object a string
 //            (u32 length + bytes): the paths of the objects with probes
 //   chunks   u8 type, u32 payload length, payload:
 //     1 events   payload = N struct cotrace_event records, as the BPF side wrote them
@@ -38,6 +39,7 @@ struct recording_header {
     std::uint32_t protocol_version = COTRACE_PROTOCOL_VERSION;
     std::uint32_t pid = 0;
     std::int64_t clock_offset_ns = 0;
+    bool from_start = false;  // traced from the process's start (`run`)
     std::vector<std::string> objects;
 };
 

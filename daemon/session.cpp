@@ -118,13 +118,16 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     if (!release) symbols.refresh(pid);  // a `run` child has not exec'd yet: its maps are cotrace's
     symbol_cache cache(&symbols);
     const std::int64_t clock_offset = monotonic_to_epoch_offset();
-    trace_output output(options.output, cache, clock_offset);
+    output_options output_opts = options.output;
+    output_opts.limits.threads_start_idle = !executable.empty();  // `run`: attached before CMD ran
+    trace_output output(output_opts, cache, clock_offset);
 
     std::unique_ptr<recording_writer> recording;
     if (!options.save.empty()) {
         recording_header header;
         header.pid = pid;
         header.clock_offset_ns = clock_offset;
+        header.from_start = output_opts.limits.threads_start_idle;
         for (const probe_object& o : objects) header.objects.push_back(o.path);
         recording = std::make_unique<recording_writer>(options.save, header);
         cache.set_listener([&](const symbol_cache::key& k, const symbol_cache::entry& e) { recording->symbol(k, e); });
@@ -212,7 +215,9 @@ void replay_file(const std::string& path, const output_options& options) {
     if (!f) throw error("cannot read " + path + ": " + std::strerror(errno));
     const recording_header header = read_recording_header(f.get(), path);
     symbol_cache cache;  // filled from the recording, in file order
-    trace_output output(options, cache, header.clock_offset_ns);
+    output_options replay_opts = options;
+    replay_opts.limits.threads_start_idle = header.from_start;
+    trace_output output(replay_opts, cache, header.clock_offset_ns);
     replay_stage stage(output, cache);
     const replay_result r = replay_recording(f.get(), stage);
     if (r.truncated)

@@ -114,8 +114,10 @@ task<std::string> handle_request(services& s, int id) {
     std::string page;
     bool failed = false;
     try {
-        auto [user, stock, price] = co_await cotrace::when_all(
-            lookup_user(s, req.id), lookup_stock(s, req.id), lookup_price(s, req.id));
+        // One line per co_await: GCC gives a co_await spanning lines the
+        // line where its operand ends.
+        auto lookups = cotrace::when_all(lookup_user(s, req.id), lookup_stock(s, req.id), lookup_price(s, req.id));
+        auto [user, stock, price] = co_await std::move(lookups);
         quote q = co_await merge(req.id, std::move(user), stock, price);
         page = co_await render(s, std::move(q));
     } catch (const out_of_stock&) {

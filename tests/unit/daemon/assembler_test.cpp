@@ -144,7 +144,7 @@ TEST(Assembler, ExplicitResumesOfSpansAlreadyRunningAreNotSecondRuns) {
 }
 
 TEST(Assembler, TimesAreShiftedByTheClockOffsetToUnixEpoch) {
-    cotrace::assembler_options options;
+    cotrace::assembler_options options = traced_from_start();
     options.clock_offset_ns = 1'700'000'000'000'000'000;
     harness h(options);
     h.play({
@@ -831,7 +831,7 @@ TEST(Assembler, DropsMarkEveryOpenTraceIncompleteButNotTracesBegunAfter) {
 // ---- bounds -------------------------------------------------------------------
 
 TEST(Assembler, PastMaxOpenTracesTheOldestIsEvictedIncompleteAndItsLaterEventsArePartial) {
-    cotrace::assembler_options options;
+    cotrace::assembler_options options = traced_from_start();
     options.max_open_traces = 2;
     harness h(options);
     h.symbols.add_frame_code(test_pid, ROOT, CODE_ROOT);
@@ -884,7 +884,7 @@ TEST(Assembler, PastMaxOpenTracesTheOldestIsEvictedIncompleteAndItsLaterEventsAr
 }
 
 TEST(Assembler, PastMaxOpenSpansTheOldestTraceIsEvictedAndItsSpansAreNoLongerCounted) {
-    cotrace::assembler_options options;
+    cotrace::assembler_options options = traced_from_start();
     options.max_open_spans = 3;
     harness h(options);
     h.symbols.add_frame_code(test_pid, ROOT, CODE_ROOT).add_frame_code(test_pid, CHILD, CODE_CHILD);
@@ -980,7 +980,7 @@ std::int64_t heap_growth_over_short_requests(bool with_long_lived_trace) {
     fake_symbols source;
     cotrace::symbol_cache cache(&source);
     counting_consumer out;
-    cotrace::assembler a(cache, out);
+    cotrace::assembler a(cache, out, traced_from_start());
     std::uint64_t ts = 1000;
     if (with_long_lived_trace)  // e.g. a server's accept loop, open all session long
         a.on_event(span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT).at(ts += 10));
@@ -1071,3 +1071,49 @@ TEST(SymbolCache, PreloadedEntriesAreUsedWithoutAskingTheSourceAndNewOnesAreRepo
 }
 
 }  // namespace
+
+// ---- attached to a running process ---------------------------------------------
+
+// Attached mid-flight, a thread may be inside a request begun before: a span
+// begun there with no current span may be a fragment of it, so it is marked
+// partial (its trace incomplete) -- until the thread is seen leaving its spans.
+TEST(Assembler, AttachedMidFlightARootOnAThreadNotYetSeenIdleIsPartialAndTheNextOneIsNot) {
+    harness h(cotrace::assembler_options{});  // attach: thread states unknown
+    h.play({
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),
+        end(T1, ROOT),  // T1 is now seen outside every span
+        span_begin(T1, CHILD, 0, MAIN_SITE).code(CODE_CHILD),
+        end(T1, CHILD),
+    });
+    ASSERT_EQ(h.traces().size(), 2u);
+    EXPECT_TRUE(h.traces()[0].spans[0].partial);
+    EXPECT_FALSE(h.traces()[0].complete);
+    EXPECT_FALSE(h.traces()[1].spans[0].partial);
+    EXPECT_TRUE(h.traces()[1].complete);
+    for (const auto& t : h.traces()) EXPECT_TRUE(well_formed(t));
+}
+
+TEST(Assembler, AttachedMidFlightAScopeOrSpawnOnAThreadNotYetSeenIdleIsPartial) {
+    harness h(cotrace::assembler_options{});
+    h.play({
+        scope_begin(T1, SCOPE, PARSE_SCOPE_SITE),  // inside a request begun before attach?
+        end(T1, SCOPE),
+        spawn(T2, BACKGROUND).code(CODE_BACKGROUND),
+        resume(T3, BACKGROUND),
+        end(T3, BACKGROUND),
+    });
+    ASSERT_EQ(h.traces().size(), 2u);
+    for (const auto& t : h.traces()) {
+        EXPECT_TRUE(well_formed(t));
+        EXPECT_FALSE(t.complete);
+        EXPECT_TRUE(t.spans[0].partial);
+    }
+}
+
+TEST(Assembler, TracedFromTheStartARootOnANewThreadIsComplete) {
+    harness h;  // traced_from_start()
+    h.play({span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT), end(T1, ROOT)});
+    ASSERT_EQ(h.traces().size(), 1u);
+    EXPECT_TRUE(h.traces()[0].complete);
+    EXPECT_FALSE(h.traces()[0].spans[0].partial);
+}

@@ -54,9 +54,18 @@ inline constexpr std::uint64_t MAIN_SITE = 0x500000,        // sync_wait in main
 // String literals (annotation names).
 inline constexpr std::uint64_t ROWS_TEXT = 0x600000, BYTES_TEXT = 0x600010;
 
+// Most streams model `cotrace run`: the collector was there before the
+// process ran traced code, so every thread starts outside any span.
+inline cotrace::assembler_options traced_from_start() {
+    cotrace::assembler_options options;
+    options.threads_start_idle = true;
+    return options;
+}
+
 class harness {
 public:
-    explicit harness(cotrace::assembler_options options = {}) : cache(&symbols), asm_(cache, out, options) {
+    explicit harness(cotrace::assembler_options options = traced_from_start())
+        : cache(&symbols), asm_(cache, out, options) {
         for (std::uint32_t pid : {test_pid, other_pid}) {
             symbols.add_function(pid, CODE_ROOT, "handle_request(int)")
                 .add_function(pid, CODE_CHILD, "fetch_user(int)")
