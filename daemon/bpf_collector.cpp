@@ -11,9 +11,12 @@
 #include <cstdarg>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 #include "cotrace_bpf.skel.h"
 #include "error.hpp"
+#include "uprobe_multi.hpp"
+#include "usdt_spec.hpp"
 
 namespace cotrace {
 
@@ -91,6 +94,10 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
         if (int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<__u32>(options_.ring_bytes)))
             throw error("invalid ring buffer size " + std::to_string(options_.ring_bytes) +
                         " (a power of two, multiple of the page size): " + std::strerror(-err), exit_usage);
+        bpf_program* prog;
+        bpf_object__for_each_program(prog, skel_->obj) {
+            bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(bpf_trace_uprobe_multi));
+        }
         if (int err = cotrace_bpf__load(skel_)) load_error("cannot load the BPF programs", -err);
         ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &bpf_collector::on_sample, this, nullptr);
         if (!ring_) throw error(std::string("cannot open the BPF ring buffer: ") + std::strerror(errno));
@@ -111,12 +118,36 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
 bpf_collector::~bpf_collector() { release(); }
 
 void bpf_collector::release() noexcept {
-    for (bpf_link* l : links_) bpf_link__destroy(l);
+    // Each link's close waits for the kernel to retire its uprobes (an RCU
+    // grace period): close them all at once, not one after another.
+    std::vector<std::thread> closers;
+    for (int fd : links_) {
+        try {
+            closers.emplace_back([fd] { ::close(fd); });
+        } catch (...) {
+            ::close(fd);
+        }
+    }
+    for (auto& t : closers) t.join();
     links_.clear();
     if (ring_) ring_buffer__free(ring_);
     ring_ = nullptr;
     if (skel_) cotrace_bpf__destroy(skel_);
     skel_ = nullptr;
+}
+
+std::optional<std::uint32_t> bpf_collector::spec_id(const std::string& arguments) {
+    auto it = spec_ids_.find(arguments);
+    if (it != spec_ids_.end()) return it->second;
+    const auto spec = parse_usdt_arguments(arguments);
+    const std::uint32_t id = static_cast<std::uint32_t>(spec_ids_.size());
+    if (!spec || id >= bpf_map__max_entries(skel_->maps.__bpf_usdt_specs)) return std::nullopt;
+    if (bpf_map__value_size(skel_->maps.__bpf_usdt_specs) != sizeof(usdt_spec))
+        throw error("this libbpf's USDT spec layout differs from cotrace's (rebuild cotrace against it)");
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.__bpf_usdt_specs), &id, &*spec, BPF_ANY) != 0)
+        return std::nullopt;
+    spec_ids_.emplace(arguments, id);
+    return id;
 }
 
 std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
@@ -128,8 +159,10 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
         if (::stat(obj.open_path.c_str(), &st) != 0) continue;
         const std::pair<dev_t, ino_t> identity{st.st_dev, st.st_ino};
         if (std::find(attached_.begin(), attached_.end(), identity) != attached_.end()) continue;
-        // One link per probe name: libbpf attaches every site of that name in
-        // the object, with its semaphore.
+        auto elf = elf_object::open(obj.open_path);
+        if (!elf) continue;
+        // One uprobe_multi link per probe name: every site of that name in
+        // the object, each with its semaphore and its argument spec's id.
         std::vector<std::string> names;
         for (const usdt_note& n : obj.probes)
             if (std::find(names.begin(), names.end(), n.name) == names.end()) names.push_back(n.name);
@@ -140,20 +173,38 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
                              COTRACE_PROTOCOL_VERSION);
                 continue;
             }
-            bpf_link* link = bpf_program__attach_usdt(prog, static_cast<pid_t>(options_.pid),
-                                                      obj.open_path.c_str(), COTRACE_PROVIDER, name.c_str(),
-                                                      nullptr);
-            if (!link) {
-                const int err = errno;
+            uprobe_multi_sites sites;
+            sites.path = obj.open_path;
+            for (const usdt_note& n : obj.probes) {
+                if (n.name != name) continue;
+                const auto offset = elf->offset_of_vaddr(n.address);
+                const auto semaphore = n.semaphore ? elf->offset_of_vaddr(n.semaphore) : std::optional<std::uint64_t>(0);
+                const auto spec = spec_id(n.arguments);
+                if (!offset || !semaphore || !spec) {
+                    spdlog::warn("{}: a cotrace:{} site at 0x{:x} cannot be attached (arguments \"{}\"); skipped",
+                                 obj.path, name, n.address, n.arguments);
+                    continue;
+                }
+                sites.offsets.push_back(*offset);
+                sites.ref_ctr_offsets.push_back(*semaphore);
+                sites.cookies.push_back(*spec);
+            }
+            if (sites.offsets.empty()) continue;
+            const int fd = attach_uprobe_multi(bpf_program__fd(prog), sites, options_.pid);
+            if (fd < 0) {
+                const int err = -fd;
                 if ((err == EPERM || err == EACCES) && !has_bpf_capabilities())
                     privilege_error("cannot attach to cotrace:" + name);
                 if (!process_alive(options_.pid))
                     throw error("process " + std::to_string(options_.pid) +
                                 " exited while cotrace was attaching");
+                if (err == EINVAL || err == EOPNOTSUPP)
+                    throw error("cannot attach to cotrace:" + name + " in " + obj.path + ": " + std::strerror(err) +
+                                " (cotrace needs uprobe_multi links: Linux 6.6 or later)");
                 throw error("cannot attach to cotrace:" + name + " in " + obj.path + ": " + std::strerror(err));
             }
-            spdlog::debug("attached cotrace:{} in {}", name, obj.path);
-            links_.push_back(link);
+            spdlog::debug("attached cotrace:{} in {} ({} sites)", name, obj.path, sites.offsets.size());
+            links_.push_back(fd);
             ++added;
         }
         attached_.push_back(identity);

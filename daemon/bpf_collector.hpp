@@ -6,7 +6,9 @@
 // to zero; if the daemon is killed the kernel does the same.
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <utility>
@@ -17,7 +19,6 @@
 
 struct cotrace_bpf;
 struct ring_buffer;
-struct bpf_link;
 
 namespace cotrace {
 
@@ -58,11 +59,13 @@ public:
 private:
     static int on_sample(void* ctx, void* data, std::size_t size);
     void release() noexcept;  // the one release path: links, ring, skeleton
+    std::optional<std::uint32_t> spec_id(const std::string& arguments);
 
     collector_options options_;
     cotrace_bpf* skel_ = nullptr;
     ring_buffer* ring_ = nullptr;
-    std::vector<bpf_link*> links_;
+    std::vector<int> links_;  // uprobe_multi link fds, one per (object, probe)
+    std::map<std::string, std::uint32_t> spec_ids_;  // USDT argument string -> id in __bpf_usdt_specs
     std::vector<std::pair<dev_t, ino_t>> attached_;  // files whose probes are attached
     event_handler* handler_ = nullptr;
     std::size_t delivered_ = 0;

@@ -59,6 +59,8 @@ std::unique_ptr<elf_object> elf_object::open(const std::string& path) {
         if (!gelf_getshdr(scn, &sh)) continue;
         const char* name = elf_strptr(h.elf, shstrndx, sh.sh_name);
         if (!name) continue;
+        if ((sh.sh_flags & SHF_ALLOC) && sh.sh_type != SHT_NOBITS)
+            obj->sections_.push_back({sh.sh_addr, sh.sh_offset, sh.sh_size});
         if (sh.sh_type == SHT_SYMTAB) symtab = scn;
         if (sh.sh_type == SHT_DYNSYM) dynsym = scn;
         if (sh.sh_type == SHT_NOTE && std::strcmp(name, ".note.stapsdt") == 0) note_sections.push_back(scn);
@@ -121,6 +123,14 @@ std::optional<std::uint64_t> elf_object::vaddr_of_offset(std::uint64_t offset) c
     for (const segment& s : segments_)
         if (offset >= s.offset && offset < s.offset + std::max(s.filesz, s.memsz))
             return s.vaddr + (offset - s.offset);
+    return std::nullopt;
+}
+
+std::optional<std::uint64_t> elf_object::offset_of_vaddr(std::uint64_t vaddr) const {
+    for (const section& s : sections_)
+        if (vaddr >= s.addr && vaddr < s.addr + s.size) return s.offset + (vaddr - s.addr);
+    for (const segment& s : segments_)
+        if (vaddr >= s.vaddr && vaddr < s.vaddr + s.filesz) return s.offset + (vaddr - s.vaddr);
     return std::nullopt;
 }
 

@@ -29,6 +29,10 @@ public:
 
     // File offset -> link-time virtual address, through the PT_LOAD headers.
     std::optional<std::uint64_t> vaddr_of_offset(std::uint64_t offset) const;
+    // Link-time virtual address -> file offset: through the PT_LOAD headers
+    // for code, through the section headers for data such as semaphores
+    // (which live in .probes, possibly outside any file-backed segment part).
+    std::optional<std::uint64_t> offset_of_vaddr(std::uint64_t vaddr) const;
     // The function symbol containing vaddr (name as in the symbol table).
     std::optional<std::string> symbol_at(std::uint64_t vaddr) const;
     // Bytes of the file image at vaddr (initialised data only; x86-64 ld
@@ -41,6 +45,9 @@ private:
     struct segment {
         std::uint64_t vaddr, offset, filesz, memsz;
     };
+    struct section {
+        std::uint64_t addr, offset, size;
+    };
     struct symbol {
         std::uint64_t start, size;
         std::string name;
@@ -48,6 +55,7 @@ private:
     std::string path_;
     std::vector<char> image_;  // the whole file
     std::vector<segment> segments_;
+    std::vector<section> sections_;  // allocated sections
     std::vector<symbol> symbols_;  // functions, sorted by start
     std::vector<usdt_note> notes_;
 };
