@@ -1,6 +1,7 @@
 // --format chrome against a string stream: the output is one JSON object
 // Perfetto and chrome://tracing accept, its async slices, complete slices and
-// flows pair up, and each run of a span lands on the thread the model says.
+// flows pair up, and each run of a span lands on the thread the model says it
+// ran on (span.first_run_ns on tids[0], then each suspension's resumed_tid).
 
 #include "chrome_sink.hpp"
 
@@ -215,15 +216,14 @@ TEST(ChromeSink, CompleteSlicesHaveNoNegativeDurationAndNestStrictlyOnEachThread
     }
 }
 
-TEST(ChromeSink, EachRunIsOnTheThreadThatTheAwaitProtocolImplies) {
+TEST(ChromeSink, EachRunIsOnTheThreadTheModelSaysItRanOn) {
     const json doc = render({request_trace()});
     using run = std::tuple<std::uint32_t, std::int64_t, std::int64_t>;
     auto r = [&](std::uint32_t tid, std::uint64_t from, std::uint64_t to) {
         return run{tid, at(doc, us(from)), at(doc, us(to))};
     };
-    // The root: T1 until it awaits fetch_user, then where fetch_user ended
-    // (T2), then where when_all ended (T3), and T3 after the untraced wait
-    // (its threads were visited in order, once each).
+    // The root: T1 until it awaits fetch_user, then T2 (resumed there, where
+    // fetch_user ended), T3 after when_all, and T3 again after the untraced wait.
     EXPECT_EQ(runs_of(doc, ROOT), (std::vector<run>{r(T1, 0, 100), r(T2, 400, 450), r(T3, 800, 850),
                                                     r(T3, 900, 1000)}));
     EXPECT_EQ(runs_of(doc, VALIDATE), (std::vector<run>{r(T1, 20, 60)}));
@@ -232,16 +232,50 @@ TEST(ChromeSink, EachRunIsOnTheThreadThatTheAwaitProtocolImplies) {
     // Overlapping branches, each on its own threads.
     EXPECT_EQ(runs_of(doc, LOOKUP), (std::vector<run>{r(T2, 480, 500), r(T3, 600, 760)}));
     EXPECT_EQ(runs_of(doc, MERGE), (std::vector<run>{r(T2, 505, 520), r(T1, 620, 700)}));
-    // Spawned at 900 but first run at an unknown time: drawn from the first
-    // sign of it running (its scope child), never from when it was queued.
-    EXPECT_EQ(runs_of(doc, AUDIT), (std::vector<run>{r(T2, 1100, 1200)}));
+    // Spawned at 900, queued until its first run at 1080: the run starts
+    // there, never when it was queued.
+    EXPECT_EQ(runs_of(doc, AUDIT), (std::vector<run>{r(T2, 1080, 1200)}));
     EXPECT_EQ(runs_of(doc, LESS), (std::vector<run>{r(T2, 1100, 1150)}));
+    EXPECT_EQ(doc.at("otherData").at("runs_on_threads"), 15);
+    EXPECT_EQ(doc.at("otherData").at("runs_thread_unknown"), 0);
+    EXPECT_EQ(doc.at("otherData").at("runs_overlapping"), 0);
 }
 
-TEST(ChromeSink, RunsWhoseThreadTheModelCannotTellAreNestedUnderTheirSpanInsteadOfGuessed) {
+TEST(ChromeSink, AQueuedSpanHasItsAsyncSliceFromItsStartAndSaysHowLongItWaited) {
+    const json doc = render({request_trace()});
+    bool found = false;
+    for (const json& e : with_phase(doc, "b"))
+        if (e.at("id") == AUDIT && e.at("args").contains("span_id")) {
+            found = true;
+            EXPECT_EQ(ns(e.at("ts")), at(doc, us(900)));
+            EXPECT_EQ(e.at("args").at("queued_ns"), 180'000);
+        }
+    EXPECT_TRUE(found);
+}
+
+TEST(ChromeSink, ASpanRevisitingAThreadHasEachRunOnTheThreadItResumedOn) {
     const json doc = render({wandering_trace()});
-    // The first run is on tids[0]; after that T1 and T2 were each run on and
-    // the span hopped twice: T1 T2 T2 T1, T1 T2 T1 T1 ... are all possible.
+    using run = std::tuple<std::uint32_t, std::int64_t, std::int64_t>;
+    std::int64_t begin = -1;
+    for (const json& e : with_phase(doc, "b"))
+        if (e.at("id") == WANDER) begin = ns(e.at("ts"));
+    ASSERT_GE(begin, 0);
+    auto r = [&](std::uint32_t tid, std::uint64_t from, std::uint64_t to) {
+        return run{tid, begin + static_cast<std::int64_t>(us(from) - us(8000)),
+                   begin + static_cast<std::int64_t>(us(to) - us(8000))};
+    };
+    EXPECT_EQ(runs_of(doc, WANDER), (std::vector<run>{r(T1, 8000, 8050), r(T2, 8100, 8150),
+                                                      r(T2, 8200, 8250), r(T1, 8300, 8400)}));
+    EXPECT_EQ(doc.at("otherData").at("runs_thread_unknown"), 0);
+    for (const json& e : with_phase(doc, "b"))
+        EXPECT_TRUE(e.at("args").contains("span_id")) << "a nested run: " << e.dump();
+}
+
+TEST(ChromeSink, RunsAfterASuspensionWithNoResumedThreadAreNestedUnderTheirSpanInsteadOfGuessed) {
+    cotrace::trace t = wandering_trace();
+    for (auto& su : t.spans[0].suspends) su.resumed_tid = 0;  // a model that does not tell
+    const json doc = render({t});
+    // The first run is on tids[0]; the later ones could be on either thread.
     const auto runs = runs_of(doc, WANDER);
     ASSERT_EQ(runs.size(), 1u);
     EXPECT_EQ(std::get<0>(runs[0]), T1);
@@ -249,10 +283,47 @@ TEST(ChromeSink, RunsWhoseThreadTheModelCannotTellAreNestedUnderTheirSpanInstead
     for (const json& e : with_phase(doc, "b"))
         if (e.at("id") == WANDER && !e.at("args").contains("span_id")) {
             ++nested;
+            EXPECT_EQ(e.at("name"), "running (thread unknown)");
             EXPECT_EQ(e.at("args").at("thread"), "unknown");
         }
     EXPECT_EQ(nested, 3u);
     EXPECT_EQ(doc.at("otherData").at("runs_thread_unknown"), 3);
+    EXPECT_EQ(doc.at("otherData").at("runs_on_threads"), 1);
+}
+
+TEST(ChromeSink, ASpanNeverSeenRunningHasItsAsyncSliceButNoRun) {
+    cotrace::trace t = request_trace();
+    t.spans[6].first_run_ns = 0;  // audit: spawned, never ran
+    t.spans[6].tids.clear();
+    t.spans[6].status = span_status::cancelled;
+    t.spans.pop_back();  // and so never began its scope
+    const json doc = render({t});
+    EXPECT_TRUE(runs_of(doc, AUDIT).empty());
+    std::size_t begins = 0;
+    for (const json& e : with_phase(doc, "b")) begins += e.at("id") == AUDIT;
+    EXPECT_EQ(begins, 1u);
+    for (const json& e : events_of(doc))
+        if (e.at("ph") == "s" || e.at("ph") == "f") {
+            EXPECT_NE(e.at("name"), "spawn") << "a spawn arrow to nothing: " << e.dump();
+        }
+}
+
+TEST(ChromeSink, ARunThatWouldStraddleAnotherOnItsThreadIsNestedUnderItsSpan) {
+    // A scope held across the root's first co_await (the library forbids
+    // it): on T1 it would begin inside the root's first run and end after.
+    cotrace::trace t = request_trace();
+    t.spans[1].end_ns = us(150);
+    const json doc = render({t});
+    EXPECT_TRUE(runs_of(doc, VALIDATE).empty());
+    std::size_t nested = 0;
+    for (const json& e : with_phase(doc, "b"))
+        if (e.at("id") == VALIDATE && !e.at("args").contains("span_id")) {
+            ++nested;
+            EXPECT_EQ(e.at("name"), "running (overlaps on its thread)");
+            EXPECT_EQ(e.at("args").at("thread"), T1);
+        }
+    EXPECT_EQ(nested, 1u);
+    EXPECT_EQ(doc.at("otherData").at("runs_overlapping"), 1);
 }
 
 TEST(ChromeSink, FlowsGoFromASuspensionToTheChildAndFromItsEndBackToTheResumption) {
@@ -278,8 +349,13 @@ TEST(ChromeSink, FlowsGoFromASuspensionToTheChildAndFromItsEndBackToTheResumptio
     EXPECT_TRUE(has("return", T3, 800, T3, 800));  // when_all → root
     EXPECT_TRUE(has("start", T2, 470, T2, 480));   // when_all → lookup
     EXPECT_TRUE(has("start", T2, 470, T2, 505));   // when_all → merge
-    EXPECT_TRUE(has("join", T3, 760, T3, 780));    // lookup completes the join
-    EXPECT_TRUE(has("spawn", T3, 900, T2, 1100));  // root → audit, on its first known run
+    // Links, from where and when they were made: lookup's final suspend
+    // completes the join (just after its end), merge wakes lookup, the root
+    // spawns audit (which first runs at 1080).
+    EXPECT_TRUE(has("join", T3, 760, T3, 780));
+    EXPECT_TRUE(has("wake", T2, 510, T3, 600));
+    EXPECT_TRUE(has("spawn", T3, 900, T2, 1080));
+    EXPECT_EQ(flows.size(), 9u);  // these, and no others
     // Every flow binds inside complete slices on its threads: none dangles.
     for (const auto& [id, sf] : flows) {
         for (const json& end : {sf.first, sf.second}) {
@@ -295,7 +371,8 @@ TEST(ChromeSink, FlowsGoFromASuspensionToTheChildAndFromItsEndBackToTheResumptio
 
 TEST(ChromeSink, TimestampsAreMicrosecondsThatKeepEveryNanosecond) {
     cotrace::trace t = request_trace();
-    t.spans[1].start_ns += 7;  // validate: 20.007 µs to 60 µs
+    t.spans[1].start_ns += 7;  // validate: runs from 20.007 µs to 60 µs
+    t.spans[1].first_run_ns += 7;
     const json doc = render({t});
     bool found = false;
     for (const json& e : with_phase(doc, "X"))

@@ -23,6 +23,8 @@ inline constexpr std::uint32_t PID = 4242, T1 = 4243, T2 = 4244, T3 = 4245;
 // A second process with a single thread.
 inline constexpr std::uint32_t OTHER_PID = 777;
 
+// Spans built here first run at their start (set first_run_ns for one queued
+// first, or 0 for one never seen running).
 // Times: microseconds after a Unix-epoch base, in nanoseconds.
 inline constexpr std::uint64_t BASE_NS = 1'700'000'000'000'000'000ULL;
 inline constexpr std::uint64_t us(std::uint64_t micros) { return BASE_NS + micros * 1000; }
@@ -31,13 +33,16 @@ inline cotrace::source_site site(const char* file, std::uint32_t line, const cha
     return {function, file, line};
 }
 
+// resumed_on: the thread it ran on next (0: never resumed, or a model that
+// does not tell).
 inline suspension wait(cotrace::source_site where, std::uint64_t start, std::uint64_t end,
-                       std::uint64_t awaited = 0) {
+                       std::uint64_t awaited = 0, std::uint32_t resumed_on = 0) {
     suspension s;
     s.site = std::move(where);
     s.start_ns = start;
     s.end_ns = end;
     s.awaited = awaited;
+    s.resumed_tid = resumed_on;
     return s;
 }
 
@@ -49,6 +54,7 @@ inline span make_span(std::uint64_t id, std::uint64_t parent, std::string name, 
     s.parent_id = parent;
     s.name = std::move(name);
     s.start_ns = start;
+    s.first_run_ns = start;
     s.end_ns = end;
     s.status = status;
     s.tids = std::move(tids);
@@ -66,9 +72,11 @@ inline constexpr std::uint64_t ROOT = 1, VALIDATE = 2, FETCH = 3, WHEN_ALL = 4, 
 // ├─ when_all              awaited at pipeline.cpp:21; waits at when_all.hpp:79; exception
 // │  ├─ lookup(int, std::vector<int>)   branch, T2 → T3, the last to finish (joins)
 // │  └─ merge(int, std::string)         branch, overlaps lookup, T2 → T1, exception
-// └─ audit(int)            spawned at 900 µs, first runs on T2 at some unknown time
+// └─ audit(int)            spawned at 900 µs by the root on T3, queued, first runs on T2 at 1080
 //    └─ operator<          scope inside audit
 // The root also waits on net.cpp:5 (untraced) and annotates bytes = 512.
+// Every suspension says where it resumed (resumed_tid) and every link when
+// and where it was made, as the assembler records them.
 inline trace request_trace() {
     trace t;
     t.id = 0x0000109200000001;
@@ -80,9 +88,9 @@ inline trace request_trace() {
     span root = make_span(ROOT, 0, "handle_request(int)", us(0), us(1000), span_status::ok,
                           {T1, T2, T3}, 2);
     root.site = site("/src/main.cpp", 9, "main");
-    root.suspends = {wait(site("/src/pipeline.cpp", 20), us(100), us(400), FETCH),
-                     wait(site("/src/pipeline.cpp", 21), us(450), us(800), WHEN_ALL),
-                     wait(site("/src/net.cpp", 5), us(850), us(900))};
+    root.suspends = {wait(site("/src/pipeline.cpp", 20), us(100), us(400), FETCH, T2),
+                     wait(site("/src/pipeline.cpp", 21), us(450), us(800), WHEN_ALL, T3),
+                     wait(site("/src/net.cpp", 5), us(850), us(900), 0, T3)};
     root.events.push_back({"bytes", 512, us(950)});
 
     span validate = make_span(VALIDATE, ROOT, "validate", us(20), us(60), span_status::ok, {T1});
@@ -92,31 +100,33 @@ inline trace request_trace() {
     span fetch =
         make_span(FETCH, ROOT, "fetch_user(int)", us(100), us(400), span_status::ok, {T1, T2}, 1);
     fetch.site = site("/src/pipeline.cpp", 20);
-    fetch.suspends = {wait(site("/src/db.cpp", 7), us(200), us(300))};
+    fetch.suspends = {wait(site("/src/db.cpp", 7), us(200), us(300), 0, T2)};
 
     span when_all = make_span(WHEN_ALL, ROOT, "when_all", us(450), us(800), span_status::exception,
                               {T2, T3}, 1);
     when_all.site = site("/src/pipeline.cpp", 21);
-    when_all.suspends = {wait(site("/inc/cotrace/when_all.hpp", 79), us(470), us(780))};
+    when_all.suspends = {wait(site("/inc/cotrace/when_all.hpp", 79), us(470), us(780), 0, T3)};
 
     span lookup = make_span(LOOKUP, WHEN_ALL, "lookup(int, std::vector<int>)", us(480), us(760),
                             span_status::ok, {T2, T3}, 1);
-    lookup.suspends = {wait(site("/src/pool.hpp", 30), us(500), us(600))};
+    lookup.suspends = {wait(site("/src/pool.hpp", 30), us(500), us(600), 0, T3)};
 
     span merge = make_span(MERGE, WHEN_ALL, "merge(int, std::string)", us(505), us(700),
                            span_status::exception, {T2, T1}, 1);
-    merge.suspends = {wait(site("/src/pool.hpp", 30), us(520), us(620))};
+    merge.suspends = {wait(site("/src/pool.hpp", 30), us(520), us(620), 0, T1)};
 
     span audit = make_span(AUDIT, ROOT, "audit(int)", us(900), us(1200), span_status::ok, {T2});
+    audit.first_run_ns = us(1080);  // queued on the pool until then
 
     span less = make_span(LESS, AUDIT, "operator<", us(1100), us(1150), span_status::ok, {T2});
     less.kind = span_kind::scope;
     less.site = site("/src/audit.cpp", 3, "operator<");
 
     t.spans = {root, validate, fetch, when_all, lookup, merge, audit, less};
-    t.links = {{ROOT, AUDIT, link_kind::spawn},
-               {LOOKUP, WHEN_ALL, link_kind::join},
-               {MERGE, LOOKUP, link_kind::wake}};
+    // The join is made by lookup's final suspend, just after its end.
+    t.links = {{ROOT, AUDIT, link_kind::spawn, us(900), T3},
+               {LOOKUP, WHEN_ALL, link_kind::join, us(760), T3},
+               {MERGE, LOOKUP, link_kind::wake, us(510), T2}};
     return t;
 }
 
@@ -124,8 +134,10 @@ inline trace request_trace() {
 inline constexpr std::uint64_t POLL = 20, SAY = 21;
 
 // Attached mid-flight: poll_loop() was first seen suspending, ran once on T1
-// and is still suspended awaiting a child that was cancelled (destroyed while
-// suspended). The child's name needs escaping everywhere.
+// (the assembler counts that resumption as its first run) and is still
+// suspended awaiting a child that was cancelled (destroyed while suspended:
+// its suspension closed at its end, never resumed). The child's name needs
+// escaping everywhere.
 inline trace partial_trace() {
     trace t;
     t.id = 0x0000109200000002;
@@ -136,7 +148,8 @@ inline trace partial_trace() {
 
     span poll = make_span(POLL, 0, "poll_loop()", us(5000), 0, span_status::running, {T1});
     poll.partial = true;
-    poll.suspends = {wait(site("/src/loop.cpp", 9), us(5000), us(5100)),
+    poll.first_run_ns = us(5100);
+    poll.suspends = {wait(site("/src/loop.cpp", 9), us(5000), us(5100), 0, T1),
                      wait(site("/src/loop.cpp", 12), us(5200), 0, SAY)};
 
     span say = make_span(SAY, POLL, "say(\"hi\") \\ <now> & {x|y}", us(5200), us(5300),
@@ -149,9 +162,9 @@ inline trace partial_trace() {
 
 inline constexpr std::uint64_t WANDER = 30;
 
-// A span that resumed four times after untraced waits on two threads, one of
-// them twice apart (T1, T2, T2, T1): tids and thread_hops cannot tell which
-// run was where after the first.
+// A span that ran four times, between untraced waits, on two threads, one of
+// them twice apart (T1, T2, T2, T1): tids and thread_hops alone could not
+// tell which run was where after the first; resumed_tid does.
 inline trace wandering_trace() {
     trace t;
     t.id = 0x0000109200000003;
@@ -159,9 +172,9 @@ inline trace wandering_trace() {
     t.start_ns = us(8000);
     t.end_ns = us(8400);
     span s = make_span(WANDER, 0, "wander()", us(8000), us(8400), span_status::ok, {T1, T2}, 2);
-    s.suspends = {wait(site("/src/w.cpp", 1), us(8050), us(8100)),
-                  wait(site("/src/w.cpp", 2), us(8150), us(8200)),
-                  wait(site("/src/w.cpp", 3), us(8250), us(8300))};
+    s.suspends = {wait(site("/src/w.cpp", 1), us(8050), us(8100), 0, T2),
+                  wait(site("/src/w.cpp", 2), us(8150), us(8200), 0, T2),
+                  wait(site("/src/w.cpp", 3), us(8250), us(8300), 0, T1)};
     t.spans = {s};
     return t;
 }

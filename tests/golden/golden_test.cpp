@@ -1,0 +1,385 @@
+// `cotrace report` of the committed recordings (tests/golden/data), in every
+// format, byte for byte against tests/golden/expected; what the recordings
+// hold; the chrome output's structure and the DOT output rendered by
+// Graphviz. Replays only: no BPF needed.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "sink.hpp"
+#include "support/golden.hpp"
+
+namespace {
+
+using namespace golden;
+
+// ---- every format, byte for byte -------------------------------------------
+
+class Formats : public testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(Formats, ReportPrintsTheExpectedBytesAndSummary) {
+    const auto& [name, format] = GetParam();
+    temp_dir tmp;
+    const fs::path out = tmp / ("out." + format);
+    const outcome r = cotrace_cmd({"report", recording(name).string(), "-f", format, "-o", out.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_TRUE(same_bytes(expected(name, format), out));
+    EXPECT_TRUE(same_text(read_file(expected(name, "summary")), r.err, "stderr"));
+    EXPECT_EQ(r.out, "") << "with -o, nothing goes to stdout";
+    // On stdout (not a terminal here, and NO_COLOR=1): the same bytes.
+    const outcome to_stdout = cotrace_cmd({"report", recording(name).string(), "-f", format});
+    ASSERT_EQ(to_stdout.exit_code, 0) << to_stdout.describe();
+    EXPECT_TRUE(to_stdout.out == read_file(out)) << "stdout differs from -o FILE";
+}
+
+std::string param_name(const testing::TestParamInfo<Formats::ParamType>& info) {
+    std::string n = std::get<0>(info.param) + "_" + std::get<1>(info.param);
+    std::replace(n.begin(), n.end(), '-', '_');
+    return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Recording, Formats,
+                         testing::Combine(testing::ValuesIn(recordings()), testing::ValuesIn(formats())),
+                         param_name);
+
+TEST(Inventory, EveryFormatOfCotraceHasGoldenFilesAndThereAreNoOthers) {
+    // A format added to cotrace must be added here (support/golden.cpp) and
+    // to update.sh.
+    const auto& names = cotrace::sink_format_names();
+    EXPECT_EQ(std::set<std::string>(names.begin(), names.end()),
+              std::set<std::string>(formats().begin(), formats().end()));
+    std::set<std::string> want_expected, want_data, have_expected, have_data;
+    for (const auto& r : recordings()) {
+        want_data.insert(r + ".cotrace");
+        want_expected.insert(r + ".summary");
+        for (const auto& f : formats()) want_expected.insert(r + "." + f);
+    }
+    for (const auto& e : fs::directory_iterator(golden_dir / "expected"))
+        have_expected.insert(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(golden_dir / "data"))
+        have_data.insert(e.path().filename().string());
+    EXPECT_EQ(have_expected, want_expected) << "run tests/golden/update.sh";
+    EXPECT_EQ(have_data, want_data);
+    // Small enough to commit.
+    for (const auto& r : recordings()) EXPECT_LT(fs::file_size(recording(r)), 64u * 1024) << r;
+}
+
+// ---- what the recordings hold -----------------------------------------------
+
+// The demo's requests 0..5, each one complete trace of the known shape:
+// request ids with id % N == N - 1 fail their stock lookup (N = 7 by
+// default, 3 for pipeline-6-fail3) and render an error page instead.
+TEST(Recordings, HoldEveryRequestOfTheWorkloadAsOneCompleteTrace) {
+    for (const auto& [name, fail_every] : std::vector<std::pair<std::string, int>>{
+             {"pipeline-6", 7}, {"pipeline-6-fail3", 3}}) {
+        SCOPED_TRACE(name);
+        const jsonl_output out = parse_jsonl(read_file(expected(name, "jsonl")));
+        ASSERT_EQ(out.traces.size(), 6u);
+        std::set<int> ids;
+        for (const trace_line& t : out.traces) {
+            SCOPED_TRACE(t.id());
+            EXPECT_TRUE(t.complete());
+            const int id = t.request_id();
+            ids.insert(id);
+            const bool fails = id % fail_every == fail_every - 1;
+            EXPECT_EQ(t.has_span_matching("render_error*"), fails);
+            EXPECT_EQ(t.has_span_matching("render(*"), !fails);
+            EXPECT_EQ(t.doc.at("spans").size(), fails ? 11u : 12u);
+            EXPECT_EQ(t.doc.at("spans").at(0).at("name"), "handle_request(services&, int)");
+            EXPECT_EQ(t.doc.at("spans").at(0).at("status"), "ok");
+        }
+        EXPECT_EQ(ids, (std::set<int>{0, 1, 2, 3, 4, 5}));
+        EXPECT_EQ(json::parse(out.summary).at("incomplete"), 0);
+    }
+}
+
+// ---- chrome: structure --------------------------------------------------------
+
+// Output nanoseconds of a chrome timestamp (microseconds with 3 decimals).
+std::int64_t ns(const json& micros) { return std::llround(micros.get<double>() * 1000.0); }
+
+class Chrome : public testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        temp_dir tmp;
+        const fs::path out = tmp / "out.json";
+        const outcome r =
+            cotrace_cmd({"report", recording(GetParam()).string(), "-f", "chrome", "-o", out.string()});
+        ASSERT_EQ(r.exit_code, 0) << r.describe();
+        doc = json::parse(read_file(out));
+        jsonl = parse_jsonl(read_file(expected(GetParam(), "jsonl")));
+        origin = doc.at("otherData").at("ts_origin_unix_ns").get<std::uint64_t>();
+    }
+    std::vector<json> phase(const std::string& ph) const {
+        std::vector<json> out;
+        for (const json& e : doc.at("traceEvents"))
+            if (e.at("ph") == ph) out.push_back(e);
+        return out;
+    }
+    // Unix-epoch ns of an output timestamp.
+    std::uint64_t unix_ns(const json& ts) const { return origin + static_cast<std::uint64_t>(ns(ts)); }
+
+    json doc;
+    jsonl_output jsonl;
+    std::uint64_t origin = 0;
+};
+
+TEST_P(Chrome, IsOneTraceEventObject) {
+    ASSERT_TRUE(doc.at("traceEvents").is_array());
+    EXPECT_EQ(doc.at("displayTimeUnit"), "ns");
+    EXPECT_EQ(doc.at("otherData").at("traces"), 6);
+    for (const json& e : doc.at("traceEvents")) {
+        ASSERT_TRUE(e.contains("ph") && e.contains("pid") && e.contains("name")) << e.dump();
+        if (e.at("ph") != "M") {
+            EXPECT_GE(e.at("ts").get<double>(), 0.0) << e.dump();
+        }
+    }
+}
+
+TEST_P(Chrome, EveryAsyncBeginHasExactlyOneEndWithTheSameIdAndCategory) {
+    // Matched as viewers do: per (cat, id), in time order, file order on ties.
+    std::map<std::pair<std::string, std::uint64_t>, std::vector<std::tuple<std::int64_t, int, json>>>
+        by_id;
+    int order = 0;
+    for (const json& e : doc.at("traceEvents"))
+        if (e.at("ph") == "b" || e.at("ph") == "e")
+            by_id[{e.at("cat"), e.at("id").get<std::uint64_t>()}].emplace_back(ns(e.at("ts")),
+                                                                              order++, e);
+    std::size_t begins = 0;
+    for (auto& [key, list] : by_id) {
+        std::sort(list.begin(), list.end(),
+                  [](const auto& a, const auto& b) { return std::tie(std::get<0>(a), std::get<1>(a)) <
+                                                            std::tie(std::get<0>(b), std::get<1>(b)); });
+        std::vector<std::string> open;
+        for (const auto& [ts, o, e] : list) {
+            if (e.at("ph") == "b") {
+                ++begins;
+                open.push_back(e.at("name"));
+            } else {
+                ASSERT_FALSE(open.empty()) << "an end with no begin: " << e.dump();
+                EXPECT_EQ(open.back(), e.at("name")) << e.dump();
+                open.pop_back();
+            }
+        }
+        EXPECT_TRUE(open.empty()) << "a begin with no end: " << key.first << " " << key.second;
+    }
+    // One async slice per span, its id unique: the real model tells every
+    // run's thread, so no run is nested under its span instead.
+    std::size_t spans = 0;
+    std::set<std::uint64_t> span_ids;
+    for (const trace_line& t : jsonl.traces)
+        for (const json& s : t.doc.at("spans")) {
+            ++spans;
+            span_ids.insert(hex_id(s.at("span_id")));
+        }
+    EXPECT_EQ(begins, spans);
+    std::set<std::uint64_t> ids;
+    for (const json& b : phase("b")) {
+        EXPECT_TRUE(ids.insert(b.at("id").get<std::uint64_t>()).second) << "id reused: " << b.dump();
+        EXPECT_TRUE(b.at("args").contains("span_id")) << b.dump();
+    }
+    EXPECT_EQ(ids, span_ids);
+    EXPECT_EQ(doc.at("otherData").at("runs_thread_unknown"), 0);
+    EXPECT_EQ(doc.at("otherData").at("runs_overlapping"), 0);
+}
+
+TEST_P(Chrome, EveryFlowHasBothEndsInsideRunsAndItsOwnId) {
+    std::map<std::uint64_t, std::vector<json>> flows;
+    for (const json& e : doc.at("traceEvents"))
+        if (e.at("ph") == "s" || e.at("ph") == "f") flows[e.at("id").get<std::uint64_t>()].push_back(e);
+    ASSERT_FALSE(flows.empty());
+    const auto xs = phase("X");
+    std::map<std::string, std::size_t> by_name;
+    for (const auto& [id, list] : flows) {
+        ASSERT_EQ(list.size(), 2u) << "flow id " << id << " used " << list.size() << " times";
+        const json& s = list[0].at("ph") == "s" ? list[0] : list[1];
+        const json& f = list[0].at("ph") == "f" ? list[0] : list[1];
+        ASSERT_EQ(s.at("ph"), "s") << "flow " << id << " has no start";
+        ASSERT_EQ(f.at("ph"), "f") << "flow " << id << " has no finish";
+        EXPECT_EQ(s.at("cat"), f.at("cat"));
+        EXPECT_EQ(s.at("name"), f.at("name"));
+        EXPECT_EQ(f.at("bp"), "e");
+        EXPECT_LE(ns(s.at("ts")), ns(f.at("ts"))) << "flow " << id << " goes back in time";
+        ++by_name[s.at("name")];
+        // Each end binds to the complete slice enclosing it on its thread.
+        for (const json* end : {&s, &f}) {
+            bool inside = false;
+            for (const json& x : xs)
+                if (x.at("pid") == end->at("pid") && x.at("tid") == end->at("tid") &&
+                    ns(x.at("ts")) <= ns(end->at("ts")) &&
+                    ns(end->at("ts")) < ns(x.at("ts")) + std::max<std::int64_t>(ns(x.at("dur")), 1))
+                    inside = true;
+            EXPECT_TRUE(inside) << "a flow end outside every run: " << end->dump();
+        }
+    }
+    // Per request: a spawn (audit) and a join (when_all) link, each an arrow.
+    EXPECT_EQ(by_name["spawn"], 6u);
+    EXPECT_EQ(by_name["join"], 6u);
+    EXPECT_GT(by_name["await"], 0u);
+    EXPECT_EQ(by_name["await"], by_name["return"]);
+}
+
+TEST_P(Chrome, CompleteSlicesOnOneThreadNeverOverlapUnlessNested) {
+    // Over the whole output, across traces: slices on one thread are either
+    // disjoint or one inside the other (a scope inside its coroutine's run),
+    // never straddling.
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::pair<std::int64_t, std::int64_t>>>
+        by_thread;
+    for (const json& x : phase("X")) {
+        ASSERT_GE(x.at("dur").get<double>(), 0.0) << x.dump();
+        const std::int64_t start = ns(x.at("ts"));
+        by_thread[{x.at("pid").get<std::uint32_t>(), x.at("tid").get<std::uint32_t>()}].emplace_back(
+            start, start + ns(x.at("dur")));
+    }
+    ASSERT_GE(by_thread.size(), 3u);  // a client, the pool, the legacy thread
+    for (auto& [thread, slices] : by_thread) {
+        std::sort(slices.begin(), slices.end(), [](const auto& a, const auto& b) {
+            return a.first != b.first ? a.first < b.first : a.second > b.second;
+        });
+        std::vector<std::pair<std::int64_t, std::int64_t>> open;
+        for (const auto& sl : slices) {
+            while (!open.empty() && open.back().second <= sl.first) open.pop_back();
+            if (!open.empty()) {
+                EXPECT_LE(sl.second, open.back().second)
+                    << "slices straddle on tid " << thread.second << ": [" << open.back().first << ", "
+                    << open.back().second << ") and [" << sl.first << ", " << sl.second << ")";
+            }
+            open.push_back(sl);
+        }
+    }
+}
+
+TEST_P(Chrome, EachRunOfEachSpanIsASliceBetweenItsSuspensionsOnAThreadItRanOn) {
+    // The jsonl of the same recording has each span's threads and
+    // suspensions: run k > 0 starts where suspension k-1 ended, every run
+    // ends where the next suspension starts (or the span ends), the first
+    // run is on the span's first thread and its runs visit exactly its
+    // threads, in first-run order.
+    std::map<std::uint64_t, std::vector<json>> runs;
+    for (const json& x : phase("X")) runs[x.at("args").at("span_id").get<std::uint64_t>()].push_back(x);
+    std::size_t checked = 0;
+    for (const trace_line& t : jsonl.traces)
+        for (const json& s : t.doc.at("spans")) {
+            const std::uint64_t id = hex_id(s.at("span_id"));
+            SCOPED_TRACE(s.at("name").get<std::string>() + " " + std::to_string(id));
+            auto& rs = runs[id];
+            std::sort(rs.begin(), rs.end(),
+                      [](const json& a, const json& b) { return a.at("args").at("run") < b.at("args").at("run"); });
+            const json& sus = s.at("suspends");
+            ASSERT_EQ(rs.size(), sus.size() + 1);
+            std::vector<std::uint32_t> visited;
+            for (std::size_t k = 0; k < rs.size(); ++k) {
+                const std::uint64_t start = unix_ns(rs[k].at("ts"));
+                const std::uint64_t end = start + static_cast<std::uint64_t>(ns(rs[k].at("dur")));
+                if (k > 0) {
+                    EXPECT_EQ(start, sus[k - 1].at("end_ns").get<std::uint64_t>()) << k;
+                }
+                const std::uint64_t want_end = k < sus.size() ? sus[k].at("start_ns").get<std::uint64_t>()
+                                                              : s.at("end_ns").get<std::uint64_t>();
+                EXPECT_EQ(end, want_end) << k;
+                const auto tid = rs[k].at("tid").get<std::uint32_t>();
+                if (std::find(visited.begin(), visited.end(), tid) == visited.end()) visited.push_back(tid);
+            }
+            EXPECT_EQ(visited, s.at("tids").get<std::vector<std::uint32_t>>());
+            ++checked;
+        }
+    EXPECT_EQ(checked, runs.size());
+    EXPECT_EQ(doc.at("otherData").at("runs_on_threads").get<std::size_t>(), phase("X").size());
+}
+
+std::pair<std::uint32_t, std::uint32_t> thread_of(const json& e) {
+    return {e.at("pid").get<std::uint32_t>(), e.at("tid").get<std::uint32_t>()};
+}
+
+TEST_P(Chrome, MetadataNamesEveryProcessAndThreadUsedOnce) {
+    std::set<std::uint32_t> pids;
+    std::set<std::pair<std::uint32_t, std::uint32_t>> threads;
+    for (const json& m : phase("M")) {
+        EXPECT_FALSE(m.at("args").at("name").get<std::string>().empty());
+        if (m.at("name") == "process_name") {
+            EXPECT_TRUE(pids.insert(m.at("pid").get<std::uint32_t>()).second) << m.dump();
+        } else if (m.at("name") == "thread_name") {
+            EXPECT_TRUE(threads.insert(thread_of(m)).second) << m.dump();
+        } else {
+            ADD_FAILURE() << "unknown metadata: " << m.dump();
+        }
+    }
+    std::set<std::pair<std::uint32_t, std::uint32_t>> used;
+    for (const json& e : doc.at("traceEvents")) {
+        if (e.at("ph") == "M") continue;
+        EXPECT_TRUE(pids.count(e.at("pid").get<std::uint32_t>())) << e.dump();
+        used.insert(thread_of(e));
+    }
+    EXPECT_EQ(used, threads);  // every thread named is used, every one used is named
+    EXPECT_EQ(pids.size(), 1u);
+}
+
+TEST_P(Chrome, AnnotationsAreInstantsOnTheThreadOfTheirRun) {
+    std::size_t annotations = 0;
+    for (const trace_line& t : jsonl.traces)
+        for (const json& s : t.doc.at("spans")) annotations += s.at("events").size();
+    EXPECT_EQ(phase("i").size(), annotations);
+    EXPECT_TRUE(phase("n").empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Recording, Chrome, testing::ValuesIn(recordings()),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                             std::string n = info.param;
+                             std::replace(n.begin(), n.end(), '-', '_');
+                             return n;
+                         });
+
+// ---- dot: rendered by Graphviz ------------------------------------------------
+
+std::string xml_escaped(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+class Dot : public testing::TestWithParam<std::string> {};
+
+TEST_P(Dot, GraphvizRendersItWithEverySpanName) {
+    temp_dir tmp;
+    const fs::path dot_file = tmp / "out.dot", svg_file = tmp / "out.svg";
+    const outcome r =
+        cotrace_cmd({"report", recording(GetParam()).string(), "-f", "dot", "-o", dot_file.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    const outcome rendered = run({dot_program, "-Tsvg", dot_file.string(), "-o", svg_file.string()});
+    ASSERT_EQ(rendered.exit_code, 0) << "Graphviz (" << dot_program << ") rejected it: " << rendered.describe();
+    EXPECT_EQ(rendered.err, "") << "Graphviz warned";
+    const std::string svg = read_file(svg_file);
+    ASSERT_NE(svg.find("<svg"), std::string::npos);
+    const jsonl_output jsonl = parse_jsonl(read_file(expected(GetParam(), "jsonl")));
+    std::set<std::string> names;
+    for (const trace_line& t : jsonl.traces) {
+        EXPECT_NE(svg.find("trace " + t.id()), std::string::npos) << "no cluster for trace " << t.id();
+        for (const json& s : t.doc.at("spans")) names.insert(s.at("name"));
+    }
+    EXPECT_GE(names.size(), 12u);
+    for (const std::string& n : names)
+        EXPECT_NE(svg.find(">" + xml_escaped(n) + "<"), std::string::npos) << "span name missing: " << n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Recording, Dot, testing::ValuesIn(recordings()),
+                         [](const testing::TestParamInfo<std::string>& info) {
+                             std::string n = info.param;
+                             std::replace(n.begin(), n.end(), '-', '_');
+                             return n;
+                         });
+
+}  // namespace
