@@ -1,0 +1,409 @@
+// The Asio integration end to end, with real BPF: `cotrace attach` on
+// examples/asio_echo (an unmodified Asio C++20 coroutine echo server built
+// with -DASIO_CUSTOM_HANDLER_TRACKING="cotrace/asio_tracking.hpp"), driven by
+// examples/asio_echo_client with known traffic.
+//
+// A session of M messages is one trace, a chain in the order things happened
+// (each operation is a child of the handler whose invocation started it):
+//
+//   co_spawn                              root: the session's coroutine starts
+//   └─ socket.async_receive               message 1
+//      └─ socket.async_send               its echo
+//         └─ socket.async_receive         message 2 ...
+//            ...
+//               └─ socket.async_receive   end of file: events asio.misc = 2, socket.close = fd
+//
+// that is 2M + 2 spans, every one ended ok, each run by one of the server's
+// io_context threads. The listener is a trace of its own; its first accept
+// began before cotrace attached, so that trace is partial.
+//
+// These tests never skip: without root, BPF or uprobes they fail.
+
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/process.hpp"
+#include "support/semaphores.hpp"
+
+namespace e2e_asio {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* cotrace_bin = COTRACE_E2E_ASIO_COTRACE;
+constexpr const char* server_bin = COTRACE_E2E_ASIO_ECHO;                   // traced
+constexpr const char* untraced_bin = COTRACE_E2E_ASIO_ECHO_UNTRACED;        // no flag
+constexpr const char* compiled_out_bin = COTRACE_E2E_ASIO_ECHO_COMPILED_OUT;  // flag + COTRACE_ENABLED=0
+constexpr const char* client_bin = COTRACE_E2E_ASIO_ECHO_CLIENT;
+
+constexpr const char* receive = "socket.async_receive";
+constexpr const char* send = "socket.async_send";
+
+class AsioEcho : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_EQ(geteuid(), 0u) << "these tests attach BPF programs to real processes: run them as root";
+    }
+};
+
+// ---- processes ------------------------------------------------------------------
+
+struct echo_server {
+    std::unique_ptr<process> proc;
+    unsigned port = 0;
+};
+
+// Starts a server with --forever and waits for "asio_echo pid N port P ready".
+echo_server start_server(const char* path, int threads) {
+    echo_server s;
+    s.proc = process::spawn({path, "--forever", "--threads", std::to_string(threads)});
+    const std::regex ready("^asio_echo pid " + std::to_string(s.proc->pid()) + " port (\\d+) ready$");
+    std::smatch m;
+    const auto line = s.proc->out().wait_for([&](const std::string& l) { return std::regex_match(l, ready); });
+    if (!line || !std::regex_match(*line, m, ready))
+        throw std::runtime_error("the server did not say it was ready: " + s.proc->describe());
+    s.port = static_cast<unsigned>(std::stoul(m[1]));
+    return s;
+}
+
+// Starts `cotrace -v attach -p PID -f jsonl` and waits until it says it attached.
+std::unique_ptr<process> start_cotrace(pid_t pid) {
+    auto c = process::spawn({cotrace_bin, "-v", "attach", "-p", std::to_string(pid), "-f", "jsonl"});
+    const std::regex attached("^cotrace: attached [1-9]\\d* probe links in process " + std::to_string(pid) + "$");
+    if (!c->err().wait_for([&](const std::string& l) { return std::regex_match(l, attached); }))
+        throw std::runtime_error("cotrace did not say it attached: " + c->describe());
+    return c;
+}
+
+std::vector<std::string> client_args(unsigned port, int connections, long messages) {
+    return {client_bin, "--port", std::to_string(port), "--connections", std::to_string(connections),
+            "--messages", std::to_string(messages), "--timeout-s", "20"};
+}
+
+// Runs the client to its end; a failure if any echo was wrong.
+void drive(unsigned port, int connections, long messages) {
+    const completed r = run_to_completion(client_args(port, connections, messages));
+    ASSERT_TRUE(r.status.ok()) << "asio_echo_client: " << r.describe();
+}
+
+// The threads of a process, from /proc/PID/task.
+std::set<long> threads_of(pid_t pid) {
+    std::set<long> out;
+    const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    if (DIR* d = opendir(dir.c_str())) {
+        while (dirent* e = readdir(d))
+            if (e->d_name[0] != '.') out.insert(std::stol(e->d_name));
+        closedir(d);
+    }
+    return out;
+}
+
+// ---- cotrace's output --------------------------------------------------------------
+
+std::optional<json> trace_of_line(const std::string& line) {
+    if (!starts_with(line, "{\"type\":\"trace\"")) return std::nullopt;
+    json j = json::parse(line, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
+}
+
+const json& root_of(const json& t) { return t.at("spans").at(0); }
+
+bool is_session(const json& t) { return root_of(t).at("name") == "co_spawn"; }
+
+bool is_complete_session_line(const std::string& line) {
+    const auto t = trace_of_line(line);
+    return t && t->at("complete").get<bool>() && is_session(*t);
+}
+
+bool is_partial_rooted_line(const std::string& line) {
+    const auto t = trace_of_line(line);
+    return t && root_of(*t).at("partial").get<bool>();
+}
+
+struct cotrace_output {
+    std::vector<json> traces;
+    std::optional<json> summary;
+    std::vector<std::string> other;  // anything else on stdout
+};
+
+// Stops cotrace with SIGINT (expecting exit 0) and parses what it printed.
+cotrace_output stop_cotrace(process& c) {
+    c.signal(SIGINT);
+    const auto st = c.wait();
+    EXPECT_TRUE(st && st->ok()) << "cotrace did not exit 0 after SIGINT: " << c.describe();
+    EXPECT_TRUE(c.out().wait_closed()) << c.describe();
+    cotrace_output out;
+    for (const std::string& line : c.out().lines()) {
+        json j = json::parse(line, nullptr, false);
+        if (j.is_discarded() || !j.is_object())
+            out.other.push_back(line);
+        else if (j.value("type", "") == "trace")
+            out.traces.push_back(std::move(j));
+        else if (j.value("type", "") == "summary")
+            out.summary = std::move(j);
+        else
+            out.other.push_back(line);
+    }
+    EXPECT_TRUE(out.other.empty()) << "unexpected output line: " << out.other.front();
+    EXPECT_TRUE(out.summary.has_value()) << "no summary object: " << c.describe();
+    return out;
+}
+
+std::string render(const json& t) {
+    std::ostringstream s;
+    s << "trace " << t.value("trace_id", "?") << (t.value("complete", false) ? " complete" : " incomplete") << "\n";
+    for (const json& sp : t.at("spans")) {
+        s << "  " << sp.at("span_id").get<std::string>() << " <- "
+          << (sp.at("parent_id").is_null() ? std::string("none") : sp.at("parent_id").get<std::string>()) << "  "
+          << sp.at("name").get<std::string>() << (sp.at("partial").get<bool>() ? " (partial)" : "") << "  "
+          << sp.at("status").get<std::string>() << "  tids " << sp.at("tids").dump();
+        for (const json& e : sp.at("events")) s << "  [" << e.at("name").get<std::string>() << "=" << e.at("value") << "]";
+        s << "\n";
+    }
+    return s.str();
+}
+
+// ---- the expected shapes --------------------------------------------------------------
+
+// Checks spans [from, end) of t: a chain (each the child of the one before),
+// named `names`, all ended ok, not partial (but the first if first_partial),
+// each run on one thread of `threads`, beginning in order. The last one
+// closes the session: end of file and the socket's close as events.
+std::vector<std::string> check_chain(const json& t, const std::vector<std::string>& names, bool first_partial,
+                                     const std::set<long>& threads) {
+    std::vector<std::string> problems;
+    const json& spans = t.at("spans");
+    if (spans.size() != names.size()) {
+        problems.push_back(std::to_string(spans.size()) + " spans, expected " + std::to_string(names.size()));
+        return problems;
+    }
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+        const json& s = spans[i];
+        const std::string at = "span " + std::to_string(i) + " (" + s.at("name").get<std::string>() + "): ";
+        if (s.at("name") != names[i]) problems.push_back(at + "expected the name " + names[i]);
+        if (i == 0 ? !s.at("parent_id").is_null() : s.at("parent_id") != spans[i - 1].at("span_id"))
+            problems.push_back(at + "not the child of the span before it");
+        if (s.at("partial").get<bool>() != (i == 0 && first_partial))
+            problems.push_back(at + (first_partial && i == 0 ? "expected partial" : "unexpectedly partial"));
+        if (s.at("status") != "ok") problems.push_back(at + "status " + s.at("status").get<std::string>());
+        if (s.at("end_ns").is_null() || s.at("end_ns").get<std::uint64_t>() < s.at("start_ns").get<std::uint64_t>())
+            problems.push_back(at + "no end, or an end before its start");
+        if (i > 0 && s.at("start_ns").get<std::uint64_t>() < spans[i - 1].at("start_ns").get<std::uint64_t>())
+            problems.push_back(at + "begins before its parent");
+        const json& tids = s.at("tids");
+        if (tids.size() != 1 || !threads.count(tids[0].get<long>()))
+            problems.push_back(at + "expected to run once on a thread of the server, ran on " + tids.dump());
+        if (!s.at("suspends").empty()) problems.push_back(at + "has suspensions");
+        const json& events = s.at("events");
+        if (i + 1 < spans.size()) {
+            if (!events.empty()) problems.push_back(at + "has events " + events.dump());
+        } else if (events.size() != 2 || events[0].at("name") != "asio.misc" || events[0].at("value") != 2 ||
+                   events[1].at("name") != "socket.close" || events[1].at("value").get<long long>() < 0) {
+            problems.push_back(at + "expected the events asio.misc = 2 (end of file), socket.close = fd; got " +
+                               events.dump());
+        }
+    }
+    if (!t.at("links").empty()) problems.push_back("has links " + t.at("links").dump());
+    return problems;
+}
+
+// co_spawn, then receive/send per message, then the receive that sees the end of file.
+std::vector<std::string> session_names(long messages) {
+    std::vector<std::string> names{"co_spawn"};
+    for (long m = 0; m < messages; ++m) {
+        names.push_back(receive);
+        names.push_back(send);
+    }
+    names.push_back(receive);
+    return names;
+}
+
+std::vector<std::string> check_session(const json& t, long messages, pid_t pid, const std::set<long>& threads) {
+    std::vector<std::string> problems = check_chain(t, session_names(messages), false, threads);
+    if (!t.at("complete").get<bool>()) problems.push_back("marked incomplete");
+    if (t.at("pid").get<long>() != pid) problems.push_back("pid " + t.at("pid").dump());
+    return problems;
+}
+
+// Thread changes along a session's chain: a child run on another thread than its parent.
+int hops_in(const json& t) {
+    int hops = 0;
+    const json& spans = t.at("spans");
+    for (std::size_t i = 1; i < spans.size(); ++i)
+        if (spans[i].at("tids") != spans[i - 1].at("tids")) ++hops;
+    return hops;
+}
+
+// Attach, serve `sessions` concurrent sessions of `messages` each, detach;
+// every session must be one exact trace. Returns the session traces.
+std::vector<json> trace_sessions(echo_server& server, int sessions, long messages) {
+    const pid_t pid = server.proc->pid();
+    const target_semaphores semaphores(pid);
+    EXPECT_TRUE(semaphores.all_zero()) << "probes attached before cotrace: " << semaphores.describe();
+
+    auto cotrace = start_cotrace(pid);
+    EXPECT_TRUE(semaphores.all_nonzero()) << "cotrace said it attached, but not every probe is: "
+                                          << semaphores.describe();
+    drive(server.port, sessions, messages);
+    EXPECT_TRUE(cotrace->out().wait_for_count(is_complete_session_line, static_cast<std::size_t>(sessions)))
+        << "fewer than " << sessions << " complete session traces: " << cotrace->describe();
+    const cotrace_output out = stop_cotrace(*cotrace);
+
+    const std::set<long> threads = threads_of(pid);
+    std::vector<json> session_traces;
+    std::optional<json> listener;
+    for (const json& t : out.traces) {
+        if (is_session(t))
+            session_traces.push_back(t);
+        else if (!listener)
+            listener = t;
+        else
+            ADD_FAILURE() << "a trace that is neither a session nor the listener:\n" << render(t);
+    }
+    EXPECT_EQ(session_traces.size(), static_cast<std::size_t>(sessions)) << "one trace per session expected";
+    for (const json& t : session_traces)
+        for (const std::string& p : check_session(t, messages, pid, threads))
+            ADD_FAILURE() << "session trace: " << p << "\n" << render(t);
+
+    // The listener: its first accept began before cotrace attached (partial),
+    // then one accept per further connection; the last still waits.
+    EXPECT_TRUE(listener.has_value()) << "no trace of the listener";
+    if (listener) {
+        const json& spans = listener->at("spans");
+        EXPECT_FALSE(listener->at("complete").get<bool>()) << render(*listener);
+        EXPECT_EQ(spans.size(), static_cast<std::size_t>(sessions) + 1) << render(*listener);
+        for (std::size_t i = 0; i < spans.size(); ++i) {
+            const json& s = spans[i];
+            EXPECT_EQ(s.at("name"), i == 0 ? "?" : "socket.async_accept") << render(*listener);
+            EXPECT_EQ(s.at("partial").get<bool>(), i == 0) << render(*listener);
+            EXPECT_EQ(s.at("status"), i + 1 == spans.size() ? "running" : "ok") << render(*listener);
+            if (i > 0) {
+                EXPECT_EQ(s.at("parent_id"), spans[i - 1].at("span_id")) << render(*listener);
+            }
+        }
+    }
+
+    if (out.summary) {
+        EXPECT_EQ(out.summary->at("drops"), 0) << out.summary->dump();
+        EXPECT_EQ(out.summary->at("traces"), sessions + 1) << out.summary->dump();
+        EXPECT_EQ(out.summary->at("incomplete"), 1) << out.summary->dump();
+        EXPECT_EQ(out.summary->at("spans"), sessions * (2 * messages + 2) + sessions + 1) << out.summary->dump();
+    }
+
+    // Detached again: every semaphore back to 0, and the server still serves.
+    EXPECT_TRUE(semaphores.wait_all_zero()) << "probes still attached after cotrace exited: "
+                                            << semaphores.describe();
+    EXPECT_TRUE(server.proc->running()) << "the server did not survive cotrace: " << server.proc->describe();
+    drive(server.port, 2, 3);
+    return session_traces;
+}
+
+// ---- tests ------------------------------------------------------------------------------
+
+TEST_F(AsioEcho, EachSessionIsOneCompleteTraceOfItsReceivesAndSendsInOrderThenDetachingLeavesNoProbe) {
+    auto server = start_server(server_bin, 1);
+    const auto sessions = trace_sessions(server, 3, 4);
+    // One io_context thread: the main thread, whose id is the process id.
+    for (const json& t : sessions)
+        for (const json& s : t.at("spans"))
+            EXPECT_EQ(s.at("tids"), json::array({server.proc->pid()})) << render(t);
+}
+
+TEST_F(AsioEcho, OnTwoThreadsEverySessionKeepsItsShapeAndItsStepsHopBetweenTheServersThreads) {
+    auto server = start_server(server_bin, 2);
+    const std::set<long> threads = threads_of(server.proc->pid());
+    ASSERT_EQ(threads.size(), 2u) << "expected the two io_context threads, and no other";
+    const auto sessions = trace_sessions(server, 4, 20);
+
+    int hops = 0;
+    std::set<long> used;
+    for (const json& t : sessions) {
+        hops += hops_in(t);
+        for (const json& s : t.at("spans")) used.insert(s.at("tids").at(0).get<long>());
+    }
+    EXPECT_GT(hops, 0) << "no session step ran on another thread than the step before it";
+    EXPECT_EQ(used, threads) << "the sessions did not run on both io_context threads";
+}
+
+TEST_F(AsioEcho, SessionsAlreadyOpenWhenCotraceAttachesAreMarkedPartialNotPassedOffAsComplete) {
+    auto server = start_server(server_bin, 1);
+    const pid_t pid = server.proc->pid();
+    const target_semaphores semaphores(pid);
+
+    // Two sessions, each paused after 2 of its 6 echoes: their next receive
+    // began before cotrace attached.
+    constexpr long messages = 6, before = 2;
+    auto args = client_args(server.port, 2, messages);
+    args.insert(args.end(), {"--pause-after", std::to_string(before)});
+    auto client = process::spawn(args);
+    ASSERT_TRUE(client->out().wait_for([](const std::string& l) { return l == "asio_echo_client paused"; }))
+        << client->describe();
+
+    auto cotrace = start_cotrace(pid);
+    client->signal(SIGUSR1);
+    const auto st = client->wait();
+    ASSERT_TRUE(st && st->ok()) << client->describe();
+    EXPECT_TRUE(cotrace->out().wait_for_count(is_partial_rooted_line, 2)) << cotrace->describe();
+    const cotrace_output out = stop_cotrace(*cotrace);
+
+    // The receive in flight (begun before cotrace attached) roots each trace
+    // as a partial span; the rest of the session follows it exactly. (Had
+    // the server not yet begun that receive when cotrace attached, the root
+    // would be the completion of the send before it, then that receive.)
+    // Nothing is a complete session.
+    std::vector<std::string> names{"?"}, names_from_send{"?", receive};
+    for (long m = before; m < messages; ++m) {
+        names.push_back(send);
+        names.push_back(receive);
+        names_from_send.push_back(send);
+        names_from_send.push_back(receive);
+    }
+    const std::set<long> threads{pid};
+    EXPECT_EQ(out.traces.size(), 2u);
+    for (const json& t : out.traces) {
+        EXPECT_FALSE(t.at("complete").get<bool>()) << "a partial trace marked complete:\n" << render(t);
+        const auto& expected = t.at("spans").size() == names_from_send.size() ? names_from_send : names;
+        for (const std::string& p : check_chain(t, expected, true, threads))
+            ADD_FAILURE() << "mid-flight session: " << p << "\n" << render(t);
+    }
+    if (out.summary) {
+        EXPECT_EQ(out.summary->at("incomplete"), 2) << out.summary->dump();
+        EXPECT_EQ(out.summary->at("drops"), 0) << out.summary->dump();
+    }
+    EXPECT_TRUE(semaphores.wait_all_zero()) << semaphores.describe();
+}
+
+TEST_F(AsioEcho, WithCotraceDisabledTheFlagCompilesToNoProbeAndTheServerServesTheSameTraffic) {
+    const auto probes_of = [](const char* path) {
+        std::set<std::string> names;
+        for (const probe_note& n : cotrace_notes_of(path)) names.insert(n.probe);
+        return names;
+    };
+    EXPECT_EQ(probes_of(server_bin), (std::set<std::string>{"async_begin", "resume", "end", "event"}))
+        << "the traced server's probes";
+    EXPECT_TRUE(probes_of(compiled_out_bin).empty()) << "COTRACE_ENABLED=0 left probes in " << compiled_out_bin;
+    EXPECT_TRUE(probes_of(untraced_bin).empty()) << "the build without the flag has probes";
+
+    auto server = start_server(compiled_out_bin, 2);
+    drive(server.port, 3, 10);
+    const completed attach = run_to_completion({cotrace_bin, "attach", "-p", std::to_string(server.proc->pid())});
+    EXPECT_EQ(attach.status.code, 1) << attach.describe();
+    EXPECT_TRUE(!attach.err.empty() && attach.err.front().find("has no cotrace probes") != std::string::npos)
+        << attach.describe();
+    EXPECT_TRUE(server.proc->running()) << server.proc->describe();
+}
+
+}  // namespace
+}  // namespace e2e_asio
