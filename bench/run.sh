@@ -28,7 +28,7 @@
 #   BENCH_STRICT=1        exit 1 when a figure misses its target (default: report only)
 set -euo pipefail
 
-STEPS=(variants detached_time detached_instructions attached drain)
+STEPS=(variants detached_time detached_instructions attached drain asio)
 
 DETACHED_TARGET=1.02  # traced / untraced, DESIGN.md section 8
 ATTACHED_TARGET=1.2   # cotrace / bpftrace count(), per event, DESIGN.md section 8
@@ -236,6 +236,46 @@ step_drain() {
     else
         summary "$(printf '  %-44s %12.0f events/s  target >= %s  MISSES' 'drain (offline)' "$offline" "$DRAIN_TARGET")"
         MISSED=1
+    fi
+}
+
+# ---- step: asio ---------------------------------------------------------------
+# The detached cost of the Asio handler-tracking flag (include/cotrace/asio_tracking.hpp)
+# on a real server: examples/asio_echo built with
+# -DASIO_CUSTOM_HANDLER_TRACKING="cotrace/asio_tracking.hpp", no tracer attached,
+# against the same source built without the flag (asio_echo_untraced) and a
+# second untraced instance as a control, driven side by side by
+# asio_echo_client over loopback, fresh servers every round, rotating order
+# (bench/asio/throughput.sh; knobs BENCH_ASIO_*). Target: untraced msgs/s /
+# traced msgs/s <= 1.005 (median of the per-round ratios). Then, where valgrind
+# is installed, the instructions cotrace's hooks execute per echoed message
+# (bench/asio/instructions.sh), which repeat exactly; no target. (The server's
+# user-space totals it also prints, OUT/asio_instructions.txt, move by several
+# percent from run to run with the reactor's path.)
+step_asio() {
+    local target=1.005 dir line
+    dir=$(dirname "${BASH_SOURCE[0]}")/asio
+    need "$BIN/asio_echo" "$BIN/asio_echo_untraced" "$BIN/asio_echo_client" || return 0
+    "$dir/throughput.sh" "$BIN" "$OUT" | tee "$OUT/asio_throughput.txt" || { fail "bench/asio/throughput.sh failed"; return 0; }
+    line=$(grep '^asio_throughput ' "$OUT/asio_throughput.txt" || true)
+    [ -n "$line" ] || { fail "bench/asio/throughput.sh printed no result"; return 0; }
+    asio_field() { awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }' <<<"$line"; }
+    summary ""
+    summary "Asio integration, detached (asio_echo with the flag vs without; $(asio_field rounds) rounds of fresh servers,"
+    summary "  $(asio_field connections) connections, $(asio_field messages) echoed messages per round and server, loopback):"
+    summary "$(printf '  %-44s %12.1f msgs/s' 'with the flag, no tracer (median)' "$(asio_field traced_median)")"
+    summary "$(printf '  %-44s %12.1f msgs/s' 'without the flag (median)' "$(asio_field untraced_median)")"
+    summary "$(printf '  %-44s %12s (best round of each)' 'ratio of the best rounds' "$(asio_field ratio_best)x")"
+    summary "$(printf '  %-44s %12s (two untraced servers: the noise floor)' 'control ratio (median)' "$(asio_field control_median)x")"
+    verdict "asio: untraced / traced msgs/s (median)" "$(asio_field ratio_median)" "$target"
+    if command -v valgrind >/dev/null; then
+        if "$dir/instructions.sh" "$BIN" "$OUT" | tee "$OUT/asio_instructions.txt"; then
+            line=$(grep '^asio_instructions ' "$OUT/asio_instructions.txt" || true)
+            summary "$(printf '  %-44s %12s instructions per echoed message (exact)' \
+                "detached cost in cotrace's hooks (callgrind)" "$(asio_field hooks)")"
+        else
+            fail "bench/asio/instructions.sh failed"
+        fi
     fi
 }
 
