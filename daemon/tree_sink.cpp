@@ -50,6 +50,11 @@ std::size_t columns(const std::string& s) {
     }));
 }
 
+// Deeper levels than this are drawn at this indentation, their depth shown:
+// an Asio session is a chain as deep as it exchanged messages, and
+// indenting each level would make output grow with the square of it.
+constexpr std::size_t max_indent = 24;
+
 class tree_writer {
 public:
     tree_writer(std::ostream& out, const trace& t, style st) : out_(out), t_(t), st_(st) {
@@ -60,8 +65,7 @@ public:
         // Roots are spans whose parent is not in this trace (normally just spans[0]).
         for (std::size_t i = 0; i < t.spans.size(); ++i)
             if (t.spans[i].parent_id == 0 || !index_.count(t.spans[i].parent_id)) roots_.push_back(i);
-        width_ = 0;
-        measure(roots_, 0);
+        measure();
     }
 
     void write() {
@@ -72,22 +76,53 @@ public:
              << millis(t_.end_ns - t_.start_ns) << "  " << status_text(root);
         if (!t_.complete) out_ << "  " << st_(yellow) << "(incomplete)" << st_(reset);
         out_ << '\n';
-        for (std::size_t r = 0; r < roots_.size(); ++r) write_span(roots_[r], "", r + 1 == roots_.size());
-    }
-
-private:
-    void measure(const std::vector<std::size_t>& level, std::size_t depth) {
-        for (std::size_t i : level) {
-            width_ = std::max(width_, depth * 3 + 3 + columns(label(t_.spans[i])));
-            auto it = children_.find(t_.spans[i].id);
-            if (it != children_.end()) measure(it->second, depth + 1);
+        // Depth first, without recursion (chains can be very deep).
+        struct item {
+            std::size_t span, depth;
+            bool last;
+        };
+        std::vector<item> todo;
+        for (std::size_t r = roots_.size(); r-- > 0;) todo.push_back({roots_[r], 0, r + 1 == roots_.size()});
+        std::vector<bool> more_below;  // per drawn level: an ancestor there has later siblings
+        while (!todo.empty()) {
+            const item it = todo.back();
+            todo.pop_back();
+            more_below.resize(it.depth);
+            write_span(it.span, it.depth, it.last, more_below);
+            more_below.push_back(!it.last);
+            auto c = children_.find(t_.spans[it.span].id);
+            if (c == children_.end()) continue;
+            for (std::size_t k = c->second.size(); k-- > 0;)
+                todo.push_back({c->second[k], it.depth + 1, k + 1 == c->second.size()});
         }
     }
 
-    static std::string label(const span& s) {
-        std::string l = s.name;
+private:
+    void measure() {
+        std::vector<std::pair<std::size_t, std::size_t>> todo;  // span, depth
+        for (std::size_t r : roots_) todo.push_back({r, 0});
+        while (!todo.empty()) {
+            auto [i, depth] = todo.back();
+            todo.pop_back();
+            width_ = std::max(width_, std::min(depth, max_indent) * 3 + 3 + columns(label(t_.spans[i], depth)));
+            auto it = children_.find(t_.spans[i].id);
+            if (it != children_.end())
+                for (std::size_t c : it->second) todo.push_back({c, depth + 1});
+        }
+    }
+
+    static std::string label(const span& s, std::size_t depth) {
+        std::string l = depth > max_indent ? "[depth " + std::to_string(depth) + "] " + s.name : s.name;
         if (s.partial) l += " (partial)";
         return l;
+    }
+
+    // The tree drawn to the left of a line at `depth`, capped at max_indent levels.
+    static std::string indent(const std::vector<bool>& more_below, std::size_t depth) {
+        std::string out;
+        for (std::size_t level = 0; level < std::min(depth, max_indent); ++level)
+            out += more_below[level] ? "│  " : "   ";
+        return out;
     }
 
     std::string status_text(const span& s) const {
@@ -97,10 +132,11 @@ private:
         return std::string(st_(colour)) + to_string(s.status) + st_(reset);
     }
 
-    void write_span(std::size_t i, const std::string& prefix, bool last) {
+    void write_span(std::size_t i, std::size_t depth, bool last, const std::vector<bool>& more_below) {
         const span& s = t_.spans[i];
+        const std::string prefix = indent(more_below, depth);
         const std::string branch = prefix + (last ? "└─ " : "├─ ");
-        const std::string name = label(s);
+        const std::string name = label(s, depth);
         out_ << st_(dim) << branch << st_(reset) << name
              << std::string(width_ > columns(branch) + columns(name) ? width_ - columns(branch) - columns(name) : 0, ' ')
              << "  " << (s.end_ns ? millis(s.end_ns - s.start_ns) : "running") << "  " << status_text(s) << "  "
@@ -108,7 +144,7 @@ private:
         if (s.suspends.size() > 0) out_ << "  " << s.suspends.size() << (s.suspends.size() == 1 ? " suspend" : " suspends");
         out_ << '\n';
 
-        const std::string inner = prefix + (last ? "   " : "│  ");
+        const std::string inner = prefix + (depth >= max_indent ? "" : last ? "   " : "│  ");
         auto it = children_.find(s.id);
         const bool has_children = it != children_.end() && !it->second.empty();
         const std::string detail_prefix = inner + (has_children ? "│  " : "   ");
@@ -120,9 +156,6 @@ private:
         }
         for (const annotation& a : s.events)
             out_ << st_(dim) << detail_prefix << st_(reset) << "• " << a.name << " = " << a.value << '\n';
-        if (has_children)
-            for (std::size_t c = 0; c < it->second.size(); ++c)
-                write_span(it->second[c], inner, c + 1 == it->second.size());
     }
 
     std::ostream& out_;

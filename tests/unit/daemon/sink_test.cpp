@@ -458,3 +458,34 @@ TEST(Sinks, MakeSinkMakesEveryFormatItListsAndNothingForAnUnknownName) {
 }
 
 }  // namespace
+
+namespace {
+
+// An Asio session is a chain as deep as the messages it exchanged: the tree
+// must draw it without recursing per level or indenting without bound.
+TEST(TreeSink, AVeryDeepChainIsDrawnInLinearSizeWithItsDepthShown) {
+    cotrace::trace t;
+    t.id = 1;
+    t.pid = 7;
+    const std::size_t depth = 100'000;
+    for (std::size_t i = 0; i < depth; ++i) {
+        cotrace::span s;
+        s.id = i + 1;
+        s.parent_id = i;  // 0 for the root
+        s.name = "step";
+        s.start_ns = 1000 + i;
+        s.end_ns = 2'000'000 - i;
+        s.status = span_status::ok;
+        s.tids = {7};
+        t.spans.push_back(std::move(s));
+    }
+    std::stringstream out;
+    cotrace::tree_sink sink(out, false);
+    sink.on_trace(t);
+    const std::string text = out.str();
+    EXPECT_EQ(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')), depth + 1);
+    EXPECT_LT(text.size(), depth * 200) << "output grows faster than the number of spans";
+    EXPECT_NE(text.find("[depth 99999] step"), std::string::npos);
+}
+
+}  // namespace
