@@ -461,7 +461,6 @@ void chrome_sink::on_trace(const trace& t) {
     // Name every thread an event of this trace is on, before those events.
     for (const json& e : events) name_thread(t.pid, e["tid"].get<std::uint32_t>());
     for (const json& e : events) write(e);
-    out_.flush();
 }
 
 void chrome_sink::finish(const session_summary& s) {

@@ -319,7 +319,6 @@ void dot_sink::on_trace(const trace& t) {
     if (finished_ || t.spans.empty()) return;
     start();
     trace_graph(out_, t, ++traces_).write();
-    out_.flush();
 }
 
 void dot_sink::finish(const session_summary&) {

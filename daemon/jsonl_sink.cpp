@@ -89,7 +89,6 @@ void jsonl_sink::on_trace(const trace& t) {
     write_trace(w, t);
     line_ += '\n';
     out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
-    out_.flush();  // traces stream live: a reader sees each as it completes
 }
 
 void jsonl_sink::finish(const session_summary& s) {

@@ -164,6 +164,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
         const std::size_t n = collector->poll(20, stage);
         stage.drops(collector->dropped());
         if (n > 0 && !watch.exited()) symbols.refresh(pid);  // cheap; catches dlopen'ed objects early
+        if (n > 0) output.flush();
         if (n > 0 && recording) recording->flush();
         if (interrupted && !keep_until_exit) {
             if (interrupted > 1 || !watch.on_interrupt()) break;

@@ -1,7 +1,9 @@
 #pragma once
 // A sink turns finished traces into one output format. Sinks know nothing of
 // BPF or of where events came from; each writes to a std::ostream, so tests
-// check them against a std::stringstream.
+// check them against a std::stringstream. Sinks do not flush per trace (a
+// syscall per trace would cap the drain rate): the session flushes the
+// stream after each batch of events, so traces still appear as they complete.
 
 #include <memory>
 #include <ostream>

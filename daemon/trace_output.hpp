@@ -31,6 +31,8 @@ public:
     void on_event(const cotrace_event& e) { assembler_->on_event(e); }
     void on_drops(std::uint64_t total) { assembler_->on_drops(total); }
     bool limit_reached() const { return filter_->limit_reached(); }
+    // Pushes what the sink wrote to its reader (after each batch of events).
+    void flush() { out_->flush(); }
     // Emits what is still open (incomplete), closes the sink and prints the
     // one-line summary on stderr.
     void finish();

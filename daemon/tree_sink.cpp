@@ -172,7 +172,6 @@ private:
 void tree_sink::on_trace(const trace& t) {
     if (t.spans.empty()) return;
     tree_writer(out_, t, style{colour_}).write();
-    out_.flush();
 }
 
 }  // namespace cotrace

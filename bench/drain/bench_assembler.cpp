@@ -86,7 +86,9 @@ int main(int argc, char** argv) {
     null_buffer discard;
     std::ostream out(&discard);
     cotrace::jsonl_sink sink(out);
-    cotrace::assembler a(cache, sink);
+    cotrace::assembler_options options;
+    options.threads_start_idle = true;  // the stream starts with the process, as under `cotrace run`
+    cotrace::assembler a(cache, sink, options);
 
     const auto start = std::chrono::steady_clock::now();
     for (const cotrace_event& e : b.events) a.on_event(e);
