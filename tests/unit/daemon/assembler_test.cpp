@@ -976,7 +976,7 @@ void run_short_requests(cotrace::assembler& a, int n, std::uint64_t& ts) {
     }
 }
 
-std::int64_t heap_growth_over_short_requests(bool with_long_lived_trace) {
+[[maybe_unused]] std::int64_t heap_growth_over_short_requests(bool with_long_lived_trace) {
     fake_symbols source;
     cotrace::symbol_cache cache(&source);
     counting_consumer out;

@@ -251,7 +251,7 @@ task<int> one_noting_stack(stack_extent& extent) {
     co_return 1;
 }
 
-task<int> many_synchronous_awaits(int n, stack_extent& extent) {
+[[maybe_unused]] task<int> many_synchronous_awaits(int n, stack_extent& extent) {
     int sum = 0;
     for (int i = 0; i < n; ++i) sum += co_await one_noting_stack(extent);
     co_return sum;
