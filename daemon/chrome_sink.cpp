@@ -1,5 +1,7 @@
 #include "chrome_sink.hpp"
 
+#include "text_format.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <iterator>
@@ -16,17 +18,6 @@ using json = nlohmann::ordered_json;
 
 constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
 constexpr std::uint64_t one_day_ns = 86'400ULL * 1'000'000'000ULL;
-
-std::string hex16(std::uint64_t v) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
-std::string where(const source_site& s) {
-    if (!s.known()) return "?";
-    return (s.file.empty() ? s.function : s.file) + ":" + std::to_string(s.line);
-}
 
 std::string thread_list(const span& s) {
     std::string out;
@@ -217,11 +208,11 @@ private:
         const std::uint32_t tid = async_tid(s);
         json b = base("b", s.name, "span", tid, s.start_ns);
         b["id"] = s.id;
-        json args{{"trace_id", hex16(t_.id)},
+        json args{{"trace_id", trace_id_text(t_.id)},
                   {"span_id", s.id},
                   {"parent_id", s.parent_id ? json(s.parent_id) : json(nullptr)},
                   {"status", to_string(s.status)},
-                  {"site", where(s.site)},
+                  {"site", site_text(s.site, true)},
                   {"partial", s.partial},
                   {"kind", s.kind == span_kind::scope ? "scope" : "coroutine"},
                   {"threads", thread_list(s)},
@@ -245,7 +236,7 @@ private:
             json rb = base("b", name, "span", tid, rs[r].start_ns);
             rb["id"] = s.id;
             json args{{"run", r}, {"thread", rs[r].tid ? json(rs[r].tid) : json("unknown")}};
-            if (rs[r].after != none) args["resumed_after"] = where(s.suspends[rs[r].after].site);
+            if (rs[r].after != none) args["resumed_after"] = site_text(s.suspends[rs[r].after].site, true);
             if (rs[r].open) args["open"] = true;
             rb["args"] = std::move(args);
             out.push_back(std::move(rb));
@@ -278,9 +269,9 @@ private:
         const run& rn = runs_[i][r];
         json x = base("X", s.name, "run", rn.tid, rn.start_ns);
         x["dur"] = micros_between(rn.start_ns, rn.end_ns);
-        json args{{"trace_id", hex16(t_.id)}, {"span_id", s.id}, {"run", r}};
-        if (rn.after != none) args["resumed_after"] = where(s.suspends[rn.after].site);
-        if (rn.until != none) args["suspends_at"] = where(s.suspends[rn.until].site);
+        json args{{"trace_id", trace_id_text(t_.id)}, {"span_id", s.id}, {"run", r}};
+        if (rn.after != none) args["resumed_after"] = site_text(s.suspends[rn.after].site, true);
+        if (rn.until != none) args["suspends_at"] = site_text(s.suspends[rn.until].site, true);
         if (rn.open) args["open"] = true;
         x["args"] = std::move(args);
         if (s.status == span_status::exception) x["cname"] = "terrible";

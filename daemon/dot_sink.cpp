@@ -1,5 +1,7 @@
 #include "dot_sink.hpp"
 
+#include "text_format.hpp"
+
 #include <cstdio>
 #include <map>
 #include <unordered_map>
@@ -13,31 +15,6 @@ namespace {
 constexpr std::size_t max_wait_lines = 6;
 // Annotations shown in a span's box.
 constexpr std::size_t max_annotations = 3;
-
-std::string hex16(std::uint64_t v) {
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
-// Milliseconds, with a third decimal below 0.1 ms so short spans do not all
-// read "0.00 ms".
-std::string millis(std::uint64_t ns) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, ns < 100'000 ? "%.3f ms" : "%.2f ms",
-                  static_cast<double>(ns) / 1e6);
-    return buf;
-}
-
-std::string base_name(const std::string& path) {
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string where(const source_site& s) {
-    if (!s.known()) return "?";
-    return (s.file.empty() ? s.function : base_name(s.file)) + ":" + std::to_string(s.line);
-}
 
 // A label from lines of raw text: each escaped, joined with DOT's \n.
 std::string label(const std::vector<std::string>& lines) {
@@ -74,10 +51,10 @@ public:
 
     void write() {
         const span& root = t_.spans.front();
-        std::string title = "trace " + hex16(t_.id) + " · pid " + std::to_string(t_.pid) + " · " +
-                            millis(t_.end_ns - t_.start_ns) + " · " + to_string(root.status);
+        std::string title = "trace " + trace_id_text(t_.id) + " · pid " + std::to_string(t_.pid) + " · " +
+                            millis_text(t_.end_ns - t_.start_ns) + " · " + to_string(root.status);
         if (!t_.complete) title += " (incomplete)";
-        out_ << "  subgraph \"cluster_" << seq_ << "_" << hex16(t_.id) << "\" {\n"
+        out_ << "  subgraph \"cluster_" << seq_ << "_" << trace_id_text(t_.id) << "\" {\n"
              << "    label=\"" << label({title}) << "\";\n"
              << "    labeljust=l; style=rounded; color=\"#9e9e9e\"; fontsize=11;\n";
         // Each span's wait notes are declared right after it: dot seeds the
@@ -108,7 +85,7 @@ private:
     void node(const span& s) {
         std::vector<std::string> lines;
         lines.push_back(s.partial ? s.name + " (partial)" : s.name);
-        lines.push_back((s.end_ns ? millis(s.end_ns - s.start_ns) : std::string("not ended")) +
+        lines.push_back((s.end_ns ? millis_text(s.end_ns - s.start_ns) : std::string("not ended")) +
                         " · " + to_string(s.status));
         if (!s.tids.empty()) {
             std::string threads = "tid ";
@@ -172,7 +149,7 @@ private:
             if (auto sp = spawned_by_.find(child.id); sp != spawned_by_.end() && sp->second == s.id)
                 e += " [style=dashed, label=\"spawn\", color=\"#1565c0\", fontcolor=\"#1565c0\"]";
             else if (auto a = awaited_at_.find(child.id); a != awaited_at_.end())
-                e += " [label=\"" + label({where(a->second->site)}) + "\"]";
+                e += " [label=\"" + label({site_text(a->second->site)}) + "\"]";
             else
                 e += " [color=\"#9e9e9e\"]";
             items.push_back({child.start_ns, e + ";\n"});
@@ -216,7 +193,7 @@ private:
         for (const suspension& su : s.suspends) {
             if (su.awaited != 0 && index_.count(su.awaited)) continue;  // an edge to that child
             if (groups.empty()) first = su.start_ns;
-            const std::string site = where(su.site);
+            const std::string site = site_text(su.site);
             auto [it, fresh] = by_site.emplace(site, groups.size());
             if (fresh) groups.push_back({site});
             group& g = groups[it->second];
@@ -239,13 +216,13 @@ private:
             }
             std::string text = "waited ";
             if (g.count > 1) text += std::to_string(g.count) + "× ";
-            text += "at " + g.site + " (" + millis(g.total_ns) + (g.open ? ", still waiting" : "") +
+            text += "at " + g.site + " (" + millis_text(g.total_ns) + (g.open ? ", still waiting" : "") +
                     ")";
             lines.push_back(text);
         }
         if (rest_count > 0)
             lines.push_back("and " + std::to_string(rest_count) + " more waits (" +
-                            millis(rest_ns) + ")");
+                            millis_text(rest_ns) + ")");
         return {note{first, id(s) + "_waits", lines}};
     }
 

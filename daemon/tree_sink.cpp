@@ -1,5 +1,7 @@
 #include "tree_sink.hpp"
 
+#include "text_format.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -20,22 +22,6 @@ constexpr const char* dim = "\033[2m";
 constexpr const char* red = "\033[31m";
 constexpr const char* green = "\033[32m";
 constexpr const char* yellow = "\033[33m";
-
-std::string millis(std::uint64_t ns) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f ms", static_cast<double>(ns) / 1e6);
-    return buf;
-}
-
-std::string base_name(const std::string& path) {
-    const auto slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string where(const source_site& s) {
-    if (!s.known()) return "?";
-    return base_name(s.file) + ":" + std::to_string(s.line);
-}
 
 std::string threads(const span& s) {
     std::string out = "tid ";
@@ -70,10 +56,8 @@ public:
 
     void write() {
         const span& root = t_.spans[roots_.empty() ? 0 : roots_[0]];
-        char id[17];
-        std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(t_.id));
-        out_ << st_(bold) << "trace " << id << st_(reset) << "  pid " << t_.pid << "  "
-             << millis(t_.end_ns - t_.start_ns) << "  " << status_text(root);
+        out_ << st_(bold) << "trace " << trace_id_text(t_.id) << st_(reset) << "  pid " << t_.pid << "  "
+             << millis_text(t_.end_ns - t_.start_ns) << "  " << status_text(root);
         if (!t_.complete) out_ << "  " << st_(yellow) << "(incomplete)" << st_(reset);
         out_ << '\n';
         // Depth first, without recursion (chains can be very deep).
@@ -139,7 +123,7 @@ private:
         const std::string name = label(s, depth);
         out_ << st_(dim) << branch << st_(reset) << name
              << std::string(width_ > columns(branch) + columns(name) ? width_ - columns(branch) - columns(name) : 0, ' ')
-             << "  " << (s.end_ns ? millis(s.end_ns - s.start_ns) : "running") << "  " << status_text(s) << "  "
+             << "  " << (s.end_ns ? millis_text(s.end_ns - s.start_ns) : "running") << "  " << status_text(s) << "  "
              << st_(dim) << threads(s) << st_(reset);
         if (s.suspends.size() > 0) out_ << "  " << s.suspends.size() << (s.suspends.size() == 1 ? " suspend" : " suspends");
         out_ << '\n';
@@ -151,8 +135,8 @@ private:
         // Waits on something other than a traced child (those show as children).
         for (const suspension& su : s.suspends) {
             if (su.awaited != 0) continue;
-            out_ << st_(dim) << detail_prefix << "waited at " << where(su.site) << "  "
-                 << (su.end_ns ? millis(su.end_ns - su.start_ns) : "still waiting") << st_(reset) << '\n';
+            out_ << st_(dim) << detail_prefix << "waited at " << site_text(su.site) << "  "
+                 << (su.end_ns ? millis_text(su.end_ns - su.start_ns) : "still waiting") << st_(reset) << '\n';
         }
         for (const annotation& a : s.events)
             out_ << st_(dim) << detail_prefix << st_(reset) << "• " << a.name << " = " << a.value << '\n';
