@@ -40,6 +40,7 @@ std::size_t columns(const std::string& s) {
 // an Asio session is a chain as deep as it exchanged messages, and
 // indenting each level would make output grow with the square of it.
 constexpr std::size_t max_indent = 24;
+const std::string unnamed = "?";
 
 class tree_writer {
 public:
@@ -96,7 +97,8 @@ private:
     }
 
     static std::string label(const span& s, std::size_t depth) {
-        std::string l = depth > max_indent ? "[depth " + std::to_string(depth) + "] " + s.name : s.name;
+        const std::string& name = s.name.empty() ? unnamed : s.name;
+        std::string l = depth > max_indent ? "[depth " + std::to_string(depth) + "] " + name : name;
         if (s.partial) l += " (partial)";
         return l;
     }
