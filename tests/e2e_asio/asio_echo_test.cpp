@@ -25,6 +25,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
@@ -39,7 +40,20 @@
 namespace e2e_asio {
 namespace {
 
+// The child processes and the semaphore reader are tests/e2e's.
+using e2e::completed;
+using e2e::cotrace_notes_of;
+using e2e::probe_semaphore;
+using e2e::process;
+using e2e::run_to_completion;
+using e2e::starts_with;
+using e2e::target_semaphores;
+
 using json = nlohmann::json;
+
+// How long any single wait here may take before the test fails (it only
+// bounds a failure). Passed explicitly: the support's default is longer.
+constexpr std::chrono::milliseconds deadline = std::chrono::seconds{30};
 
 constexpr const char* cotrace_bin = COTRACE_E2E_ASIO_COTRACE;
 constexpr const char* server_bin = COTRACE_E2E_ASIO_ECHO;                   // traced
@@ -70,7 +84,8 @@ echo_server start_server(const char* path, int threads) {
     s.proc = process::spawn({path, "--forever", "--threads", std::to_string(threads)});
     const std::regex ready("^asio_echo pid " + std::to_string(s.proc->pid()) + " port (\\d+) ready$");
     std::smatch m;
-    const auto line = s.proc->out().wait_for([&](const std::string& l) { return std::regex_match(l, ready); });
+    const auto line =
+        s.proc->out().wait_for([&](const std::string& l) { return std::regex_match(l, ready); }, deadline);
     if (!line || !std::regex_match(*line, m, ready))
         throw std::runtime_error("the server did not say it was ready: " + s.proc->describe());
     s.port = static_cast<unsigned>(std::stoul(m[1]));
@@ -81,7 +96,7 @@ echo_server start_server(const char* path, int threads) {
 std::unique_ptr<process> start_cotrace(pid_t pid) {
     auto c = process::spawn({cotrace_bin, "-v", "attach", "-p", std::to_string(pid), "-f", "jsonl"});
     const std::regex attached("^cotrace: attached [1-9]\\d* probe links in process " + std::to_string(pid) + "$");
-    if (!c->err().wait_for([&](const std::string& l) { return std::regex_match(l, attached); }))
+    if (!c->err().wait_for([&](const std::string& l) { return std::regex_match(l, attached); }, deadline))
         throw std::runtime_error("cotrace did not say it attached: " + c->describe());
     return c;
 }
@@ -93,7 +108,7 @@ std::vector<std::string> client_args(unsigned port, int connections, long messag
 
 // Runs the client to its end; a failure if any echo was wrong.
 void drive(unsigned port, int connections, long messages) {
-    const completed r = run_to_completion(client_args(port, connections, messages));
+    const completed r = run_to_completion(client_args(port, connections, messages), deadline);
     ASSERT_TRUE(r.status.ok()) << "asio_echo_client: " << r.describe();
 }
 
@@ -141,9 +156,9 @@ struct cotrace_output {
 // Stops cotrace with SIGINT (expecting exit 0) and parses what it printed.
 cotrace_output stop_cotrace(process& c) {
     c.signal(SIGINT);
-    const auto st = c.wait();
+    const auto st = c.wait(deadline);
     EXPECT_TRUE(st && st->ok()) << "cotrace did not exit 0 after SIGINT: " << c.describe();
-    EXPECT_TRUE(c.out().wait_closed()) << c.describe();
+    EXPECT_TRUE(c.out().wait_closed(deadline)) << c.describe();
     cotrace_output out;
     for (const std::string& line : c.out().lines()) {
         json j = json::parse(line, nullptr, false);
@@ -237,15 +252,6 @@ std::vector<std::string> check_session(const json& t, long messages, pid_t pid, 
     return problems;
 }
 
-// Thread changes along a session's chain: a child run on another thread than its parent.
-int hops_in(const json& t) {
-    int hops = 0;
-    const json& spans = t.at("spans");
-    for (std::size_t i = 1; i < spans.size(); ++i)
-        if (spans[i].at("tids") != spans[i - 1].at("tids")) ++hops;
-    return hops;
-}
-
 // Attach, serve `sessions` concurrent sessions of `messages` each, detach;
 // every session must be one exact trace. Returns the session traces.
 std::vector<json> trace_sessions(echo_server& server, int sessions, long messages) {
@@ -257,7 +263,8 @@ std::vector<json> trace_sessions(echo_server& server, int sessions, long message
     EXPECT_TRUE(semaphores.all_nonzero()) << "cotrace said it attached, but not every probe is: "
                                           << semaphores.describe();
     drive(server.port, sessions, messages);
-    EXPECT_TRUE(cotrace->out().wait_for_count(is_complete_session_line, static_cast<std::size_t>(sessions)))
+    EXPECT_TRUE(cotrace->out().wait_for_count(is_complete_session_line,
+                                              static_cast<std::size_t>(sessions), deadline))
         << "fewer than " << sessions << " complete session traces: " << cotrace->describe();
     const cotrace_output out = stop_cotrace(*cotrace);
 
@@ -303,8 +310,8 @@ std::vector<json> trace_sessions(echo_server& server, int sessions, long message
     }
 
     // Detached again: every semaphore back to 0, and the server still serves.
-    EXPECT_TRUE(semaphores.wait_all_zero()) << "probes still attached after cotrace exited: "
-                                            << semaphores.describe();
+    EXPECT_TRUE(semaphores.wait_all_zero(deadline)) << "probes still attached after cotrace exited: "
+                                                    << semaphores.describe();
     EXPECT_TRUE(server.proc->running()) << "the server did not survive cotrace: " << server.proc->describe();
     drive(server.port, 2, 3);
     return session_traces;
@@ -321,20 +328,28 @@ TEST_F(AsioEcho, EachSessionIsOneCompleteTraceOfItsReceivesAndSendsInOrderThenDe
             EXPECT_EQ(s.at("tids"), json::array({server.proc->pid()})) << render(t);
 }
 
-TEST_F(AsioEcho, OnTwoThreadsEverySessionKeepsItsShapeAndItsStepsHopBetweenTheServersThreads) {
+// Which of the two threads runs a handler is the io_context's choice (under
+// light load one thread often runs them all), so the test does not demand
+// hops; it demands that every step is recorded on the thread that really ran
+// it: one of the server's two io_context threads, one thread per step (a
+// handler invocation does not move), and a session's shape unchanged.
+// (Thread hops themselves are asserted exactly on the pipeline demo, whose
+// thread pool hops by construction: tests/e2e.)
+TEST_F(AsioEcho, OnTwoThreadsEverySessionKeepsItsShapeAndEachStepIsRecordedOnTheServerThreadThatRanIt) {
     auto server = start_server(server_bin, 2);
     const std::set<long> threads = threads_of(server.proc->pid());
     ASSERT_EQ(threads.size(), 2u) << "expected the two io_context threads, and no other";
     const auto sessions = trace_sessions(server, 4, 20);
 
-    int hops = 0;
-    std::set<long> used;
     for (const json& t : sessions) {
-        hops += hops_in(t);
-        for (const json& s : t.at("spans")) used.insert(s.at("tids").at(0).get<long>());
+        for (const json& s : t.at("spans")) {
+            const json& tids = s.at("tids");
+            if (s.at("name") == "co_spawn") continue;  // the coroutine's first slice, on the spawning thread
+            ASSERT_EQ(tids.size(), 1u) << "a handler invocation ran on one thread:\n" << render(t);
+            EXPECT_EQ(threads.count(tids.at(0).get<long>()), 1u)
+                << "a step on a thread that is not the server's:\n" << render(t);
+        }
     }
-    EXPECT_GT(hops, 0) << "no session step ran on another thread than the step before it";
-    EXPECT_EQ(used, threads) << "the sessions did not run on both io_context threads";
 }
 
 TEST_F(AsioEcho, SessionsAlreadyOpenWhenCotraceAttachesAreMarkedPartialNotPassedOffAsComplete) {
@@ -348,14 +363,15 @@ TEST_F(AsioEcho, SessionsAlreadyOpenWhenCotraceAttachesAreMarkedPartialNotPassed
     auto args = client_args(server.port, 2, messages);
     args.insert(args.end(), {"--pause-after", std::to_string(before)});
     auto client = process::spawn(args);
-    ASSERT_TRUE(client->out().wait_for([](const std::string& l) { return l == "asio_echo_client paused"; }))
+    ASSERT_TRUE(client->out().wait_for(
+        [](const std::string& l) { return l == "asio_echo_client paused"; }, deadline))
         << client->describe();
 
     auto cotrace = start_cotrace(pid);
     client->signal(SIGUSR1);
-    const auto st = client->wait();
+    const auto st = client->wait(deadline);
     ASSERT_TRUE(st && st->ok()) << client->describe();
-    EXPECT_TRUE(cotrace->out().wait_for_count(is_partial_rooted_line, 2)) << cotrace->describe();
+    EXPECT_TRUE(cotrace->out().wait_for_count(is_partial_rooted_line, 2, deadline)) << cotrace->describe();
     const cotrace_output out = stop_cotrace(*cotrace);
 
     // The receive in flight (begun before cotrace attached) roots each trace
@@ -382,13 +398,13 @@ TEST_F(AsioEcho, SessionsAlreadyOpenWhenCotraceAttachesAreMarkedPartialNotPassed
         EXPECT_EQ(out.summary->at("incomplete"), 2) << out.summary->dump();
         EXPECT_EQ(out.summary->at("drops"), 0) << out.summary->dump();
     }
-    EXPECT_TRUE(semaphores.wait_all_zero()) << semaphores.describe();
+    EXPECT_TRUE(semaphores.wait_all_zero(deadline)) << semaphores.describe();
 }
 
 TEST_F(AsioEcho, WithCotraceDisabledTheFlagCompilesToNoProbeAndTheServerServesTheSameTraffic) {
     const auto probes_of = [](const char* path) {
         std::set<std::string> names;
-        for (const probe_note& n : cotrace_notes_of(path)) names.insert(n.probe);
+        for (const probe_semaphore& n : cotrace_notes_of(path)) names.insert(n.probe);
         return names;
     };
     EXPECT_EQ(probes_of(server_bin), (std::set<std::string>{"async_begin", "resume", "end", "event"}))
@@ -398,7 +414,8 @@ TEST_F(AsioEcho, WithCotraceDisabledTheFlagCompilesToNoProbeAndTheServerServesTh
 
     auto server = start_server(compiled_out_bin, 2);
     drive(server.port, 3, 10);
-    const completed attach = run_to_completion({cotrace_bin, "attach", "-p", std::to_string(server.proc->pid())});
+    const completed attach =
+        run_to_completion({cotrace_bin, "attach", "-p", std::to_string(server.proc->pid())}, deadline);
     EXPECT_EQ(attach.status.code, 1) << attach.describe();
     EXPECT_TRUE(!attach.err.empty() && attach.err.front().find("has no cotrace probes") != std::string::npos)
         << attach.describe();

@@ -76,6 +76,7 @@ struct exit_status {
     bool exited = false;  // exited normally with `code`
     int code = 0;
     int signal = 0;       // killed by this signal
+    bool ok() const { return exited && code == 0; }  // exited with status 0
     std::string describe() const;
 };
 
