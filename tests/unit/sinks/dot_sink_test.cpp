@@ -30,10 +30,11 @@ std::string render(const std::vector<cotrace::trace>& traces) {
     return out.str();
 }
 
-// Graphviz is the oracle; without it (COTRACE_TEST_DOT empty) those tests skip.
-#define REQUIRE_DOT()                                                        \
-    do {                                                                     \
-        if (std::string(COTRACE_TEST_DOT).empty()) GTEST_SKIP() << "no dot"; \
+// Graphviz is the oracle: without it (COTRACE_TEST_DOT empty) those tests fail.
+#define REQUIRE_DOT()                                                                          \
+    do {                                                                                       \
+        ASSERT_FALSE(std::string(COTRACE_TEST_DOT).empty())                                    \
+            << "graphviz's dot is not installed (scripts/install-deps.sh installs it)";        \
     } while (0)
 
 struct rendered {
