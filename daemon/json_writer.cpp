@@ -103,19 +103,24 @@ json_writer& json_writer::value(bool b) {
     return *this;
 }
 
-json_writer& json_writer::value(std::uint64_t n) {
-    separate();
+namespace {
+template <class Integer>
+void append_integer(std::string& out, Integer n) {
     char buf[24];
     auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out_.append(buf, r.ptr);
+    out.append(buf, r.ptr);
+}
+}  // namespace
+
+json_writer& json_writer::value(std::uint64_t n) {
+    separate();
+    append_integer(out_, n);
     return *this;
 }
 
 json_writer& json_writer::value(std::int64_t n) {
     separate();
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out_.append(buf, r.ptr);
+    append_integer(out_, n);
     return *this;
 }
 
