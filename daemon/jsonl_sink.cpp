@@ -3,17 +3,17 @@
 #include <charconv>
 
 #include "json_writer.hpp"
+#include "text_format.hpp"
 
 namespace cotrace {
 
 namespace {
 
-std::string hex(std::uint64_t v, std::size_t width = 0) {
+// Span ids: hex without padding (trace ids use trace_id_text, as every sink does).
+std::string hex(std::uint64_t v) {
     char buf[16];
     auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
-    const std::size_t n = static_cast<std::size_t>(r.ptr - buf);
-    std::string out(width > n ? width - n : 0, '0');
-    return out.append(buf, n);
+    return std::string(buf, r.ptr);
 }
 
 void write_optional_ns(json_writer& w, std::string_view key, std::uint64_t ns) {
@@ -27,7 +27,7 @@ void write_optional_ns(json_writer& w, std::string_view key, std::uint64_t ns) {
 void write_trace(json_writer& w, const trace& t) {
     w.begin_object()
         .field("type", "trace")
-        .field("trace_id", hex(t.id, 16))
+        .field("trace_id", trace_id_text(t.id))
         .field("pid", t.pid)
         .field("complete", t.complete)
         .field("start_ns", t.start_ns)
