@@ -11,9 +11,9 @@
 #include <streambuf>
 #include <vector>
 
-#include "assembler.hpp"
-#include "jsonl_sink.hpp"
-#include "symbol_cache.hpp"
+#include "model/assembler.hpp"
+#include "sinks/jsonl_sink.hpp"
+#include "model/symbol_cache.hpp"
 
 namespace {
 

@@ -2,7 +2,7 @@
 // recordings at all: cut inside the header or foreign → exit 1 and one line
 // that says why; cut inside a chunk → exit 0, a warning that it "ends
 // early", and the traces of the valid prefix; damage → never a crash. The
-// cuts and patches are computed from the format in daemon/recording.hpp.
+// cuts and patches are computed from the format in daemon/record/recording.hpp.
 
 #include <gtest/gtest.h>
 

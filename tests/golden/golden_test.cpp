@@ -13,7 +13,7 @@
 #include <tuple>
 #include <vector>
 
-#include "sink.hpp"
+#include "sinks/sink.hpp"
 #include "support/golden.hpp"
 
 namespace {

@@ -10,9 +10,9 @@
 #include <utility>
 #include <vector>
 
-#include "assembler.hpp"
-#include "model.hpp"
-#include "symbols.hpp"
+#include "model/assembler.hpp"
+#include "model/model.hpp"
+#include "model/symbols.hpp"
 
 namespace cotrace_test {
 

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "assembler.hpp"
+#include "model/assembler.hpp"
 #include "events.hpp"
 #include "fakes.hpp"
-#include "model.hpp"
-#include "symbol_cache.hpp"
+#include "model/model.hpp"
+#include "model/symbol_cache.hpp"
 
 namespace cotrace_test {
 

@@ -1,0 +1,17 @@
+#pragma once
+// The subcommands behind the CLI: each returns the process exit status or
+// throws cotrace::error.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/session.hpp"
+
+namespace cotrace {
+
+int attach_command(std::uint32_t pid, const session_options& options);
+int run_command(const std::vector<std::string>& argv, const session_options& options);
+int probes_command(std::uint32_t pid, const std::string& path);
+
+}  // namespace cotrace

@@ -1,0 +1,160 @@
+// cotrace: attach to a process built with the cotrace headers and show what
+// its coroutines did, one trace per request. This file only wires the CLI.
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "error.hpp"
+#include "sinks/sink.hpp"
+
+namespace {
+
+constexpr const char* version = "0.1.0";
+
+struct filter_args {
+    std::string trace_id, min_duration;
+};
+
+// --format, -o, the filters and the memory bounds: everything that shapes
+// output, shared by attach, run and report.
+void add_output_options(CLI::App& cmd, cotrace::output_options& o, filter_args& f) {
+    cmd.add_option("--format,-f", o.format, "Output format: " + cotrace::sink_formats())
+        ->check(CLI::IsMember(cotrace::sink_format_names()))
+        ->capture_default_str();
+    cmd.add_option("--output,-o", o.output, "Write traces to FILE instead of stdout")->type_name("FILE");
+    cmd.add_option("--trace", f.trace_id, "Only the trace with this id (16 hex digits, as printed)")
+        ->type_name("ID")
+        ->check([](const std::string& v) {
+            return cotrace::parse_trace_id(v) ? std::string() : "not a trace id (16 hex digits)";
+        });
+    cmd.add_option("--name", o.filter.name_glob,
+                   "Only traces with a span whose name matches GLOB (e.g. 'lookup_*')")
+        ->type_name("GLOB");
+    cmd.add_option("--min-duration", f.min_duration, "Only traces lasting at least DUR (e.g. 5ms, 250us, 1s)")
+        ->type_name("DUR")
+        ->check([](const std::string& v) {
+            return cotrace::parse_duration_ns(v) ? std::string() : "not a duration (e.g. 5ms, 250us, 1.5s)";
+        });
+    cmd.add_option("--limit", o.filter.limit, "Stop after N traces have been shown")
+        ->type_name("N")
+        ->check(CLI::PositiveNumber);
+    cmd.add_option("--max-open-spans", o.limits.max_open_spans,
+                   "Spans kept in memory at once; past it the oldest open trace is emitted, incomplete")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd.add_option("--max-open-traces", o.limits.max_open_traces,
+                   "Open traces kept in memory at once; past it the oldest is emitted, incomplete")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+}
+
+void apply(const filter_args& f, cotrace::output_options& o) {
+    if (!f.trace_id.empty()) o.filter.trace_id = cotrace::parse_trace_id(f.trace_id);
+    if (!f.min_duration.empty()) o.filter.min_duration_ns = *cotrace::parse_duration_ns(f.min_duration);
+}
+
+// What only a live session has: duration, ring size, recording, sampling.
+void add_session_options(CLI::App& cmd, cotrace::session_options& o, filter_args& f) {
+    add_output_options(cmd, o.output, f);
+    cmd.add_option("--duration", o.duration, "Stop tracing after SEC seconds (run still waits for CMD)")
+        ->type_name("SEC")
+        ->check(CLI::PositiveNumber);
+    cmd.add_option("--save", o.save, "Also record the raw events to FILE (replay with `cotrace report FILE`)")
+        ->type_name("FILE");
+    cmd.add_option("--sample", o.sample,
+                   "Keep one request (root trace) in N, decided in the kernel; children follow their root")
+        ->type_name("N")
+        ->check(CLI::PositiveNumber);
+    cmd.add_option("--ring-size", o.ring_bytes,
+                   "BPF ring buffer size in bytes (power of two, at least a page)")
+        ->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{
+        "cotrace: see what a process's C++ coroutines did, one trace per request.\n"
+        "The process must be built with the cotrace headers (#include <cotrace/cotrace.hpp>);\n"
+        "tracing needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE).",
+        "cotrace"};
+    app.set_version_flag("--version", std::string("cotrace ") + version);
+    app.require_subcommand(1);
+    int verbosity = 0;
+    app.add_flag("-v,--verbose", verbosity, "Diagnostics on stderr (-vv for libbpf's)");
+    app.failure_message([](const CLI::App* a, const CLI::Error& e) {
+        std::string help = a->get_name();
+        for (const CLI::App* sub : a->get_subcommands()) help += " " + sub->get_name();
+        return std::string("cotrace: ") + e.what() + " (see `" + help + " --help`)\n";
+    });
+
+    cotrace::session_options attach_opts;
+    filter_args attach_filters;
+    std::uint32_t attach_pid = 0;
+    auto* attach = app.add_subcommand("attach", "Trace a running process by PID until Ctrl-C, --duration or its exit");
+    attach->add_option("-p,--pid", attach_pid, "Process to trace")->required();
+    add_session_options(*attach, attach_opts, attach_filters);
+
+    cotrace::session_options run_opts;
+    filter_args run_filters;
+    std::vector<std::string> run_argv;
+    auto* run = app.add_subcommand("run", "Start CMD and trace it from its first instruction; exits with CMD's status");
+    add_session_options(*run, run_opts, run_filters);
+    run->add_option("command", run_argv, "CMD [ARGS...] (after --)")->required();
+    run->positionals_at_end();
+
+    cotrace::output_options report_opts;
+    filter_args report_filters;
+    std::string report_path;
+    auto* report = app.add_subcommand("report", "Show a recording made with --save, in any format");
+    report->add_option("file", report_path, "The recording")->required()->check(CLI::ExistingFile);
+    add_output_options(*report, report_opts, report_filters);
+
+    std::uint32_t probes_pid = 0;
+    std::string probes_path;
+    auto* probes = app.add_subcommand("probes", "List the cotrace probe sites of a process or an ELF file");
+    auto* probes_pid_opt = probes->add_option("-p,--pid", probes_pid, "Process to inspect");
+    auto* probes_path_opt = probes->add_option("path", probes_path, "Executable or shared library to inspect");
+    probes_pid_opt->excludes(probes_path_opt);
+    probes->callback([&] {
+        if (probes_pid == 0 && probes_path.empty()) throw CLI::ValidationError("give -p PID or a PATH");
+    });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        const int rc = app.exit(e);
+        return rc == 0 ? 0 : cotrace::exit_usage;
+    }
+
+    auto logger = spdlog::stderr_color_mt("cotrace");
+    logger->set_pattern("cotrace: %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(verbosity >= 2 ? spdlog::level::trace
+                      : verbosity == 1 ? spdlog::level::debug
+                                       : spdlog::level::warn);
+
+    try {
+        apply(attach_filters, attach_opts.output);
+        apply(run_filters, run_opts.output);
+        apply(report_filters, report_opts);
+        if (attach->parsed()) return cotrace::attach_command(attach_pid, attach_opts);
+        if (run->parsed()) return cotrace::run_command(run_argv, run_opts);
+        if (report->parsed()) {
+            cotrace::replay_file(report_path, report_opts);
+            return cotrace::exit_ok;
+        }
+        if (probes->parsed()) return cotrace::probes_command(probes_pid, probes_path);
+    } catch (const cotrace::error& e) {
+        std::fprintf(stderr, "cotrace: %s\n", e.what());
+        return e.status();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "cotrace: %s\n", e.what());
+        return cotrace::exit_runtime;
+    }
+    return cotrace::exit_usage;
+}

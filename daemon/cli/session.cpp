@@ -1,0 +1,230 @@
+#include "cli/session.hpp"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "collect/bpf_collector.hpp"
+#include "error.hpp"
+#include "collect/probe_discovery.hpp"
+#include "record/recording.hpp"
+#include "target/target_symbols.hpp"
+
+namespace cotrace {
+
+namespace {
+
+volatile sig_atomic_t interrupted = 0;
+void on_signal(int) { interrupted = interrupted + 1; }
+
+// SIGINT/SIGTERM end the session cleanly (probes detached, traces flushed);
+// installed without SA_RESTART so a blocking poll returns at once.
+class interrupt_handlers {
+public:
+    interrupt_handlers() {
+        interrupted = 0;
+        struct sigaction sa {};
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, &old_int_);
+        sigaction(SIGTERM, &sa, &old_term_);
+    }
+    ~interrupt_handlers() {
+        sigaction(SIGINT, &old_int_, nullptr);
+        sigaction(SIGTERM, &old_term_, nullptr);
+    }
+
+private:
+    struct sigaction old_int_ {}, old_term_ {};
+};
+
+std::int64_t monotonic_to_epoch_offset() {
+    timespec mono{}, real{};
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    return (static_cast<std::int64_t>(real.tv_sec) - mono.tv_sec) * 1'000'000'000 +
+           (static_cast<std::int64_t>(real.tv_nsec) - mono.tv_nsec);
+}
+
+std::string process_name(std::uint32_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    std::getline(f, name);
+    return name.empty() ? "?" : name;
+}
+
+// Holds events back until the target's mappings can be read for names.
+class event_buffer : public event_handler {
+public:
+    void on_event(const cotrace_event& e) override { events.push_back(e); }
+    std::vector<cotrace_event> events;
+};
+
+// Live events go to the output stage and, with --save, into the recording,
+// after they are assembled: the symbols resolved for an event are written
+// before it, so a replay finds them in order.
+class live_stage : public event_handler {
+public:
+    live_stage(trace_output& out, recording_writer* recording) : out_(out), recording_(recording) {}
+    void on_event(const cotrace_event& e) override {
+        out_.on_event(e);
+        if (recording_) recording_->event(e);
+    }
+    void drops(std::uint64_t total) {
+        if (total <= drops_) return;
+        drops_ = total;
+        out_.on_drops(total);
+        if (recording_) recording_->drops(total);
+    }
+
+private:
+    trace_output& out_;
+    recording_writer* recording_;
+    std::uint64_t drops_ = 0;
+};
+
+}  // namespace
+
+void trace_process(std::uint32_t pid, const session_options& options, target_watch& watch,
+                   const std::string& executable, const std::function<void()>& release) {
+    check_kernel_support();
+
+    std::vector<probe_object> objects;
+    if (executable.empty()) {
+        objects = find_probe_objects(pid);
+        if (objects.empty())
+            throw error("process " + std::to_string(pid) + " (" + process_name(pid) +
+                        ") has no cotrace probes: build it with #include <cotrace/cotrace.hpp> "
+                        "(without -DCOTRACE_ENABLED=0); `cotrace probes -p " + std::to_string(pid) +
+                        "` lists what it has");
+    } else {
+        probe_object exe = probe_object_of_file(executable);
+        if (exe.probes.empty())
+            throw error(executable + " has no cotrace probes: build it with #include <cotrace/cotrace.hpp> "
+                                     "(without -DCOTRACE_ENABLED=0)");
+        objects.push_back(std::move(exe));
+    }
+
+    target_symbols symbols;
+    if (!release) symbols.refresh(pid);  // a `run` child has not exec'd yet: its maps are cotrace's
+    symbol_cache cache(&symbols);
+    const std::int64_t clock_offset = monotonic_to_epoch_offset();
+    output_options output_opts = options.output;
+    output_opts.limits.threads_start_idle = !executable.empty();  // `run`: attached before CMD ran
+    trace_output output(output_opts, cache, clock_offset);
+
+    std::unique_ptr<recording_writer> recording;
+    if (!options.save.empty()) {
+        recording_header header;
+        header.pid = pid;
+        header.clock_offset_ns = clock_offset;
+        header.from_start = output_opts.limits.threads_start_idle;
+        for (const probe_object& o : objects) header.objects.push_back(o.path);
+        recording = std::make_unique<recording_writer>(options.save, header);
+        cache.set_listener([&](const symbol_cache::key& k, const symbol_cache::entry& e) { recording->symbol(k, e); });
+    }
+    live_stage stage(output, recording.get());
+
+    interrupt_handlers signals;
+    collector_options co;
+    co.pid = pid;
+    co.ring_bytes = options.ring_bytes;
+    co.sample = options.sample;
+    auto collector = std::make_unique<bpf_collector>(co, objects);
+    spdlog::info("attached {} probe links in process {}", collector->links(), pid);
+    if (release) {
+        release();
+        // Names are read from the files behind the target's mappings. While
+        // CMD execs, its maps change under us (the loader maps the image in
+        // steps); its first event proves it runs its own code, so read them
+        // then, at once, in case it exits before long.
+        event_buffer first;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (first.events.empty() && !watch.exited() && std::chrono::steady_clock::now() < deadline &&
+               !interrupted)
+            collector->poll(1, first);
+        symbols.refresh(pid);
+        for (const cotrace_event& e : first.events) stage.on_event(e);
+    }
+
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    auto last_scan = start;
+    bool keep_until_exit = false;
+    for (;;) {
+        const std::size_t n = collector->poll(20, stage);
+        stage.drops(collector->dropped());
+        if (n > 0 && !watch.exited()) symbols.refresh(pid);  // cheap; catches dlopen'ed objects early
+        if (n > 0) output.flush();
+        if (n > 0 && recording) recording->flush();
+        if (interrupted && !keep_until_exit) {
+            if (interrupted > 1 || !watch.on_interrupt()) break;
+            keep_until_exit = true;
+        }
+        if (watch.exited() || output.limit_reached()) break;
+        if (options.duration &&
+            std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
+            break;
+        // New objects with probes (dlopen).
+        if (clock::now() - last_scan > std::chrono::milliseconds(1000)) {
+            last_scan = clock::now();
+            try {
+                collector->attach(find_probe_objects(pid));
+            } catch (const error&) {
+                // the process is going away; watch.exited() ends the loop
+            }
+        }
+    }
+    // Everything the target produced is in the ring by now (or it exited):
+    // take it all, then detach before anything else can fail.
+    while (collector->drain(stage) > 0) {
+    }
+    stage.drops(collector->dropped());
+    collector.reset();
+
+    output.finish();
+    if (recording) recording->close();
+}
+
+namespace {
+
+class replay_stage : public recording_visitor {
+public:
+    replay_stage(trace_output& out, symbol_cache& cache) : out_(out), cache_(cache) {}
+    void on_event(const cotrace_event& e) override { out_.on_event(e); }
+    void on_symbol(const symbol_cache::key& k, const symbol_cache::entry& e) override { cache_.insert(k, e); }
+    void on_drops(std::uint64_t total) override { out_.on_drops(total); }
+
+private:
+    trace_output& out_;
+    symbol_cache& cache_;
+};
+
+}  // namespace
+
+void replay_file(const std::string& path, const output_options& options) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!f) throw error("cannot read " + path + ": " + std::strerror(errno));
+    const recording_header header = read_recording_header(f.get(), path);
+    symbol_cache cache;  // filled from the recording, in file order
+    output_options replay_opts = options;
+    replay_opts.limits.threads_start_idle = header.from_start;
+    trace_output output(replay_opts, cache, header.clock_offset_ns);
+    replay_stage stage(output, cache);
+    const replay_result r = replay_recording(f.get(), stage);
+    if (r.truncated)
+        spdlog::warn("{} ends early (cut short or damaged) after {} events; showing what it holds", path,
+                     r.events);
+    output.finish();
+}
+
+}  // namespace cotrace

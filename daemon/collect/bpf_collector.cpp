@@ -1,0 +1,250 @@
+#include "collect/bpf_collector.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "cotrace_bpf.skel.h"
+#include "error.hpp"
+#include "collect/uprobe_multi.hpp"
+#include "collect/usdt_spec.hpp"
+
+namespace cotrace {
+
+namespace {
+
+int libbpf_to_spdlog(enum libbpf_print_level level, const char* format, va_list args) {
+    char* text = nullptr;
+    if (vasprintf(&text, format, args) < 0) return 0;
+    std::string line(text);
+    std::free(text);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    if (level == LIBBPF_WARN)
+        spdlog::debug("libbpf: {}", line);  // surfaced through our own errors instead
+    else
+        spdlog::trace("libbpf: {}", line);
+    return 0;
+}
+
+[[noreturn]] void privilege_error(const std::string& what) {
+    throw error(what +
+                ": not enough privilege; run as root or grant CAP_BPF, CAP_PERFMON and "
+                "CAP_SYS_PTRACE (e.g. sudo cotrace ...)");
+}
+
+// CAP_BPF (39) + CAP_PERFMON (38), or CAP_SYS_ADMIN (21), in the effective set.
+bool has_bpf_capabilities() {
+    std::FILE* f = std::fopen("/proc/self/status", "r");
+    if (!f) return false;
+    char line[256];
+    unsigned long long caps = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "CapEff: %llx", &caps) == 1) break;
+    std::fclose(f);
+    const auto has = [&](int cap) { return (caps >> cap) & 1; };
+    return has(21) || (has(39) && has(38));
+}
+
+// EPERM/EACCES from loading means "no privilege" only without the
+// capabilities; with them, the verifier rejected a program.
+[[noreturn]] void load_error(const std::string& what, int err) {
+    if ((err == EPERM || err == EACCES) && !has_bpf_capabilities()) privilege_error(what);
+    throw error(what + ": " + std::strerror(err) + " (run with -vv for the verifier's log)");
+}
+
+bool exists(const char* path) {
+    struct stat st;
+    return ::stat(path, &st) == 0;
+}
+
+bool process_alive(std::uint32_t pid) {
+    return exists(("/proc/" + std::to_string(pid)).c_str());
+}
+
+}  // namespace
+
+void check_kernel_support() {
+    if (!exists("/sys/kernel/btf/vmlinux"))
+        throw error("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); use a kernel built "
+                    "with CONFIG_DEBUG_INFO_BTF=y");
+    if (!exists("/sys/bus/event_source/devices/uprobe"))
+        throw error("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is "
+                    "missing); use a kernel built with CONFIG_UPROBE_EVENTS=y");
+}
+
+bpf_collector::bpf_collector(const collector_options& options, const std::vector<probe_object>& objects)
+    : options_(options) {
+    libbpf_set_print(libbpf_to_spdlog);
+    skel_ = cotrace_bpf__open();
+    if (!skel_) load_error("cannot open the BPF programs", errno);
+    // From here on the destructor releases everything, whatever throws.
+    try {
+        skel_->rodata->targ_tgid = options_.pid;
+        skel_->rodata->wakeup_bytes = options_.ring_bytes / 16;
+        skel_->rodata->sample_every = options_.sample ? options_.sample : 1;
+        if (int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<__u32>(options_.ring_bytes)))
+            throw error("invalid ring buffer size " + std::to_string(options_.ring_bytes) +
+                        " (a power of two, multiple of the page size): " + std::strerror(-err), exit_usage);
+        bpf_program* prog;
+        bpf_object__for_each_program(prog, skel_->obj) {
+            bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(bpf_trace_uprobe_multi));
+        }
+        if (int err = cotrace_bpf__load(skel_)) load_error("cannot load the BPF programs", -err);
+        ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &bpf_collector::on_sample, this, nullptr);
+        if (!ring_) throw error(std::string("cannot open the BPF ring buffer: ") + std::strerror(errno));
+        if (attach(objects) == 0) {
+            if (!process_alive(options_.pid))
+                throw error("process " + std::to_string(options_.pid) + " exited while cotrace was attaching");
+            throw error("no cotrace probe could be attached in process " + std::to_string(options_.pid) +
+                        " (run with -v for details)");
+        }
+        // All at once: from here every probe reports.
+        __atomic_store_n(&skel_->bss->collecting, 1u, __ATOMIC_RELEASE);
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+bpf_collector::~bpf_collector() { release(); }
+
+void bpf_collector::release() noexcept {
+    // Each link's close waits for the kernel to retire its uprobes (an RCU
+    // grace period): close them all at once, not one after another.
+    std::vector<std::thread> closers;
+    for (int fd : links_) {
+        try {
+            closers.emplace_back([fd] { ::close(fd); });
+        } catch (...) {
+            ::close(fd);
+        }
+    }
+    for (auto& t : closers) t.join();
+    links_.clear();
+    if (ring_) ring_buffer__free(ring_);
+    ring_ = nullptr;
+    if (skel_) cotrace_bpf__destroy(skel_);
+    skel_ = nullptr;
+}
+
+std::optional<std::uint32_t> bpf_collector::spec_id(const std::string& arguments) {
+    auto it = spec_ids_.find(arguments);
+    if (it != spec_ids_.end()) return it->second;
+    const auto spec = parse_usdt_arguments(arguments);
+    const std::uint32_t id = static_cast<std::uint32_t>(spec_ids_.size());
+    if (!spec || id >= bpf_map__max_entries(skel_->maps.__bpf_usdt_specs)) return std::nullopt;
+    if (bpf_map__value_size(skel_->maps.__bpf_usdt_specs) != sizeof(usdt_spec))
+        throw error("this libbpf's USDT spec layout differs from cotrace's (rebuild cotrace against it)");
+    if (bpf_map_update_elem(bpf_map__fd(skel_->maps.__bpf_usdt_specs), &id, &*spec, BPF_ANY) != 0)
+        return std::nullopt;
+    spec_ids_.emplace(arguments, id);
+    return id;
+}
+
+std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
+    std::size_t added = 0;
+    for (const probe_object& obj : objects) {
+        // The same file may come under two names (the path `run` resolved,
+        // /proc/PID/root/... from a rescan): know it by device and inode.
+        struct stat st;
+        if (::stat(obj.open_path.c_str(), &st) != 0) continue;
+        const std::pair<dev_t, ino_t> identity{st.st_dev, st.st_ino};
+        if (std::find(attached_.begin(), attached_.end(), identity) != attached_.end()) continue;
+        auto elf = elf_object::open(obj.open_path);
+        if (!elf) continue;
+        // One uprobe_multi link per probe name: every site of that name in
+        // the object, each with its semaphore and its argument spec's id.
+        std::vector<std::string> names;
+        for (const usdt_note& n : obj.probes)
+            if (std::find(names.begin(), names.end(), n.name) == names.end()) names.push_back(n.name);
+        for (const std::string& name : names) {
+            bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, ("handle_" + name).c_str());
+            if (!prog) {
+                spdlog::warn("{}: probe cotrace:{} is not in protocol version {}; ignored", obj.path, name,
+                             COTRACE_PROTOCOL_VERSION);
+                continue;
+            }
+            uprobe_multi_sites sites;
+            sites.path = obj.open_path;
+            for (const usdt_note& n : obj.probes) {
+                if (n.name != name) continue;
+                const auto offset = elf->offset_of_vaddr(n.address);
+                const auto semaphore = n.semaphore ? elf->offset_of_vaddr(n.semaphore) : std::optional<std::uint64_t>(0);
+                const auto spec = spec_id(n.arguments);
+                if (!offset || !semaphore || !spec) {
+                    spdlog::warn("{}: a cotrace:{} site at 0x{:x} cannot be attached (arguments \"{}\"); skipped",
+                                 obj.path, name, n.address, n.arguments);
+                    continue;
+                }
+                sites.offsets.push_back(*offset);
+                sites.ref_ctr_offsets.push_back(*semaphore);
+                sites.cookies.push_back(*spec);
+            }
+            if (sites.offsets.empty()) continue;
+            const int fd = attach_uprobe_multi(bpf_program__fd(prog), sites, options_.pid);
+            if (fd < 0) {
+                const int err = -fd;
+                if ((err == EPERM || err == EACCES) && !has_bpf_capabilities())
+                    privilege_error("cannot attach to cotrace:" + name);
+                if (!process_alive(options_.pid))
+                    throw error("process " + std::to_string(options_.pid) +
+                                " exited while cotrace was attaching");
+                if (err == EINVAL || err == EOPNOTSUPP)
+                    throw error("cannot attach to cotrace:" + name + " in " + obj.path + ": " + std::strerror(err) +
+                                " (cotrace needs uprobe_multi links: Linux 6.6 or later)");
+                throw error("cannot attach to cotrace:" + name + " in " + obj.path + ": " + std::strerror(err));
+            }
+            spdlog::debug("attached cotrace:{} in {} ({} sites)", name, obj.path, sites.offsets.size());
+            links_.push_back(fd);
+            ++added;
+        }
+        attached_.push_back(identity);
+    }
+    return added;
+}
+
+int bpf_collector::on_sample(void* ctx, void* data, std::size_t size) {
+    auto* self = static_cast<bpf_collector*>(ctx);
+    if (size < sizeof(cotrace_event)) return 0;
+    cotrace_event e;
+    std::memcpy(&e, data, sizeof e);
+    self->handler_->on_event(e);
+    ++self->delivered_;
+    return 0;
+}
+
+std::size_t bpf_collector::poll(int timeout_ms, event_handler& h) {
+    handler_ = &h;
+    delivered_ = 0;
+    // The BPF side rarely wakes us (wake-ups cost more than events), so a
+    // timed-out wait is normal: consume whatever is there either way.
+    int err = ring_buffer__poll(ring_, timeout_ms);
+    if (err < 0 && err != -EINTR) throw error(std::string("ring buffer poll failed: ") + std::strerror(-err));
+    err = ring_buffer__consume(ring_);
+    if (err < 0 && err != -EINTR) throw error(std::string("ring buffer read failed: ") + std::strerror(-err));
+    return delivered_;
+}
+
+std::size_t bpf_collector::drain(event_handler& h) { return poll(0, h); }
+
+std::uint64_t bpf_collector::dropped() const {
+    const int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) return 0;
+    std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(ncpu));
+    const std::uint32_t key = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, per_cpu.data()) != 0) return 0;
+    std::uint64_t total = 0;
+    for (auto v : per_cpu) total += v;
+    return total;
+}
+
+}  // namespace cotrace

@@ -1,0 +1,78 @@
+#pragma once
+// The live event source: owns the BPF skeleton, the USDT links and the ring
+// buffer. Lifecycle as libbpf wants it, with one release path: open → set
+// read-only knobs → load → attach → poll → (destructor) detach and destroy.
+// Destroying it detaches every probe, so the target's semaphores drop back
+// to zero; if the daemon is killed the kernel does the same.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <utility>
+#include <vector>
+
+#include "cotrace_probes.h"
+#include "collect/probe_discovery.hpp"
+
+struct cotrace_bpf;
+struct ring_buffer;
+
+namespace cotrace {
+
+class event_handler {
+public:
+    virtual ~event_handler() = default;
+    virtual void on_event(const cotrace_event& e) = 0;
+};
+
+struct collector_options {
+    std::uint32_t pid = 0;
+    std::size_t ring_bytes = 16u << 20;
+    std::uint32_t sample = 1;  // keep one root trace in N
+};
+
+class bpf_collector {
+public:
+    // Loads the programs and attaches every cotrace probe of `objects` in
+    // process `pid`. Throws cotrace::error naming the fix on failure.
+    bpf_collector(const collector_options& options, const std::vector<probe_object>& objects);
+    ~bpf_collector();
+    bpf_collector(const bpf_collector&) = delete;
+    bpf_collector& operator=(const bpf_collector&) = delete;
+
+    // Attaches the probes of objects not attached yet (e.g. a library loaded
+    // later). Returns how many links were added.
+    std::size_t attach(const std::vector<probe_object>& objects);
+
+    // Waits up to timeout_ms for data, then hands every available event to h.
+    // Returns the number of events delivered.
+    std::size_t poll(int timeout_ms, event_handler& h);
+    // Delivers what is in the ring now, without waiting.
+    std::size_t drain(event_handler& h);
+    // Events lost because the ring buffer was full, since load.
+    std::uint64_t dropped() const;
+    std::size_t links() const { return links_.size(); }
+
+private:
+    static int on_sample(void* ctx, void* data, std::size_t size);
+    void release() noexcept;  // the one release path: links, ring, skeleton
+    std::optional<std::uint32_t> spec_id(const std::string& arguments);
+
+    collector_options options_;
+    cotrace_bpf* skel_ = nullptr;
+    ring_buffer* ring_ = nullptr;
+    std::vector<int> links_;  // uprobe_multi link fds, one per (object, probe)
+    std::map<std::string, std::uint32_t> spec_ids_;  // USDT argument string -> id in __bpf_usdt_specs
+    std::vector<std::pair<dev_t, ino_t>> attached_;  // files whose probes are attached
+    event_handler* handler_ = nullptr;
+    std::size_t delivered_ = 0;
+};
+
+// Checks what the kernel must offer (BTF, uprobes, BPF privilege) and throws
+// cotrace::error naming the fix when something is missing.
+void check_kernel_support();
+
+}  // namespace cotrace

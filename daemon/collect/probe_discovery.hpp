@@ -1,0 +1,24 @@
+#pragma once
+// Finds the ELF objects of a process (or a file) that carry cotrace probes.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "target/elf_object.hpp"
+
+namespace cotrace {
+
+struct probe_object {
+    std::string path;       // as the target maps it (or as given)
+    std::string open_path;  // how the daemon opens it (through /proc/PID/root)
+    std::vector<usdt_note> probes;  // provider "cotrace" only
+};
+
+// Every object mapped into pid with cotrace probes (main binary and shared
+// libraries). Throws cotrace::error when the process does not exist.
+std::vector<probe_object> find_probe_objects(std::uint32_t pid);
+// The cotrace probes of one ELF file. Throws when it is not a readable ELF file.
+probe_object probe_object_of_file(const std::string& path);
+
+}  // namespace cotrace

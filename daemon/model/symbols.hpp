@@ -1,0 +1,28 @@
+#pragma once
+// Turns addresses in a traced process into names. The assembler asks through
+// this interface, so it needs neither ELF nor /proc: live targets, recordings
+// and tests each provide their own.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "model/model.hpp"
+
+namespace cotrace {
+
+class symbol_source {
+public:
+    virtual ~symbol_source() = default;
+    // The struct cotrace_site at addr.
+    virtual source_site site(std::uint32_t pid, std::uint64_t addr) = 0;
+    // The function containing code address addr (a coroutine's resume function).
+    virtual std::string function(std::uint32_t pid, std::uint64_t addr) = 0;
+    // The NUL-terminated string at addr.
+    virtual std::string text(std::uint32_t pid, std::uint64_t addr) = 0;
+    // The first word of a coroutine frame that is still alive (for spans whose
+    // beginning was not seen); nullopt when it cannot be read.
+    virtual std::optional<std::uint64_t> frame_code(std::uint32_t pid, std::uint64_t frame) = 0;
+};
+
+}  // namespace cotrace

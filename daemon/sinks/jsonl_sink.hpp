@@ -1,0 +1,26 @@
+#pragma once
+// --format jsonl: one JSON object per trace, then a summary object (contract:
+// the field list is in the README).
+
+#include <ostream>
+#include <string>
+
+#include "sinks/sink.hpp"
+
+namespace cotrace {
+
+class jsonl_sink : public trace_sink {
+public:
+    explicit jsonl_sink(std::ostream& out) : out_(out) {}
+    void on_trace(const trace& t) override;
+    void finish(const session_summary& s) override;
+
+    // One trace as its JSON line (without the newline).
+    static std::string to_json(const trace& t);
+
+private:
+    std::ostream& out_;
+    std::string line_;  // reused: no allocation per trace once warmed up
+};
+
+}  // namespace cotrace

@@ -1,0 +1,20 @@
+#pragma once
+// Small text forms every human-readable sink shares, so a trace id, a
+// duration or a source location reads the same in tree, dot and chrome.
+
+#include <cstdint>
+#include <string>
+
+#include "model/model.hpp"
+
+namespace cotrace {
+
+// A trace id as printed everywhere: 16 hex digits.
+std::string trace_id_text(std::uint64_t id);
+// "12.41 ms"; with a third decimal below 0.1 ms, so short spans do not all read "0.00 ms".
+std::string millis_text(std::uint64_t ns);
+// "pipeline.cpp:57": the file's base name and line; the function when the
+// file is unknown; "?" when nothing is known. full_path keeps the directory.
+std::string site_text(const source_site& s, bool full_path = false);
+
+}  // namespace cotrace

@@ -1,0 +1,45 @@
+#include "sinks/trace_output.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "error.hpp"
+
+namespace cotrace {
+
+trace_output::trace_output(const output_options& options, symbol_cache& symbols, std::int64_t clock_offset_ns) {
+    if (!options.output.empty()) {
+        file_.open(options.output, std::ios::out | std::ios::trunc);
+        if (!file_) throw error("cannot write " + options.output + " (check the directory exists and is writable)");
+    }
+    out_ = options.output.empty() ? &std::cout : &file_;
+    sink_options so;
+    so.colour = options.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    sink_ = make_sink(options.format, *out_, so);
+    if (!sink_) throw error("unknown format " + options.format + " (use one of " + sink_formats() + ")", exit_usage);
+    filter_ = std::make_unique<trace_filter>(options.filter, *sink_);
+    assembler_options limits = options.limits;
+    limits.clock_offset_ns = clock_offset_ns;
+    assembler_ = std::make_unique<assembler>(symbols, *filter_, limits);
+}
+
+void trace_output::finish() {
+    assembler_->flush();
+    const session_summary& s = assembler_->summary();
+    sink_->finish(s);
+    out_->flush();
+    std::fprintf(stderr, "cotrace: %llu events, %llu traces, %llu spans, %llu drops, %llu incomplete",
+                 static_cast<unsigned long long>(s.events), static_cast<unsigned long long>(s.traces),
+                 static_cast<unsigned long long>(s.spans), static_cast<unsigned long long>(s.drops),
+                 static_cast<unsigned long long>(s.incomplete));
+    if (s.evicted_traces) std::fprintf(stderr, ", %llu evicted", static_cast<unsigned long long>(s.evicted_traces));
+    if (filter_->passed() != s.traces)
+        std::fprintf(stderr, ", %llu shown", static_cast<unsigned long long>(filter_->passed()));
+    std::fprintf(stderr, "\n");
+    if (!*out_) throw error("writing the output failed (disk full, or the reader went away)");
+}
+
+}  // namespace cotrace

@@ -1,0 +1,48 @@
+#pragma once
+// The output half every session shares, live or replayed: assembler →
+// filter → sink into stdout or a file, then the summary. A live session and
+// `cotrace report` of its recording go through the same object, which is
+// what makes their outputs identical.
+
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "model/assembler.hpp"
+#include "sinks/sink.hpp"
+#include "model/symbol_cache.hpp"
+#include "sinks/trace_filter.hpp"
+
+namespace cotrace {
+
+struct output_options {
+    std::string format = "tree";
+    std::string output;  // empty: stdout
+    filter_options filter;
+    assembler_options limits;
+};
+
+class trace_output {
+public:
+    // Throws cotrace::error for an unknown format or an unwritable file.
+    trace_output(const output_options& options, symbol_cache& symbols, std::int64_t clock_offset_ns);
+
+    void on_event(const cotrace_event& e) { assembler_->on_event(e); }
+    void on_drops(std::uint64_t total) { assembler_->on_drops(total); }
+    bool limit_reached() const { return filter_->limit_reached(); }
+    // Pushes what the sink wrote to its reader (after each batch of events).
+    void flush() { out_->flush(); }
+    // Emits what is still open (incomplete), closes the sink and prints the
+    // one-line summary on stderr.
+    void finish();
+
+private:
+    std::ofstream file_;
+    std::ostream* out_;
+    std::unique_ptr<trace_sink> sink_;
+    std::unique_ptr<trace_filter> filter_;
+    std::unique_ptr<assembler> assembler_;
+};
+
+}  // namespace cotrace

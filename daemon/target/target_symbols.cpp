@@ -1,0 +1,110 @@
+#include "target/target_symbols.hpp"
+
+#include <sys/uio.h>
+
+#include <cstdio>
+
+#include "cotrace_probes.h"
+#include "target/function_name.hpp"
+
+namespace cotrace {
+
+bool read_process_memory(std::uint32_t pid, std::uint64_t addr, void* out, std::size_t size) {
+    iovec local{out, size};
+    iovec remote{reinterpret_cast<void*>(addr), size};
+    return process_vm_readv(static_cast<pid_t>(pid), &local, 1, &remote, 1, 0) ==
+           static_cast<ssize_t>(size);
+}
+
+void target_symbols::refresh(std::uint32_t pid) {
+    auto m = read_maps(pid);
+    if (!m) return;
+    maps_[pid] = std::move(*m);
+    // Open the objects now: /proc/PID/root is gone once the process exits,
+    // and a short-lived target may exit before its events are read.
+    for (const mapping& map : maps_[pid])
+        if (map.exec && !map.path.empty()) object(pid, map.path);
+}
+
+const elf_object* target_symbols::object(std::uint32_t pid, const std::string& path) {
+    auto it = objects_.find(path);
+    if (it == objects_.end()) {
+        auto obj = elf_object::open(target_path(pid, path));
+        if (!obj) obj = elf_object::open(path);  // the process is gone; same mount namespace
+        it = objects_.emplace(path, std::move(obj)).first;
+    }
+    return it->second.get();
+}
+
+std::optional<target_symbols::located> target_symbols::locate(std::uint32_t pid, std::uint64_t addr) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto it = maps_.find(pid);
+        if (it != maps_.end()) {
+            for (const mapping& m : it->second) {
+                if (addr < m.start || addr >= m.end || m.path.empty()) continue;
+                const elf_object* obj = object(pid, m.path);
+                if (!obj) return std::nullopt;
+                auto vaddr = obj->vaddr_of_offset(addr - m.start + m.offset);
+                if (!vaddr) return std::nullopt;
+                return located{obj, *vaddr};
+            }
+        }
+        if (attempt == 0) refresh(pid);  // a mapping we have not seen yet
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> target_symbols::read_text(std::uint32_t pid, std::uint64_t addr,
+                                                     const elf_object* in) {
+    if (addr == 0) return std::nullopt;
+    if (in)
+        if (auto s = in->read_string(addr)) return s;
+    if (auto where = locate(pid, addr))
+        if (auto s = where->object->read_string(where->vaddr)) return s;
+    std::string s;
+    char chunk[64];
+    while (s.size() < 4096 && read_process_memory(pid, addr + s.size(), chunk, sizeof chunk)) {
+        for (char c : chunk) {
+            if (c == '\0') return s;
+            s.push_back(c);
+        }
+    }
+    return std::nullopt;
+}
+
+source_site target_symbols::site(std::uint32_t pid, std::uint64_t addr) {
+    source_site out;
+    if (addr == 0) return out;
+    cotrace_site raw{};
+    if (auto where = locate(pid, addr); where && where->object->read(where->vaddr, &raw, sizeof raw)) {
+        // The file holds link-time addresses: the strings are in the same object.
+        out.file = read_text(pid, reinterpret_cast<std::uint64_t>(raw.file), where->object).value_or("");
+        out.function = read_text(pid, reinterpret_cast<std::uint64_t>(raw.function), where->object).value_or("");
+        out.line = raw.line;
+    } else if (read_process_memory(pid, addr, &raw, sizeof raw)) {
+        out.file = read_text(pid, reinterpret_cast<std::uint64_t>(raw.file), nullptr).value_or("");
+        out.function = read_text(pid, reinterpret_cast<std::uint64_t>(raw.function), nullptr).value_or("");
+        out.line = raw.line;
+    }
+    return out;
+}
+
+std::string target_symbols::function(std::uint32_t pid, std::uint64_t addr) {
+    if (auto where = locate(pid, addr))
+        if (auto sym = where->object->symbol_at(where->vaddr)) return readable_function_name(*sym);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(addr));
+    return buf;
+}
+
+std::string target_symbols::text(std::uint32_t pid, std::uint64_t addr) {
+    return read_text(pid, addr, nullptr).value_or("?");
+}
+
+std::optional<std::uint64_t> target_symbols::frame_code(std::uint32_t pid, std::uint64_t frame) {
+    std::uint64_t code = 0;
+    if (frame == 0 || !read_process_memory(pid, frame, &code, sizeof code)) return std::nullopt;
+    return code;
+}
+
+}  // namespace cotrace

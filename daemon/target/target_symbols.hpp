@@ -1,0 +1,46 @@
+#pragma once
+// symbol_source for a process on this machine: addresses are mapped to the
+// ELF object behind them (via /proc/PID/maps, opened through /proc/PID/root)
+// and read from the file image, which keeps working after the process has
+// exited; the process's memory is read only for live coroutine frames.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "target/elf_object.hpp"
+#include "target/proc_maps.hpp"
+#include "model/symbols.hpp"
+
+namespace cotrace {
+
+class target_symbols : public symbol_source {
+public:
+    source_site site(std::uint32_t pid, std::uint64_t addr) override;
+    std::string function(std::uint32_t pid, std::uint64_t addr) override;
+    std::string text(std::uint32_t pid, std::uint64_t addr) override;
+    std::optional<std::uint64_t> frame_code(std::uint32_t pid, std::uint64_t frame) override;
+
+    // Takes a fresh look at the process's mappings (at attach, and when an
+    // address falls outside every known mapping, e.g. after dlopen).
+    void refresh(std::uint32_t pid);
+
+private:
+    struct located {
+        const elf_object* object;
+        std::uint64_t vaddr;  // link-time address in that object
+    };
+    std::optional<located> locate(std::uint32_t pid, std::uint64_t addr);
+    const elf_object* object(std::uint32_t pid, const std::string& path);
+    std::optional<std::string> read_text(std::uint32_t pid, std::uint64_t addr, const elf_object* in);
+
+    std::unordered_map<std::uint32_t, std::vector<mapping>> maps_;
+    std::map<std::string, std::unique_ptr<elf_object>> objects_;  // by path in the target
+};
+
+// Reads the target's memory (process_vm_readv); false when it cannot.
+bool read_process_memory(std::uint32_t pid, std::uint64_t addr, void* out, std::size_t size);
+
+}  // namespace cotrace
