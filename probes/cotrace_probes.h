@@ -78,11 +78,40 @@ enum cotrace_event_kind {
 	COTRACE_EV_COUNT
 };
 
+/*
+ * Collector events: records the daemon itself puts into the event stream (and
+ * so into recordings), never emitted by a probe, so that a replay sees exactly
+ * what the live session knew. Their kinds lie above every probe's.
+ *
+ *  thread_idle      at attach: thread `tid` was inside no span.
+ *  thread_in_span   at attach: thread `tid` was inside a span begun before
+ *                   the collector attached; args[0] = a code address of the
+ *                   innermost coroutine function found running there (0 if
+ *                   unknown), which names it.
+ *  objects_gap      probes of an object loaded while tracing may have fired
+ *                   unseen between args[0] and ts_ns (CLOCK_MONOTONIC ns):
+ *                   traces open in that window may lack events.
+ *  thread_name      thread `tid` is called args[0..1] (up to 16 bytes, NUL
+ *                   padded: the kernel's comm).
+ *  process_name     process `pid` is called args[0..2] (up to 24 bytes, NUL
+ *                   padded: its command's base name).
+ */
+enum cotrace_collector_event_kind {
+	COTRACE_EV_COLLECTOR_FIRST = 0x100,
+	COTRACE_EV_thread_idle = COTRACE_EV_COLLECTOR_FIRST,
+	COTRACE_EV_thread_in_span,
+	COTRACE_EV_objects_gap,
+	COTRACE_EV_thread_name,
+	COTRACE_EV_process_name,
+	COTRACE_EV_COLLECTOR_END
+};
+
 /* end(span, status) */
 enum cotrace_status {
 	COTRACE_STATUS_OK = 0,
 	COTRACE_STATUS_EXCEPTION = 1, /* the body exited with an exception */
 	COTRACE_STATUS_CANCELLED = 2, /* destroyed before it completed */
+	COTRACE_STATUS_ERROR = 3,     /* completed with an error (e.g. an I/O error code) */
 };
 
 /* link(from, to, kind) */

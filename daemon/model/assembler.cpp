@@ -12,6 +12,7 @@ span_status status_from(std::uint64_t code) {
         case COTRACE_STATUS_OK: return span_status::ok;
         case COTRACE_STATUS_EXCEPTION: return span_status::exception;
         case COTRACE_STATUS_CANCELLED: return span_status::cancelled;
+        case COTRACE_STATUS_ERROR: return span_status::error;
         default: return span_status::exception;
     }
 }
@@ -412,6 +413,7 @@ const char* to_string(span_status s) {
         case span_status::exception: return "exception";
         case span_status::cancelled: return "cancelled";
         case span_status::running: return "running";
+        case span_status::error: return "error";
     }
     return "?";
 }

@@ -16,7 +16,7 @@ struct source_site {
     bool known() const { return line != 0 || !file.empty() || !function.empty(); }
 };
 
-enum class span_status { ok, exception, cancelled, running };
+enum class span_status { ok, exception, cancelled, running, error };
 enum class span_kind { coroutine, scope };
 enum class link_kind { spawn, wake, join };
 
@@ -63,9 +63,22 @@ struct link {
     std::uint32_t tid = 0;    // on which thread
 };
 
+struct thread_name {
+    std::uint32_t tid = 0;
+    std::string name;  // the thread's comm, as captured while it ran
+};
+
 struct trace {
     std::uint64_t id = 0;
     std::uint32_t pid = 0;
+    std::string process_name;               // empty when not known
+    std::vector<thread_name> thread_names;  // for the threads its spans ran on, when known
+    // A trace too large or too long-lived to hold whole is emitted in
+    // segments, in order, all with the same id: each holds the spans that
+    // finished since the previous one, plus its still-open ancestors (status
+    // running) so that every segment is a tree of its own.
+    std::uint32_t segment = 0;
+    bool final_segment = true;  // false: more segments of this trace follow
     bool complete = true;
     std::uint64_t start_ns = 0;
     std::uint64_t end_ns = 0;

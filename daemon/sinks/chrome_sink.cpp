@@ -224,7 +224,7 @@ private:
         if (s.end_ns != 0) args["duration_ns"] = s.end_ns - s.start_ns;
         if (i == 0) args["trace_complete"] = t_.complete;
         b["args"] = std::move(args);
-        if (s.status == span_status::exception) b["cname"] = "terrible";
+        if (s.status == span_status::exception || s.status == span_status::error) b["cname"] = "terrible";
         out.push_back(std::move(b));
 
         // Runs not on a thread's track, nested under the span's own slice.
@@ -274,7 +274,7 @@ private:
         if (rn.until != none) args["suspends_at"] = site_text(s.suspends[rn.until].site, true);
         if (rn.open) args["open"] = true;
         x["args"] = std::move(args);
-        if (s.status == span_status::exception) x["cname"] = "terrible";
+        if (s.status == span_status::exception || s.status == span_status::error) x["cname"] = "terrible";
         return x;
     }
 

@@ -109,6 +109,7 @@ private:
             case span_status::ok:
                 break;
             case span_status::exception:
+            case span_status::error:
                 fill = "#fde0dc";
                 border = "#c62828";
                 break;
@@ -125,7 +126,8 @@ private:
         if (s.partial || s.status == span_status::running) style += ",dashed";
         out_ << "    " << id(s) << " [label=\"" << label(lines) << "\", style=\"" << style
              << "\", fillcolor=\"" << fill << "\", color=\"" << border << "\"";
-        if (s.status == span_status::exception || s.status == span_status::cancelled)
+        if (s.status == span_status::exception || s.status == span_status::error ||
+            s.status == span_status::cancelled)
             out_ << ", penwidth=1.6";
         out_ << "];\n";
     }

@@ -113,7 +113,7 @@ private:
 
     std::string status_text(const span& s) const {
         const char* colour = s.status == span_status::ok          ? green
-                             : s.status == span_status::exception ? red
+                             : s.status == span_status::exception || s.status == span_status::error ? red
                                                                   : yellow;
         return std::string(st_(colour)) + to_string(s.status) + st_(reset);
     }
