@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <set>
 
 #include "cotrace_probes.h"
@@ -32,10 +34,18 @@ std::vector<probe_object> find_probe_objects(std::uint32_t pid) {
     std::vector<probe_object> out;
     std::set<std::string> seen;
     for (const mapping& m : *maps) {
-        if (m.path.empty() || !seen.insert(m.path).second) continue;
+        // Probes live in code: only executable mappings are read (a mapped
+        // data file, however large, is never opened).
+        if (!m.exec || m.path.empty() || !seen.insert(m.path).second) continue;
         const std::string open_path = target_path(pid, m.path);
-        auto obj = elf_object::open(open_path);
-        if (!obj) continue;
+        elf_open_error why;
+        auto obj = elf_object::open(open_path, &why);
+        if (!obj) {
+            // One unreadable object costs its probes, not the session.
+            if (why.kind != elf_open_error::not_elf)
+                spdlog::warn("{} {}; its probes, if any, are not traced", m.path, why.message);
+            continue;
+        }
         auto notes = cotrace_notes(*obj);
         if (!notes.empty()) out.push_back({m.path, open_path, std::move(notes)});
     }
@@ -43,8 +53,10 @@ std::vector<probe_object> find_probe_objects(std::uint32_t pid) {
 }
 
 probe_object probe_object_of_file(const std::string& path) {
-    auto obj = elf_object::open(path);
-    if (!obj) throw error("cannot read " + path + " as an ELF file (give an executable or shared library)");
+    elf_open_error why;
+    auto obj = elf_object::open(path, &why);
+    if (!obj)
+        throw error(path + " " + why.message + " (give an executable or shared library)");
     return {path, path, cotrace_notes(*obj)};
 }
 

@@ -1,5 +1,6 @@
 #include "record/recording.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -13,6 +14,7 @@ constexpr char magic[8] = {'C', 'O', 'T', 'R', 'A', 'C', 'E', '\0'};
 enum chunk_type : std::uint8_t { chunk_events = 1, chunk_symbol = 2, chunk_drops = 3, chunk_end = 4 };
 constexpr std::size_t flush_at = 1u << 20;
 constexpr std::uint32_t max_chunk = 64u << 20;  // larger lengths mean a damaged file
+constexpr std::size_t read_step = 1u << 20;
 
 // A cursor over bytes read from the file, failing softly at the end.
 struct reader {
@@ -160,6 +162,11 @@ recording_header read_recording_header(std::FILE* f, const std::string& path) {
     std::uint32_t record_size = 0, objects = 0, flags = 0;
     if (!read_exact(f, &h.format_version, 4) || !read_exact(f, &h.protocol_version, 4))
         throw error(path + " is truncated inside its header");
+    // Version 0 was never written: a file claiming it is damaged or forged.
+    if (h.format_version == 0 || h.protocol_version == 0)
+        throw error(path + " claims format " + std::to_string(h.format_version) + ", protocol " +
+                    std::to_string(h.protocol_version) +
+                    ", which no cotrace writes (a damaged or foreign file; record it again with --save FILE)");
     if (h.format_version > recording_format_version || h.protocol_version > COTRACE_PROTOCOL_VERSION)
         throw error(path + " is a recording of format " + std::to_string(h.format_version) + ", protocol " +
                     std::to_string(h.protocol_version) + "; this cotrace reads format " +
@@ -197,8 +204,17 @@ replay_result replay_recording(std::FILE* f, recording_visitor& v) {
             result.truncated = true;
             return result;
         }
-        payload.resize(length);
-        const std::size_t got = std::fread(payload.data(), 1, length, f);
+        // Grown as bytes arrive, so a length the file does not back costs
+        // what the file holds, not what it claims.
+        std::size_t got = 0;
+        while (got < length) {
+            const std::size_t step = std::min<std::size_t>(length - got, read_step);
+            payload.resize(got + step);
+            const std::size_t n = std::fread(payload.data() + got, 1, step, f);
+            got += n;
+            if (n != step) break;
+        }
+        payload.resize(got);
         if (got != length) {
             // A cut events chunk still holds whole records up to the cut: replay them.
             if (type == chunk_events)
