@@ -1,10 +1,12 @@
 # cotrace: `make run` traces the demo live, `make test` runs every test.
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all deps build build-asan run test test-unit test-asan bench clean
+.PHONY: all deps build build-asan run test test-unit test-asan bench fuzz clean
 
 all: build
 
@@ -30,8 +32,17 @@ test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j1
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j1
 
+# Every libFuzzer harness (fuzz/) for FUZZ_SECONDS each, built with clang in
+# $(BUILD_FUZZ), seeded from the demo's binary, notes and recordings.
+fuzz: build
+	@cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOTRACE_BUILD_FUZZ=ON -DCOTRACE_BUILD_TESTS=OFF \
+		-DCOTRACE_BUILD_EXAMPLES=OFF -DCOTRACE_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD_FUZZ) -j$(JOBS) --target cotrace_fuzzers
+	fuzz/run.sh $(BUILD_FUZZ) $(BUILD) $(FUZZ_SECONDS)
+
 bench: build
 	@bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
