@@ -33,8 +33,11 @@ test: build build-asan
 	cd $(BUILD_ASAN) && ctest --output-on-failure -j1
 
 # Every libFuzzer harness (fuzz/) for FUZZ_SECONDS each, built with clang in
-# $(BUILD_FUZZ), seeded from the demo's binary, notes and recordings.
-fuzz: build
+# $(BUILD_FUZZ), seeded from the demo's binary (built in $(BUILD)), its notes
+# and the golden recordings.
+fuzz: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS) --target pipeline
 	@cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOTRACE_BUILD_FUZZ=ON -DCOTRACE_BUILD_TESTS=OFF \
 		-DCOTRACE_BUILD_EXAMPLES=OFF -DCOTRACE_BUILD_BENCH=OFF >/dev/null

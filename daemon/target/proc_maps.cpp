@@ -1,9 +1,19 @@
 #include "target/proc_maps.hpp"
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
 namespace cotrace {
+
+namespace {
+// A whole hexadecimal field; false for anything else (never throws).
+bool parse_hex(const std::string& text, std::uint64_t& out) {
+    const char* end = text.data() + text.size();
+    const auto [p, ec] = std::from_chars(text.data(), end, out, 16);
+    return ec == std::errc() && p == end && !text.empty();
+}
+}  // namespace
 
 std::vector<mapping> parse_maps(const std::string& text) {
     std::vector<mapping> out;
@@ -17,9 +27,9 @@ std::vector<mapping> parse_maps(const std::string& text) {
         mapping m;
         const auto dash = range.find('-');
         if (dash == std::string::npos) continue;
-        m.start = std::stoull(range.substr(0, dash), nullptr, 16);
-        m.end = std::stoull(range.substr(dash + 1), nullptr, 16);
-        m.offset = std::stoull(offset, nullptr, 16);
+        if (!parse_hex(range.substr(0, dash), m.start) || !parse_hex(range.substr(dash + 1), m.end) ||
+            !parse_hex(offset, m.offset) || m.end < m.start)
+            continue;
         m.exec = perms.size() > 2 && perms[2] == 'x';
         std::getline(in >> std::ws, m.path);
         // [heap], [stack], [vdso] are not files. (A " (deleted)" file keeps

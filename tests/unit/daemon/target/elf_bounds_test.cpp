@@ -20,6 +20,7 @@
 #include "error.hpp"
 #include "target/crafted_elf.hpp"
 #include "target/elf_object.hpp"
+#include "target/proc_maps.hpp"
 
 namespace {
 
@@ -303,6 +304,25 @@ TEST(ElfBounds, AHugeSparseElfFileIsReadLazily) {
     ASSERT_TRUE(obj);
     EXPECT_EQ(obj->read_string(0x2000).value_or("?"), "pipeline.cpp");
     EXPECT_LT(peak_rss_kib() - before, 16 * 1024) << "peak RSS grew by more than 16 MiB";
+}
+
+}  // namespace
+
+namespace {
+
+TEST(MapsBounds, DamagedLinesOfAMapsFileAreSkippedNotThrown) {
+    const auto maps = cotrace::parse_maps(
+        "zz-10 r-xp 00000000 08:01 1 /bin/a\n"
+        "10-ffffffffffffffffffff r-xp 00000000 08:01 1 /bin/b\n"
+        "20-10 r-xp 00000000 08:01 1 /bin/backwards\n"
+        "1000-2000 r-xp 0000g000 08:01 1 /bin/c\n"
+        "-2000 r-xp 00000000 08:01 1 /bin/d\n"
+        "1000-2000 r-xp 00001000 08:01 1 /bin/good\n");
+    ASSERT_EQ(maps.size(), 1u);
+    EXPECT_EQ(maps[0].path, "/bin/good");
+    EXPECT_EQ(maps[0].start, 0x1000u);
+    EXPECT_EQ(maps[0].offset, 0x1000u);
+    EXPECT_TRUE(maps[0].exec);
 }
 
 }  // namespace
