@@ -188,10 +188,16 @@ void collect_until_stopped(bpf_collector& collector, live_stage& stage, trace_ou
 // Stops the probes, takes what is left within a bound (the rest counted as
 // dropped), then detaches before anything else can fail.
 void end_collection(std::unique_ptr<bpf_collector>& collector, live_stage& stage) {
+    using clock = std::chrono::steady_clock;
+    const auto since = [start = clock::now()] {
+        return std::chrono::duration<double, std::milli>(clock::now() - start).count();
+    };
     collector->stop();
-    collector->drain(stage, std::chrono::steady_clock::now() + final_drain);
+    const std::size_t drained = collector->drain(stage, clock::now() + final_drain);
     stage.drops(collector->dropped());
+    spdlog::debug("stopping: {} events taken after the stop in {:.1f} ms", drained, since());
     collector.reset();
+    spdlog::debug("stopping: detached after {:.1f} ms", since());
 }
 
 }  // namespace

@@ -266,7 +266,7 @@ std::size_t bpf_collector::drain(event_handler& h, std::chrono::steady_clock::ti
     event_queue& q = reader_->queue();
     std::size_t delivered = 0;
     for (;;) {
-        const std::size_t n = q.pop(1024, [&](const cotrace_event& e) { h.on_event(e); });
+        const std::size_t n = q.pop(256, [&](const cotrace_event& e) { h.on_event(e); });
         delivered += n;
         if (n == 0 || std::chrono::steady_clock::now() >= deadline) break;
     }

@@ -13,7 +13,7 @@ constexpr std::size_t batch_records = 1024;
 // How long the reader sleeps on an empty ring before looking again. The BPF
 // side wakes it early only when data piles up (wake-ups cost the target more
 // than the events themselves).
-constexpr int idle_wait_ms = 5;
+constexpr int idle_wait_ms = 10;
 // The last pass at stop: bounded in time, what it cannot take is counted.
 constexpr auto final_pass = std::chrono::milliseconds(30);
 }  // namespace
