@@ -168,10 +168,16 @@ void collect_until_stopped(bpf_collector& collector, live_stage& stage, trace_ou
     const auto start = clock::now();
     object_rescan rescan(pid);
     bool keep_until_exit = false;
+    auto last_refresh = start;
     for (;;) {
         const std::size_t n = collector.poll(20, stage, events_per_turn);
         stage.drops(collector.dropped());
-        if (n > 0 && !watch.exited()) symbols.refresh(pid);  // cheap; catches dlopen'ed objects early
+        // Catches dlopen'ed objects early (a name not found refreshes too).
+        // Reading the maps costs tens of microseconds: not every turn.
+        if (n > 0 && !watch.exited() && clock::now() - last_refresh >= std::chrono::milliseconds(20)) {
+            symbols.refresh(pid);
+            last_refresh = clock::now();
+        }
         if (n > 0) output.flush();
         if (n > 0 && recording) recording->flush();
         if (interrupted && !keep_until_exit) {

@@ -14,6 +14,11 @@ constexpr std::size_t batch_records = 1024;
 // side wakes it early only when data piles up (wake-ups cost the target more
 // than the events themselves).
 constexpr int idle_wait_ms = 10;
+// After a short batch the reader has caught up with the producer: it lets
+// the ring fill for this long rather than spin on a few records at a time,
+// which would take a core from the assembler and the target. The ring holds
+// far more than this much of any rate.
+constexpr auto catch_up_pause = std::chrono::microseconds(500);
 // The last pass at stop: bounded in time, what it cannot take is counted.
 constexpr auto final_pass = std::chrono::milliseconds(30);
 }  // namespace
@@ -38,7 +43,11 @@ std::size_t ring_reader::take(std::size_t budget) {
 
 void ring_reader::run() {
     while (!stop_.load(std::memory_order_acquire)) {
-        if (take(batch_records) == 0) ring_.wait(idle_wait_ms);
+        const std::size_t n = take(batch_records);
+        if (n == 0)
+            ring_.wait(idle_wait_ms);
+        else if (n < batch_records)
+            std::this_thread::sleep_for(catch_up_pause);
     }
     const auto until = std::chrono::steady_clock::now() + final_pass;
     while (take(batch_records) > 0 && std::chrono::steady_clock::now() < until) {
