@@ -73,7 +73,8 @@ static __always_inline unsigned long reg_at(struct pt_regs *ctx, u32 off)
 
 /*
  * All of a probe's arguments at once, as the site's cookie says
- * (attach_cookie.h): named registers read straight from the context, or,
+ * (attach_cookie.h): named registers read straight from the context and
+ * constants held in the cookie, or,
  * for any other form, the site's libbpf spec, found once for all arguments
  * (bpf_usdt_arg() looks it up again per argument) and decoded by the same
  * rules.
@@ -86,12 +87,14 @@ static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
 
 	if (cookie & COTRACE_COOKIE_DIRECT) {
 		for (i = 0; i < COTRACE_COOKIE_MAX_ARGS; i++) {
-			u32 reg = (cookie >> COTRACE_COOKIE_ARG_SHIFT(i)) & 0xff;
+			u32 arg = (cookie >> COTRACE_COOKIE_ARG_SHIFT(i)) & 0xff;
 
 			if (i >= nargs)
 				break;
-			if (reg)
-				out[i] = reg_at(ctx, (reg - 1) * 8);
+			if (arg & COTRACE_COOKIE_CONST)
+				out[i] = arg & COTRACE_COOKIE_VALUE;
+			else if (arg)
+				out[i] = reg_at(ctx, (arg - 1) * 8);
 		}
 		return;
 	}

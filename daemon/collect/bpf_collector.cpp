@@ -164,17 +164,25 @@ std::optional<std::uint32_t> bpf_collector::spec_id(const std::string& arguments
     return id;
 }
 
-// A site's cookie (attach_cookie.h): its argument registers when every
-// argument is a full 64-bit register, else the id of its spec.
+// A site's cookie (attach_cookie.h): its argument registers and constants
+// when every argument is a full 64-bit register or a small constant, else
+// the id of its spec.
 std::optional<std::uint64_t> bpf_collector::site_cookie(const std::string& arguments) {
     if (const auto spec = parse_usdt_arguments(arguments)) {
         bool direct = true;
         std::uint64_t cookie = COTRACE_COOKIE_DIRECT;
         for (int i = 0; direct && i < spec->arg_cnt && i < COTRACE_COOKIE_MAX_ARGS; ++i) {
             const usdt_arg_spec& a = spec->args[i];
-            direct = a.arg_type == 1 && a.val_off == 0 && a.arg_bitshift == 0 && a.reg_off >= 0 &&
-                     a.reg_off % 8 == 0 && a.reg_off / 8 < 0xff;
-            cookie |= static_cast<std::uint64_t>(a.reg_off / 8 + 1) << COTRACE_COOKIE_ARG_SHIFT(i);
+            std::uint64_t byte = 0;
+            if (a.arg_type == 0) {  // constant
+                direct = a.val_off <= COTRACE_COOKIE_VALUE;
+                byte = COTRACE_COOKIE_CONST | a.val_off;
+            } else {  // a full register, read as is
+                direct = a.arg_type == 1 && a.val_off == 0 && a.arg_bitshift == 0 && a.reg_off >= 0 &&
+                         a.reg_off % 8 == 0 && a.reg_off / 8 + 1 < COTRACE_COOKIE_CONST;
+                byte = static_cast<std::uint64_t>(a.reg_off / 8 + 1);
+            }
+            cookie |= byte << COTRACE_COOKIE_ARG_SHIFT(i);
         }
         if (direct) return cookie;
     }
