@@ -11,13 +11,16 @@
 #                            repetitions interleaved at random; min and median)
 #   detached_instructions    the same ratio in instructions (callgrind), which a noisy
 #                            machine does not disturb
-#   attached                 cost per event in the target of one probe (cotrace::annotate
-#                            in a loop): detached, under a bare uprobe with an empty BPF
+#   attached                 cost per event in the target, on one probe (cotrace::annotate
+#                            in a loop) and on a chain of seven coroutines (14 probes a
+#                            request): detached, under a bare uprobe with an empty BPF
 #                            program, under bpftrace count(), under cotrace; rounds
 #                            alternate the tracers; min per tracer
 #   drain                    events/s the daemon assembles: offline (the assembler alone,
-#                            bench_assembler) and live (two threads of coroutine chains
-#                            under cotrace attach), with drops
+#                            bench_assembler) and live (one and two threads of coroutine
+#                            chains under cotrace attach), with drops
+#   stop                     time from Ctrl-C (and from the end of --duration) to cotrace's
+#                            exit while two threads flood it with events
 #
 # Adding a step: write a function step_<name> below, append <name> to STEPS, and
 # report its figures with `summary` (and `verdict` for a figure with a target).
@@ -28,11 +31,12 @@
 #   BENCH_STRICT=1        exit 1 when a figure misses its target (default: report only)
 set -euo pipefail
 
-STEPS=(variants detached_time detached_instructions attached drain asio)
+STEPS=(variants detached_time detached_instructions attached drain stop asio)
 
 DETACHED_TARGET=1.02  # traced / untraced, DESIGN.md section 8
 ATTACHED_TARGET=1.2   # cotrace / bpftrace count(), per event, DESIGN.md section 8
 DRAIN_TARGET=2000000  # events/s the daemon takes in with 0 drops
+STOP_TARGET_MS=100    # Ctrl-C / --duration to exit under a flood, DESIGN.md section 8
 
 if [ $# -lt 1 ]; then
     echo "usage: $0 BUILD_DIR [STEP...]   (steps: ${STEPS[*]})" >&2
@@ -180,8 +184,9 @@ attached_once() {
     local loop=$!
     for i in $(seq 1 500); do grep -q '^pid ' "$loop_out" && break; sleep 0.01; done
     pid=$(awk '/^pid /{print $2}' "$loop_out")
+    # bpftrace on every probe the loop fires, as cotrace attaches them all.
     local probe=event
-    [ "$mode" = chain ] && probe=end
+    [ "$mode" = annotate ] || probe='*'
     case $tracer in
         detached) : ;;
         empty) bpftrace -p "$pid" -e "usdt:$BIN/probe_loop:cotrace:$probe { }" >"$trace_out" 2>&1 & ;;
@@ -198,23 +203,32 @@ step_attached() {
     need "$BIN/probe_loop" "$BIN/cotrace" || return 0
     command -v bpftrace >/dev/null || { fail "bpftrace not installed"; return 0; }
     [ "$(id -u)" -eq 0 ] || { fail "attached cost needs root (BPF)"; return 0; }
-    local n=${BENCH_ATTACHED_EVENTS:-2000000} rounds=${BENCH_ATTACHED_ROUNDS:-3} r t v
-    local -A best=()
-    for r in $(seq 1 "$rounds"); do
-        for t in detached empty count cotrace; do
-            v=$(attached_once "$t" annotate "$n" 1 ns_per_event)
-            [ -n "$v" ] || { fail "probe_loop under $t gave no figure ($OUT/loop.out, $OUT/tracer.out)"; return 0; }
-            say "round $r: $t $v ns/event"
-            if [ -z "${best[$t]:-}" ] || awk -v a="$v" -v b="${best[$t]}" 'BEGIN { exit !(a < b) }'; then best[$t]=$v; fi
+    local n=${BENCH_ATTACHED_EVENTS:-2000000} rounds=${BENCH_ATTACHED_ROUNDS:-3} r t v mode iters
+    for mode in annotate chain7; do
+        iters=$n
+        [ "$mode" = chain7 ] && iters=$((n / 14))
+        local -A best=()
+        for r in $(seq 1 "$rounds"); do
+            for t in detached empty count cotrace; do
+                v=$(attached_once "$t" "$mode" "$iters" 1 ns_per_event)
+                [ -n "$v" ] || { fail "probe_loop $mode under $t gave no figure ($OUT/loop.out, $OUT/tracer.out)"; return 0; }
+                say "$mode round $r: $t $v ns/event"
+                if [ -z "${best[$t]:-}" ] || awk -v a="$v" -v b="${best[$t]}" 'BEGIN { exit !(a < b) }'; then best[$t]=$v; fi
+            done
         done
+        summary ""
+        if [ "$mode" = annotate ]; then
+            summary "Attached cost per event (cotrace::annotate loop, $iters events, min of $rounds alternating rounds):"
+        else
+            summary "Attached cost per event (chain of 7 coroutines, $iters requests of 14 events, min of $rounds alternating rounds):"
+        fi
+        for t in detached empty count cotrace; do
+            summary "$(printf '  %-36s %9.1f ns' "$(case $t in detached) echo 'detached (nop)';; empty) echo 'bare uprobe, empty BPF program';; count) echo 'bpftrace count()';; cotrace) echo 'cotrace attach (ring buffer + daemon)';; esac)" "${best[$t]}")"
+        done
+        verdict "attached $mode: cotrace / bpftrace count()" \
+            "$(awk -v a="${best[cotrace]}" -v b="${best[count]}" 'BEGIN { printf "%.3f", a / b }')" "$ATTACHED_TARGET"
+        unset best
     done
-    summary ""
-    summary "Attached cost per event (cotrace::annotate loop, $n events, min of $rounds alternating rounds):"
-    for t in detached empty count cotrace; do
-        summary "$(printf '  %-36s %9.1f ns' "$(case $t in detached) echo 'detached (nop)';; empty) echo 'bare uprobe, empty BPF program';; count) echo 'bpftrace count()';; cotrace) echo 'cotrace attach (ring buffer + daemon)';; esac)" "${best[$t]}")"
-    done
-    verdict "attached: cotrace / bpftrace count()" \
-        "$(awk -v a="${best[cotrace]}" -v b="${best[count]}" 'BEGIN { printf "%.3f", a / b }')" "$ATTACHED_TARGET"
 }
 
 # ---- step: drain --------------------------------------------------------------
@@ -242,6 +256,59 @@ step_drain() {
         summary "$(printf '  %-48s %12.0f events/s  target >= %s  MISSES' 'drain (offline)' "$offline" "$DRAIN_TARGET")"
         MISSED=1
     fi
+}
+
+# ---- step: stop ---------------------------------------------------------------
+# Two threads of 7-coroutine chains flood cotrace (more than it can take on 2
+# cores); after 2 s it is asked to stop. Measured: from SIGINT to exit, and from
+# the end of --duration 2 (the "attached" line plus 2 s) to exit; best and worst
+# of the rounds.
+stop_once() {
+    local how=$1 loop_out=$OUT/stop_loop.out trace_err=$OUT/stop_tracer.err pid i t0 t1 attached_at
+    "$BIN/probe_loop" chain7 1000000000 --threads 2 >"$loop_out" 2>&1 &
+    local loop=$!
+    for i in $(seq 1 500); do grep -q '^pid ' "$loop_out" && break; sleep 0.01; done
+    pid=$(awk '/^pid /{print $2}' "$loop_out")
+    local -a extra=()
+    [ "$how" = duration ] && extra=(--duration 2)
+    "$BIN/cotrace" -v attach -p "$pid" -f jsonl -o /dev/null "${extra[@]}" 2>"$trace_err" &
+    local tracer=$!
+    for i in $(seq 1 1000); do grep -q 'attached .* probe links' "$trace_err" && break; sleep 0.005; done
+    attached_at=$(date +%s%N)
+    if [ "$how" = sigint ]; then
+        sleep 2
+        t0=$(date +%s%N)
+        kill -INT "$tracer"
+    else
+        t0=$((attached_at + 2000000000))
+    fi
+    wait "$tracer" || true
+    t1=$(date +%s%N)
+    kill "$loop" 2>/dev/null || true
+    wait "$loop" 2>/dev/null || true
+    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }'
+}
+
+step_stop() {
+    need "$BIN/probe_loop" "$BIN/cotrace" || return 0
+    [ "$(id -u)" -eq 0 ] || { fail "stopping under flood needs root (BPF)"; return 0; }
+    local rounds=${BENCH_STOP_ROUNDS:-3} how r v drops
+    summary ""
+    summary "Time to stop under a flood (2 producer threads of 7-coroutine chains, $rounds rounds):"
+    for how in sigint duration; do
+        local best="" worst=""
+        for r in $(seq 1 "$rounds"); do
+            v=$(stop_once "$how")
+            drops=$(sed -n 's/.* \([0-9]*\) drops.*/\1/p' "$OUT/stop_tracer.err")
+            say "$how round $r: ${v} ms to exit (${drops:-?} drops)"
+            if [ -z "$best" ] || awk -v a="$v" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$v; fi
+            if [ -z "$worst" ] || awk -v a="$v" -v b="$worst" 'BEGIN { exit !(a > b) }'; then worst=$v; fi
+        done
+        summary "$(printf '  %-44s %7.1f ms best, %7.1f ms worst  target <= %s ms  %s' \
+            "$( [ "$how" = sigint ] && echo 'SIGINT to exit' || echo 'end of --duration 2 to exit')" "$best" "$worst" "$STOP_TARGET_MS" \
+            "$(awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { print (v <= t) ? "meets" : "MISSES" }')")"
+        awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { exit !(v <= t) }' || MISSED=1
+    done
 }
 
 # ---- step: asio ---------------------------------------------------------------

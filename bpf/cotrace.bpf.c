@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/usdt.bpf.h>
 
+#include "attach_cookie.h"
 #include "cotrace_probes.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -71,19 +72,34 @@ static __always_inline unsigned long reg_at(struct pt_regs *ctx, u32 off)
 }
 
 /*
- * All of a probe's arguments at once. libbpf's bpf_usdt_arg() looks the
- * probe's spec up again for each argument and reads each register with a
- * helper call; here the spec is found once and registers are read from the
- * context directly. Same decoding rules.
+ * All of a probe's arguments at once, as the site's cookie says
+ * (attach_cookie.h): named registers read straight from the context and
+ * constants held in the cookie, or,
+ * for any other form, the site's libbpf spec, found once for all arguments
+ * (bpf_usdt_arg() looks it up again per argument) and decoded by the same
+ * rules.
  */
 static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
 {
+	u64 cookie = bpf_get_attach_cookie(ctx);
 	struct __bpf_usdt_spec *spec;
 	int spec_id, i;
 
-	spec_id = __bpf_usdt_spec_id(ctx);
-	if (spec_id < 0)
+	if (cookie & COTRACE_COOKIE_DIRECT) {
+		for (i = 0; i < COTRACE_COOKIE_MAX_ARGS; i++) {
+			u32 arg = (cookie >> COTRACE_COOKIE_ARG_SHIFT(i)) & 0xff;
+
+			if (i >= nargs)
+				break;
+			if (arg & COTRACE_COOKIE_CONST)
+				out[i] = arg & COTRACE_COOKIE_VALUE;
+			else if (arg)
+				out[i] = reg_at(ctx, (arg - 1) * 8);
+		}
 		return;
+	}
+
+	spec_id = (int)cookie;
 	spec = bpf_map_lookup_elem(&__bpf_usdt_specs, &spec_id);
 	if (!spec)
 		return;
@@ -118,7 +134,6 @@ static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
 		out[i] = val;
 	}
 }
-
 
 /*
  * Sampling (--sample N): one root trace in N is kept, decided here so the
@@ -280,43 +295,30 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 				int code_arg)
 {
 	u64 id = bpf_get_current_pid_tgid();
-	u64 ts = bpf_ktime_get_ns();
-	struct cotrace_event *e;
-	u64 args[3] = {};
+	struct cotrace_event e = {};
 	u32 zero = 0;
 	u64 *dropped;
+	u64 wake;
 
 	if (!collecting || (targ_tgid && (id >> 32) != targ_tgid))
 		return 0;
 
-	usdt_args(ctx, nargs, args);
-	/* Decided before reserving: unsampled traces take no ring space. */
-	if (sample_every > 1 && !sampled(kind, args, (u32)id))
+	usdt_args(ctx, nargs, e.args);
+	/* Decided before writing: unsampled traces take no ring space. */
+	if (sample_every > 1 && !sampled(kind, e.args, (u32)id))
 		return 0;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		dropped = bpf_map_lookup_elem(&drops, &zero);
-		if (dropped)
-			*dropped += 1;
-		return 0;
-	}
-	e->ts_ns = ts;
-	e->pid = id >> 32;
-	e->tid = (u32)id;
-	e->kind = kind;
-	e->cpu = bpf_get_smp_processor_id();
-	e->flags = 0;
-	e->args[0] = args[0];
-	e->args[1] = args[1];
-	e->args[2] = args[2];
-	e->code = 0;
-	if (kind == COTRACE_EV_link && args[2] != COTRACE_LINK_SPAWN)
+	e.ts_ns = bpf_ktime_get_ns();
+	e.pid = id >> 32;
+	e.tid = (u32)id;
+	e.kind = kind;
+	e.cpu = bpf_get_smp_processor_id();
+	if (kind == COTRACE_EV_link && e.args[2] != COTRACE_LINK_SPAWN)
 		code_arg = -1;
-	if (code_arg >= 0 && args[code_arg] &&
-	    !bpf_probe_read_user(&e->code, sizeof(e->code),
-				 (void *)args[code_arg]))
-		e->flags |= COTRACE_EVF_CODE_VALID;
+	if (code_arg >= 0 && e.args[code_arg] &&
+	    !bpf_probe_read_user(&e.code, sizeof(e.code),
+				 (void *)e.args[code_arg]))
+		e.flags |= COTRACE_EVF_CODE_VALID;
 
 	/*
 	 * A wake-up per event costs more than the event itself: the consumer
@@ -324,12 +326,20 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 	 * up. Asking how much is queued is itself a helper call, so only one
 	 * event in 64 asks (the clock's low bits choose which, at no cost).
 	 */
-	bpf_ringbuf_submit(e, (ts & 63) == 0 &&
-					      bpf_ringbuf_query(&events,
-								BPF_RB_AVAIL_DATA) >
-						      wakeup_bytes ?
-				      BPF_RB_FORCE_WAKEUP :
-				      BPF_RB_NO_WAKEUP);
+	wake = (e.ts_ns & 63) == 0 &&
+			       bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+				       wakeup_bytes ?
+		       BPF_RB_FORCE_WAKEUP :
+		       BPF_RB_NO_WAKEUP;
+	/*
+	 * One helper call that reserves, copies and commits (reserve and
+	 * submit are two); the record is built on the stack meanwhile.
+	 */
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), wake)) {
+		dropped = bpf_map_lookup_elem(&drops, &zero);
+		if (dropped)
+			*dropped += 1;
+	}
 	return 0;
 }
 

@@ -7,6 +7,8 @@
 //   probe_loop chain N [--wait-attached] [--threads T]
 //       N requests of sync_wait(root -> mid -> leaf): 6 probes per iteration,
 //       3 spans, one complete trace each (the daemon's real work)
+//   probe_loop chain7 N [--wait-attached] [--threads T]
+//       the same with a chain of seven coroutines: 14 probes per iteration
 //
 // --wait-attached: spin until a tracer has raised the probe's semaphore (a
 // real signal that attaching is done), then start the clock.
@@ -28,6 +30,14 @@ cotrace::task<int> leaf(int x) { co_return x + 1; }
 cotrace::task<int> mid(int x) { co_return co_await leaf(x) + 1; }
 cotrace::task<int> root(int x) { co_return co_await mid(x) + 1; }
 
+cotrace::task<int> c7(int x) { co_return x + 1; }
+cotrace::task<int> c6(int x) { co_return co_await c7(x) + 1; }
+cotrace::task<int> c5(int x) { co_return co_await c6(x) + 1; }
+cotrace::task<int> c4(int x) { co_return co_await c5(x) + 1; }
+cotrace::task<int> c3(int x) { co_return co_await c4(x) + 1; }
+cotrace::task<int> c2(int x) { co_return co_await c3(x) + 1; }
+cotrace::task<int> c1(int x) { co_return co_await c2(x) + 1; }
+
 volatile std::int64_t sink;
 
 void run_annotate(long n) {
@@ -38,11 +48,15 @@ void run_chain(long n) {
     for (long i = 0; i < n; ++i) sink = cotrace::sync_wait(root(static_cast<int>(i)));
 }
 
+void run_chain7(long n) {
+    for (long i = 0; i < n; ++i) sink = cotrace::sync_wait(c1(static_cast<int>(i)));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: %s annotate|chain N [--wait-attached] [--threads T]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s annotate|chain|chain7 N [--wait-attached] [--threads T]\n", argv[0]);
         return 2;
     }
     const std::string mode = argv[1];
@@ -53,16 +67,19 @@ int main(int argc, char** argv) {
         if (!std::strcmp(argv[i], "--wait-attached")) wait_attached = true;
         if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     }
-    void (*body)(long) = mode == "chain" ? run_chain : run_annotate;
-    const int events_per_iteration = mode == "chain" ? 6 : 1;
+    const bool chain = mode == "chain" || mode == "chain7";
+    void (*body)(long) = mode == "chain" ? run_chain : mode == "chain7" ? run_chain7 : run_annotate;
+    const int events_per_iteration = mode == "chain" ? 6 : mode == "chain7" ? 14 : 1;
 
     std::printf("pid %d\n", static_cast<int>(getpid()));
     std::fflush(stdout);
     if (wait_attached) {
-        // The last probe of the iteration: attached once its semaphore is up.
-        volatile unsigned short* sem = mode == "chain" ? &cotrace_end_semaphore : &cotrace_event_semaphore;
+        // Every probe the iteration fires: attached once their semaphores
+        // are up (a tracer may attach them one at a time).
+        volatile unsigned short* first = chain ? &cotrace_span_begin_semaphore : &cotrace_event_semaphore;
+        volatile unsigned short* last = chain ? &cotrace_end_semaphore : &cotrace_event_semaphore;
         const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-        while (*sem == 0) {
+        while (*first == 0 || *last == 0) {
             if (std::chrono::steady_clock::now() > give_up) {
                 std::fprintf(stderr, "probe_loop: no tracer attached within 30 s\n");
                 return 1;

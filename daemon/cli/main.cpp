@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "collect/bpf_collector.hpp"
 #include "error.hpp"
 #include "sinks/sink.hpp"
 
@@ -70,8 +72,15 @@ void add_session_options(CLI::App& cmd, cotrace::session_options& o, filter_args
         ->type_name("N")
         ->check(CLI::PositiveNumber);
     cmd.add_option("--ring-size", o.ring_bytes,
-                   "BPF ring buffer size in bytes (power of two, at least a page)")
-        ->capture_default_str();
+                   "BPF ring buffer size in bytes (power of two, at least a page, at most 2 GiB)")
+        ->capture_default_str()
+        ->check([](const std::string& v) {
+            std::size_t bytes = 0;
+            const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), bytes);
+            if (ec != std::errc() || end != v.data() + v.size())
+                return std::string("not a size in bytes (e.g. 16777216)");
+            return cotrace::ring_size_problem(bytes);
+        });
 }
 
 }  // namespace

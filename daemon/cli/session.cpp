@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <new>
 
 #include "collect/bpf_collector.hpp"
 #include "error.hpp"
@@ -92,12 +93,9 @@ private:
     std::uint64_t drops_ = 0;
 };
 
-}  // namespace
-
-void trace_process(std::uint32_t pid, const session_options& options, target_watch& watch,
-                   const std::string& executable, const std::function<void()>& release) {
-    check_kernel_support();
-
+// The objects whose probes are attached first: the executable `run` is
+// about to exec, or every object with cotrace probes mapped in the process.
+std::vector<probe_object> startup_objects(std::uint32_t pid, const std::string& executable) {
     std::vector<probe_object> objects;
     if (executable.empty()) {
         objects = find_probe_objects(pid);
@@ -113,6 +111,107 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
                                      "(without -DCOTRACE_ENABLED=0)");
         objects.push_back(std::move(exe));
     }
+    return objects;
+}
+
+// `run`: lets CMD exec, and reads its names once its own code runs.
+void start_released_child(bpf_collector& collector, target_symbols& symbols, std::uint32_t pid,
+                          target_watch& watch, const std::function<void()>& release, event_handler& stage) {
+    release();
+    // Names are read from the files behind the target's mappings. While
+    // CMD execs, its maps change under us (the loader maps the image in
+    // steps); its first event proves it runs its own code, so read them
+    // then, at once, in case it exits before long.
+    event_buffer first;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (first.events.empty() && !watch.exited() && std::chrono::steady_clock::now() < deadline &&
+           !interrupted)
+        collector.poll(1, first);
+    symbols.refresh(pid);
+    for (const cotrace_event& e : first.events) stage.on_event(e);
+}
+
+// New objects with probes (dlopen): looked for once a second.
+class object_rescan {
+public:
+    explicit object_rescan(std::uint32_t pid) : pid_(pid), last_(std::chrono::steady_clock::now()) {}
+    void maybe_rescan(bpf_collector& collector) {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_ <= std::chrono::milliseconds(1000)) return;
+        last_ = now;
+        try {
+            collector.attach(find_probe_objects(pid_));
+        } catch (const error&) {
+            // the process is going away; watch.exited() ends the loop
+        }
+    }
+
+private:
+    std::uint32_t pid_;
+    std::chrono::steady_clock::time_point last_;
+};
+
+// Events per turn of the session loop: at the assembler's pace, a turn takes
+// a few milliseconds, so Ctrl-C, --duration, --limit and the target's exit
+// are all seen within that however fast the target writes.
+constexpr std::size_t events_per_turn = 4096;
+// At the end: the reader's last pass over the ring is bounded (ring_reader),
+// and so is assembling what it queued. Together they keep the end of a
+// session under a flood within 100 ms; what they leave is counted as dropped.
+constexpr auto final_drain = std::chrono::milliseconds(50);
+
+// The session proper: takes events until a stop condition holds.
+void collect_until_stopped(bpf_collector& collector, live_stage& stage, trace_output& output,
+                           recording_writer* recording, target_symbols& symbols, std::uint32_t pid,
+                           const session_options& options, target_watch& watch) {
+    using clock = std::chrono::steady_clock;
+    const auto start = clock::now();
+    object_rescan rescan(pid);
+    bool keep_until_exit = false;
+    auto last_refresh = start;
+    for (;;) {
+        const std::size_t n = collector.poll(20, stage, events_per_turn);
+        stage.drops(collector.dropped());
+        // Catches dlopen'ed objects early (a name not found refreshes too).
+        // Reading the maps costs tens of microseconds: not every turn.
+        if (n > 0 && !watch.exited() && clock::now() - last_refresh >= std::chrono::milliseconds(20)) {
+            symbols.refresh(pid);
+            last_refresh = clock::now();
+        }
+        if (n > 0) output.flush();
+        if (n > 0 && recording) recording->flush();
+        if (interrupted && !keep_until_exit) {
+            if (interrupted > 1 || !watch.on_interrupt()) break;
+            keep_until_exit = true;
+        }
+        if (watch.exited() || output.limit_reached()) break;
+        if (options.duration && std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
+            break;
+        rescan.maybe_rescan(collector);
+    }
+}
+
+// Stops the probes, takes what is left within a bound (the rest counted as
+// dropped), then detaches before anything else can fail.
+void end_collection(std::unique_ptr<bpf_collector>& collector, live_stage& stage) {
+    using clock = std::chrono::steady_clock;
+    const auto since = [start = clock::now()] {
+        return std::chrono::duration<double, std::milli>(clock::now() - start).count();
+    };
+    collector->stop();
+    const std::size_t drained = collector->drain(stage, clock::now() + final_drain);
+    stage.drops(collector->dropped());
+    spdlog::debug("stopping: {} events taken after the stop in {:.1f} ms", drained, since());
+    collector.reset();
+    spdlog::debug("stopping: detached after {:.1f} ms", since());
+}
+
+}  // namespace
+
+void trace_process(std::uint32_t pid, const session_options& options, target_watch& watch,
+                   const std::string& executable, const std::function<void()>& release) {
+    check_kernel_support();
+    std::vector<probe_object> objects = startup_objects(pid, executable);
 
     target_symbols symbols;
     if (!release) symbols.refresh(pid);  // a `run` child has not exec'd yet: its maps are cotrace's
@@ -141,55 +240,32 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     co.sample = options.sample;
     auto collector = std::make_unique<bpf_collector>(co, objects);
     spdlog::info("attached {} probe links in process {}", collector->links(), pid);
-    if (release) {
-        release();
-        // Names are read from the files behind the target's mappings. While
-        // CMD execs, its maps change under us (the loader maps the image in
-        // steps); its first event proves it runs its own code, so read them
-        // then, at once, in case it exits before long.
-        event_buffer first;
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (first.events.empty() && !watch.exited() && std::chrono::steady_clock::now() < deadline &&
-               !interrupted)
-            collector->poll(1, first);
-        symbols.refresh(pid);
-        for (const cotrace_event& e : first.events) stage.on_event(e);
-    }
 
-    using clock = std::chrono::steady_clock;
-    const auto start = clock::now();
-    auto last_scan = start;
-    bool keep_until_exit = false;
-    for (;;) {
-        const std::size_t n = collector->poll(20, stage);
-        stage.drops(collector->dropped());
-        if (n > 0 && !watch.exited()) symbols.refresh(pid);  // cheap; catches dlopen'ed objects early
-        if (n > 0) output.flush();
-        if (n > 0 && recording) recording->flush();
-        if (interrupted && !keep_until_exit) {
-            if (interrupted > 1 || !watch.on_interrupt()) break;
-            keep_until_exit = true;
+    try {
+        if (release) start_released_child(*collector, symbols, pid, watch, release, stage);
+        collect_until_stopped(*collector, stage, output, recording.get(), symbols, pid, options, watch);
+        end_collection(collector, stage);
+    } catch (const std::exception& e) {
+        // Whatever failed (memory, a full disk, a bug), what was assembled
+        // so far is still shown and the recording still closed.
+        const std::string what = dynamic_cast<const std::bad_alloc*>(&e)
+                                     ? "out of memory while tracing (lower --max-open-spans or "
+                                       "--max-open-traces)"
+                                     : e.what();
+        const int status = dynamic_cast<const error*>(&e) ? static_cast<const error&>(e).status() : exit_runtime;
+        try {
+            if (collector) end_collection(collector, stage);
+        } catch (const std::exception&) {
+            collector.reset();
         }
-        if (watch.exited() || output.limit_reached()) break;
-        if (options.duration &&
-            std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
-            break;
-        // New objects with probes (dlopen).
-        if (clock::now() - last_scan > std::chrono::milliseconds(1000)) {
-            last_scan = clock::now();
-            try {
-                collector->attach(find_probe_objects(pid));
-            } catch (const error&) {
-                // the process is going away; watch.exited() ends the loop
-            }
+        try {
+            output.finish();
+            if (recording) recording->close();
+        } catch (const std::exception& again) {
+            spdlog::warn("could not flush the traces after the failure: {}", again.what());
         }
+        throw error(what + "; the traces so far were written", status);
     }
-    // Everything the target produced is in the ring by now (or it exited):
-    // take it all, then detach before anything else can fail.
-    while (collector->drain(stage) > 0) {
-    }
-    stage.drops(collector->dropped());
-    collector.reset();
 
     output.finish();
     if (recording) recording->close();

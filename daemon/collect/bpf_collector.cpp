@@ -13,10 +13,12 @@
 #include <cstring>
 #include <thread>
 
+#include "attach_cookie.h"
 #include "cotrace_bpf.skel.h"
 #include "error.hpp"
 #include "collect/uprobe_multi.hpp"
 #include "collect/usdt_spec.hpp"
+#include "collect/writable_data.hpp"
 
 namespace cotrace {
 
@@ -72,6 +74,15 @@ bool process_alive(std::uint32_t pid) {
 
 }  // namespace
 
+std::string ring_size_problem(std::size_t bytes) {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    if (bytes == 0 || (bytes & (bytes - 1)) != 0) return "must be a power of two (e.g. 16777216 for 16 MiB)";
+    if (bytes < page) return "must be at least a page (" + std::to_string(page) + " bytes)";
+    // The map's size is a 32-bit count: the largest power of two it holds.
+    if (bytes > (std::size_t{1} << 31)) return "must be at most 2147483648 (2 GiB)";
+    return {};
+}
+
 void check_kernel_support() {
     if (!exists("/sys/kernel/btf/vmlinux"))
         throw error("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); use a kernel built "
@@ -91,16 +102,18 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
         skel_->rodata->targ_tgid = options_.pid;
         skel_->rodata->wakeup_bytes = options_.ring_bytes / 16;
         skel_->rodata->sample_every = options_.sample ? options_.sample : 1;
+        if (const std::string problem = ring_size_problem(options_.ring_bytes); !problem.empty())
+            throw error("--ring-size " + std::to_string(options_.ring_bytes) + ": " + problem, exit_usage);
         if (int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<__u32>(options_.ring_bytes)))
-            throw error("invalid ring buffer size " + std::to_string(options_.ring_bytes) +
-                        " (a power of two, multiple of the page size): " + std::strerror(-err), exit_usage);
+            throw error("cannot size the BPF ring buffer to " + std::to_string(options_.ring_bytes) +
+                        " bytes: " + std::strerror(-err));
         bpf_program* prog;
         bpf_object__for_each_program(prog, skel_->obj) {
             bpf_program__set_expected_attach_type(prog, static_cast<bpf_attach_type>(bpf_trace_uprobe_multi));
         }
         if (int err = cotrace_bpf__load(skel_)) load_error("cannot load the BPF programs", -err);
-        ring_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &bpf_collector::on_sample, this, nullptr);
-        if (!ring_) throw error(std::string("cannot open the BPF ring buffer: ") + std::strerror(errno));
+        reader_ = std::make_unique<ring_reader>(bpf_map__fd(skel_->maps.events), options_.ring_bytes,
+                                                options_.queue_events);
         if (attach(objects) == 0) {
             if (!process_alive(options_.pid))
                 throw error("process " + std::to_string(options_.pid) + " exited while cotrace was attaching");
@@ -118,6 +131,9 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
 bpf_collector::~bpf_collector() { release(); }
 
 void bpf_collector::release() noexcept {
+    // The reader first: it reads the ring's pages, which go with the skeleton.
+    if (skel_ && skel_->bss) __atomic_store_n(&skel_->bss->collecting, 0u, __ATOMIC_RELEASE);
+    reader_.reset();
     // Each link's close waits for the kernel to retire its uprobes (an RCU
     // grace period): close them all at once, not one after another.
     std::vector<std::thread> closers;
@@ -130,8 +146,6 @@ void bpf_collector::release() noexcept {
     }
     for (auto& t : closers) t.join();
     links_.clear();
-    if (ring_) ring_buffer__free(ring_);
-    ring_ = nullptr;
     if (skel_) cotrace_bpf__destroy(skel_);
     skel_ = nullptr;
 }
@@ -150,6 +164,31 @@ std::optional<std::uint32_t> bpf_collector::spec_id(const std::string& arguments
     return id;
 }
 
+// A site's cookie (attach_cookie.h): its argument registers and constants
+// when every argument is a full 64-bit register or a small constant, else
+// the id of its spec.
+std::optional<std::uint64_t> bpf_collector::site_cookie(const std::string& arguments) {
+    if (const auto spec = parse_usdt_arguments(arguments)) {
+        bool direct = true;
+        std::uint64_t cookie = COTRACE_COOKIE_DIRECT;
+        for (int i = 0; direct && i < spec->arg_cnt && i < COTRACE_COOKIE_MAX_ARGS; ++i) {
+            const usdt_arg_spec& a = spec->args[i];
+            std::uint64_t byte = 0;
+            if (a.arg_type == 0) {  // constant
+                direct = a.val_off <= COTRACE_COOKIE_VALUE;
+                byte = COTRACE_COOKIE_CONST | a.val_off;
+            } else {  // a full register, read as is
+                direct = a.arg_type == 1 && a.val_off == 0 && a.arg_bitshift == 0 && a.reg_off >= 0 &&
+                         a.reg_off % 8 == 0 && a.reg_off / 8 + 1 < COTRACE_COOKIE_CONST;
+                byte = static_cast<std::uint64_t>(a.reg_off / 8 + 1);
+            }
+            cookie |= byte << COTRACE_COOKIE_ARG_SHIFT(i);
+        }
+        if (direct) return cookie;
+    }
+    return spec_id(arguments);
+}
+
 std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
     std::size_t added = 0;
     for (const probe_object& obj : objects) {
@@ -161,6 +200,7 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
         if (std::find(attached_.begin(), attached_.end(), identity) != attached_.end()) continue;
         auto elf = elf_object::open(obj.open_path);
         if (!elf) continue;
+        const writable_data writable = writable_data::of_file(obj.open_path);
         // One uprobe_multi link per probe name: every site of that name in
         // the object, each with its semaphore and its argument spec's id.
         std::vector<std::string> names;
@@ -179,7 +219,13 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
                 if (n.name != name) continue;
                 const auto offset = elf->offset_of_vaddr(n.address);
                 const auto semaphore = n.semaphore ? elf->offset_of_vaddr(n.semaphore) : std::optional<std::uint64_t>(0);
-                const auto spec = spec_id(n.arguments);
+                if (n.semaphore && !writable.contains(n.semaphore, sizeof(std::uint16_t))) {
+                    spdlog::warn("{}: the semaphore of a cotrace:{} site at 0x{:x} is not in writable data "
+                                 "(0x{:x}); the kernel cannot raise it, so the site is not attached",
+                                 obj.path, name, n.address, n.semaphore);
+                    continue;
+                }
+                const auto spec = site_cookie(n.arguments);
                 if (!offset || !semaphore || !spec) {
                     spdlog::warn("{}: a cotrace:{} site at 0x{:x} cannot be attached (arguments \"{}\"); skipped",
                                  obj.path, name, n.address, n.arguments);
@@ -212,37 +258,39 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
     return added;
 }
 
-int bpf_collector::on_sample(void* ctx, void* data, std::size_t size) {
-    auto* self = static_cast<bpf_collector*>(ctx);
-    if (size < sizeof(cotrace_event)) return 0;
-    cotrace_event e;
-    std::memcpy(&e, data, sizeof e);
-    self->handler_->on_event(e);
-    ++self->delivered_;
-    return 0;
+std::size_t bpf_collector::poll(int timeout_ms, event_handler& h, std::size_t budget) {
+    event_queue& q = reader_->queue();
+    if (!q.wait(std::chrono::milliseconds(timeout_ms))) return 0;
+    return q.pop(budget, [&](const cotrace_event& e) { h.on_event(e); });
 }
 
-std::size_t bpf_collector::poll(int timeout_ms, event_handler& h) {
-    handler_ = &h;
-    delivered_ = 0;
-    // The BPF side rarely wakes us (wake-ups cost more than events), so a
-    // timed-out wait is normal: consume whatever is there either way.
-    int err = ring_buffer__poll(ring_, timeout_ms);
-    if (err < 0 && err != -EINTR) throw error(std::string("ring buffer poll failed: ") + std::strerror(-err));
-    err = ring_buffer__consume(ring_);
-    if (err < 0 && err != -EINTR) throw error(std::string("ring buffer read failed: ") + std::strerror(-err));
-    return delivered_;
+void bpf_collector::stop() {
+    // No probe writes from here on, so the reader's last pass finds an end.
+    __atomic_store_n(&skel_->bss->collecting, 0u, __ATOMIC_RELEASE);
+    reader_->stop();
 }
 
-std::size_t bpf_collector::drain(event_handler& h) { return poll(0, h); }
+std::size_t bpf_collector::drain(event_handler& h, std::chrono::steady_clock::time_point deadline) {
+    event_queue& q = reader_->queue();
+    std::size_t delivered = 0;
+    for (;;) {
+        const std::size_t n = q.pop(256, [&](const cotrace_event& e) { h.on_event(e); });
+        delivered += n;
+        if (n == 0 || std::chrono::steady_clock::now() >= deadline) break;
+    }
+    const std::size_t left = q.pop(static_cast<std::size_t>(-1), [](const cotrace_event&) {});
+    if (left) spdlog::debug("{} events still queued at the end: counted as dropped", left);
+    abandoned_ += left;
+    return delivered;
+}
 
 std::uint64_t bpf_collector::dropped() const {
+    std::uint64_t total = reader_->overflowed() + reader_->left_behind() + abandoned_;
     const int ncpu = libbpf_num_possible_cpus();
-    if (ncpu <= 0) return 0;
+    if (ncpu <= 0) return total;
     std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(ncpu));
     const std::uint32_t key = 0;
-    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, per_cpu.data()) != 0) return 0;
-    std::uint64_t total = 0;
+    if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.drops), &key, per_cpu.data()) != 0) return total;
     for (auto v : per_cpu) total += v;
     return total;
 }

@@ -5,6 +5,7 @@
 // Destroying it detaches every probe, so the target's semaphores drop back
 // to zero; if the daemon is killed the kernel does the same.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,9 +17,9 @@
 
 #include "cotrace_probes.h"
 #include "collect/probe_discovery.hpp"
+#include "collect/ring_reader.hpp"
 
 struct cotrace_bpf;
-struct ring_buffer;
 
 namespace cotrace {
 
@@ -32,7 +33,14 @@ struct collector_options {
     std::uint32_t pid = 0;
     std::size_t ring_bytes = 16u << 20;
     std::uint32_t sample = 1;  // keep one root trace in N
+    // Events the user-space queue holds between the ring reader and the
+    // assembler: 64 bytes each, so the default is 16 MiB, as much as the ring.
+    std::size_t queue_events = 1u << 18;
 };
+
+// Why `bytes` cannot be a BPF ring buffer's size (a power of two, at least a
+// page, at most what the kernel's 32-bit map size allows), or "" if it can.
+std::string ring_size_problem(std::size_t bytes);
 
 class bpf_collector {
 public:
@@ -47,28 +55,34 @@ public:
     // later). Returns how many links were added.
     std::size_t attach(const std::vector<probe_object>& objects);
 
-    // Waits up to timeout_ms for data, then hands every available event to h.
-    // Returns the number of events delivered.
-    std::size_t poll(int timeout_ms, event_handler& h);
-    // Delivers what is in the ring now, without waiting.
-    std::size_t drain(event_handler& h);
-    // Events lost because the ring buffer was full, since load.
+    // Waits up to timeout_ms for events, then hands at most `budget` of them
+    // to h: a caller that checks its stop conditions between calls sees them
+    // however fast the target writes. Returns the number delivered.
+    std::size_t poll(int timeout_ms, event_handler& h, std::size_t budget = 4096);
+    // Ends collection: the probes stop writing (they stay attached until
+    // destruction), the reader takes what the ring holds in one bounded
+    // pass and counts the rest as dropped.
+    void stop();
+    // After stop(): delivers what is queued, until `deadline`; what is still
+    // queued then is counted as dropped. Returns the number delivered.
+    std::size_t drain(event_handler& h, std::chrono::steady_clock::time_point deadline);
+    // Events lost since load: the ring was full (counted in BPF), the queue
+    // was full, or they were not taken before the session ended.
     std::uint64_t dropped() const;
     std::size_t links() const { return links_.size(); }
 
 private:
-    static int on_sample(void* ctx, void* data, std::size_t size);
-    void release() noexcept;  // the one release path: links, ring, skeleton
+    void release() noexcept;  // the one release path: reader, links, skeleton
     std::optional<std::uint32_t> spec_id(const std::string& arguments);
+    std::optional<std::uint64_t> site_cookie(const std::string& arguments);
 
     collector_options options_;
     cotrace_bpf* skel_ = nullptr;
-    ring_buffer* ring_ = nullptr;
+    std::unique_ptr<ring_reader> reader_;
     std::vector<int> links_;  // uprobe_multi link fds, one per (object, probe)
     std::map<std::string, std::uint32_t> spec_ids_;  // USDT argument string -> id in __bpf_usdt_specs
     std::vector<std::pair<dev_t, ino_t>> attached_;  // files whose probes are attached
-    event_handler* handler_ = nullptr;
-    std::size_t delivered_ = 0;
+    std::uint64_t abandoned_ = 0;  // queued at the end of drain(), never delivered
 };
 
 // Checks what the kernel must offer (BTF, uprobes, BPF privilege) and throws

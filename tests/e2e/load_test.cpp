@@ -1,0 +1,136 @@
+// A target that produces events faster than cotrace can take them: the
+// session still ends when asked (--duration, Ctrl-C), says how many events
+// it lost, and leaves the target running as before.
+
+#include <signal.h>
+
+#include "support/e2e.hpp"
+
+namespace e2e {
+namespace {
+
+class Load : public test {};
+
+// Two producer threads on a 2-core machine, flat out, for longer than any
+// session below: the daemon cannot keep up. A ring of one page fills within
+// microseconds whenever the reader is not running, so drops are certain.
+std::unique_ptr<process> start_flood(int seconds) {
+    auto flood = process::spawn({COTRACE_E2E_FLOOD, "2", std::to_string(seconds)});
+    const auto ready = flood->out().wait_for([](const std::string& l) { return starts_with(l, "flood pid "); });
+    if (!ready) throw std::runtime_error("flood did not start: " + flood->describe());
+    return flood;
+}
+
+std::vector<std::string> flood_attach_args() { return {"--ring-size", "4096"}; }
+
+bool served_line(const std::string& l) { return starts_with(l, "flood served "); }
+
+// After the session: the target keeps running (it works until told to
+// stop), no probe is left attached, and told to stop it finishes its work and
+// exits normally.
+void expect_target_unharmed(process& flood, const target_semaphores& semaphores) {
+    EXPECT_TRUE(flood.running()) << "the target did not survive the session: " << flood.describe();
+    expect_nothing_left_attached(semaphores, "after a session under flood");
+    flood.signal(SIGUSR1);
+    const auto st = flood.wait();
+    ASSERT_TRUE(st.has_value()) << flood.describe();
+    EXPECT_TRUE(st->ok()) << st->describe() << "\n" << flood.describe();
+    EXPECT_TRUE(flood.out().wait_for(served_line).has_value()) << flood.describe();
+}
+
+std::optional<summary_counts> summary_of(process& cotrace) {
+    cotrace.err().wait_closed();
+    for (const std::string& line : cotrace.err().lines())
+        if (is_summary_line(line)) return parse_summary_line(line);
+    return std::nullopt;
+}
+
+TEST_F(Load, UnderAFloodDurationTwoEndsTheSessionWithinFiveSecondsAndCountsTheDrops) {
+    auto flood = start_flood(60);
+    const target_semaphores semaphores(flood->pid());
+    auto args = flood_attach_args();
+    args.insert(args.end(), {"--duration", "2"});
+    const auto started = clock::now();
+    auto cotrace = start_attach(flood->pid(), args);
+    const auto st = cotrace->wait(10s);
+    const auto took = clock::now() - started;
+    ASSERT_TRUE(st.has_value()) << "cotrace --duration 2 still running after 10 s: " << cotrace->describe();
+    EXPECT_TRUE(st->ok()) << st->describe() << "\n" << cotrace->describe();
+    EXPECT_LT(took, 5s) << "took " << std::chrono::duration<double>(took).count() << " s\n" << cotrace->describe();
+
+    const auto counts = summary_of(*cotrace);
+    ASSERT_TRUE(counts.has_value()) << "no summary line: " << cotrace->describe();
+    EXPECT_GT(counts->events, 0u) << cotrace->describe();
+    EXPECT_GT(counts->drops, 0u) << "a one-page ring under two producers lost nothing? " << cotrace->describe();
+    expect_target_unharmed(*flood, semaphores);
+}
+
+TEST_F(Load, UnderAFloodCtrlCEndsTheSessionWithinTwoSeconds) {
+    auto flood = start_flood(60);
+    const target_semaphores semaphores(flood->pid());
+    // The default ring: complete traces come out (a ring of one page loses
+    // too much for that), and by the 100th the daemon is behind the flood,
+    // with a full queue to abandon when the signal comes.
+    auto cotrace = start_attach(flood->pid());
+    ASSERT_TRUE(cotrace->out().wait_for_count(complete_trace, 100)) << cotrace->describe();
+
+    const auto signalled = clock::now();
+    cotrace->signal(SIGINT);
+    const auto st = cotrace->wait(10s);
+    const auto took = clock::now() - signalled;
+    ASSERT_TRUE(st.has_value()) << "cotrace still running 10 s after SIGINT: " << cotrace->describe();
+    EXPECT_TRUE(st->ok()) << st->describe() << "\n" << cotrace->describe();
+    EXPECT_LT(took, 2s) << "took " << std::chrono::duration<double>(took).count() << " s\n" << cotrace->describe();
+
+    const auto counts = summary_of(*cotrace);
+    ASSERT_TRUE(counts.has_value()) << "no summary line: " << cotrace->describe();
+    EXPECT_GE(counts->traces, 100u) << cotrace->describe();
+    expect_target_unharmed(*flood, semaphores);
+}
+
+TEST_F(Load, SigtermUnderAFloodEndsTheSessionAsCtrlCDoes) {
+    auto flood = start_flood(60);
+    const target_semaphores semaphores(flood->pid());
+    auto cotrace = start_attach(flood->pid(), flood_attach_args());
+    ASSERT_TRUE(semaphores.wait_all_nonzero()) << semaphores.describe();
+
+    const auto signalled = clock::now();
+    cotrace->signal(SIGTERM);
+    const auto st = cotrace->wait(10s);
+    const auto took = clock::now() - signalled;
+    ASSERT_TRUE(st.has_value()) << "cotrace still running 10 s after SIGTERM: " << cotrace->describe();
+    EXPECT_TRUE(st->ok()) << st->describe();
+    EXPECT_LT(took, 2s) << "took " << std::chrono::duration<double>(took).count() << " s\n" << cotrace->describe();
+    expect_target_unharmed(*flood, semaphores);
+}
+
+TEST_F(Load, UnderAFloodLimitEndsTheSessionOnceEnoughTracesAreShown) {
+    auto flood = start_flood(60);
+    const target_semaphores semaphores(flood->pid());
+    auto cotrace = start_attach(flood->pid(), {"--limit", "50"});
+    const auto st = cotrace->wait(10s);
+    ASSERT_TRUE(st.has_value()) << "cotrace --limit 50 still running after 10 s: " << cotrace->describe();
+    EXPECT_TRUE(st->ok()) << st->describe();
+    cotrace->out().wait_closed();
+    EXPECT_EQ(cotrace->out().count(any_trace), 50u) << cotrace->describe();
+    expect_target_unharmed(*flood, semaphores);
+}
+
+// One line on stderr naming what a size must be, exit status 2, and nothing
+// attached.
+TEST_F(Load, ABadRingSizeIsAUsageErrorOnOneLine) {
+    auto flood = start_flood(60);
+    for (const std::string bad : {"0", "1000", "4095", "2048", "3000000", "4294967296", "16M", "-1"}) {
+        const completed c = run_to_completion(
+            {COTRACE_E2E_COTRACE, "attach", "-p", std::to_string(flood->pid()), "--ring-size", bad});
+        EXPECT_TRUE(c.status.exited && c.status.code == 2) << bad << ": " << c.describe();
+        ASSERT_EQ(c.err.size(), 1u) << bad << ": " << c.describe();
+        EXPECT_TRUE(contains(c.err[0], "--ring-size")) << bad << ": " << c.describe();
+    }
+    EXPECT_TRUE(flood->running());
+    flood->signal(SIGUSR1);
+    EXPECT_TRUE(flood->wait().has_value());
+}
+
+}  // namespace
+}  // namespace e2e
