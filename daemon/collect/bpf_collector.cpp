@@ -136,10 +136,10 @@ void bpf_collector::release() noexcept {
     skel_ = nullptr;
 }
 
-std::optional<std::uint32_t> bpf_collector::spec_id(const std::string& arguments) {
+std::optional<std::uint32_t> bpf_collector::spec_id(const std::string& arguments, std::string& why) {
     auto it = spec_ids_.find(arguments);
     if (it != spec_ids_.end()) return it->second;
-    const auto spec = parse_usdt_arguments(arguments);
+    const auto spec = parse_usdt_arguments(arguments, &why);
     const std::uint32_t id = static_cast<std::uint32_t>(spec_ids_.size());
     if (!spec || id >= bpf_map__max_entries(skel_->maps.__bpf_usdt_specs)) return std::nullopt;
     if (bpf_map__value_size(skel_->maps.__bpf_usdt_specs) != sizeof(usdt_spec))
@@ -179,7 +179,13 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
                 if (n.name != name) continue;
                 const auto offset = elf->offset_of_vaddr(n.address);
                 const auto semaphore = n.semaphore ? elf->offset_of_vaddr(n.semaphore) : std::optional<std::uint64_t>(0);
-                const auto spec = spec_id(n.arguments);
+                std::string why;
+                const auto spec = spec_id(n.arguments, why);
+                if (!why.empty()) {  // the site's own fault: say which operand, and the fix
+                    spdlog::error("{}: the cotrace:{} site at 0x{:x} is not traced: its {}", obj.path, name,
+                                  n.address, why);
+                    continue;
+                }
                 if (!offset || !semaphore || !spec) {
                     spdlog::warn("{}: a cotrace:{} site at 0x{:x} cannot be attached (arguments \"{}\"); skipped",
                                  obj.path, name, n.address, n.arguments);

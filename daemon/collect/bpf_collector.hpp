@@ -59,7 +59,8 @@ public:
 private:
     static int on_sample(void* ctx, void* data, std::size_t size);
     void release() noexcept;  // the one release path: links, ring, skeleton
-    std::optional<std::uint32_t> spec_id(const std::string& arguments);
+    // nullopt when the site cannot be attached; `why` says so when its arguments are the cause.
+    std::optional<std::uint32_t> spec_id(const std::string& arguments, std::string& why);
 
     collector_options options_;
     cotrace_bpf* skel_ = nullptr;
