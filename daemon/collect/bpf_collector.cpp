@@ -150,10 +150,10 @@ void bpf_collector::release() noexcept {
     skel_ = nullptr;
 }
 
-std::optional<std::uint32_t> bpf_collector::spec_id(const std::string& arguments) {
+std::optional<std::uint32_t> bpf_collector::spec_id(const std::string& arguments, std::string& why) {
     auto it = spec_ids_.find(arguments);
     if (it != spec_ids_.end()) return it->second;
-    const auto spec = parse_usdt_arguments(arguments);
+    const auto spec = parse_usdt_arguments(arguments, &why);
     const std::uint32_t id = static_cast<std::uint32_t>(spec_ids_.size());
     if (!spec || id >= bpf_map__max_entries(skel_->maps.__bpf_usdt_specs)) return std::nullopt;
     if (bpf_map__value_size(skel_->maps.__bpf_usdt_specs) != sizeof(usdt_spec))
@@ -167,8 +167,8 @@ std::optional<std::uint32_t> bpf_collector::spec_id(const std::string& arguments
 // A site's cookie (attach_cookie.h): its argument registers and constants
 // when every argument is a full 64-bit register or a small constant, else
 // the id of its spec.
-std::optional<std::uint64_t> bpf_collector::site_cookie(const std::string& arguments) {
-    if (const auto spec = parse_usdt_arguments(arguments)) {
+std::optional<std::uint64_t> bpf_collector::site_cookie(const std::string& arguments, std::string& why) {
+    if (const auto spec = parse_usdt_arguments(arguments, &why)) {
         bool direct = true;
         std::uint64_t cookie = COTRACE_COOKIE_DIRECT;
         for (int i = 0; direct && i < spec->arg_cnt && i < COTRACE_COOKIE_MAX_ARGS; ++i) {
@@ -186,7 +186,7 @@ std::optional<std::uint64_t> bpf_collector::site_cookie(const std::string& argum
         }
         if (direct) return cookie;
     }
-    return spec_id(arguments);
+    return spec_id(arguments, why);
 }
 
 std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
@@ -225,7 +225,13 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
                                  obj.path, name, n.address, n.semaphore);
                     continue;
                 }
-                const auto spec = site_cookie(n.arguments);
+                std::string why;
+                const auto spec = site_cookie(n.arguments, why);
+                if (!why.empty()) {  // the site's own fault: say which operand, and the fix
+                    spdlog::error("{}: the cotrace:{} site at 0x{:x} is not traced: its {}", obj.path, name,
+                                  n.address, why);
+                    continue;
+                }
                 if (!offset || !semaphore || !spec) {
                     spdlog::warn("{}: a cotrace:{} site at 0x{:x} cannot be attached (arguments \"{}\"); skipped",
                                  obj.path, name, n.address, n.arguments);

@@ -73,8 +73,9 @@ public:
 
 private:
     void release() noexcept;  // the one release path: reader, links, skeleton
-    std::optional<std::uint32_t> spec_id(const std::string& arguments);
-    std::optional<std::uint64_t> site_cookie(const std::string& arguments);
+    // nullopt when the site cannot be attached; `why` says so when its arguments are the cause.
+    std::optional<std::uint32_t> spec_id(const std::string& arguments, std::string& why);
+    std::optional<std::uint64_t> site_cookie(const std::string& arguments, std::string& why);
 
     collector_options options_;
     cotrace_bpf* skel_ = nullptr;

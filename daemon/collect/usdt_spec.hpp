@@ -3,6 +3,14 @@
 // libbpf's usdt.bpf.h reads them from its __bpf_usdt_specs map. The daemon
 // fills that map itself because it attaches probes with one uprobe_multi
 // link per probe (see uprobe_multi.hpp) instead of libbpf's per-site uprobes.
+//
+// Accepted x86-64 operand forms (probes/PROTOCOL.md, "Operand forms"): an
+// immediate ($-1), an integer register (%rdi, %eax, ...), and memory at an
+// integer register plus a constant (-24(%rbp), (%rsp)), each 1, 2, 4 or 8
+// bytes wide, signed or not. Everything else is refused with the reason and
+// the fix: what lives in memory the uprobe cannot address from its
+// registers (a global, `sym(%rip)`; a thread-local, `%fs:sym@tpoff`), an
+// indexed address, a link-time address constant.
 
 #include <cstdint>
 #include <optional>
@@ -25,7 +33,10 @@ struct usdt_spec {
 };
 static_assert(sizeof(usdt_arg_spec) == 16 && sizeof(usdt_spec) == 208, "must match <bpf/usdt.bpf.h>");
 
-// Parses a note's argument string (x86-64); nullopt if a form is unknown.
-std::optional<usdt_spec> parse_usdt_arguments(const std::string& text);
+// Parses a note's argument string (x86-64); nullopt if an operand's form
+// cannot be read, with `why` (when given) set to one sentence naming the
+// operand, the reason and the fix, e.g. "argument 2 `8@g(%rip)` is a global
+// variable in memory (RIP-relative), which a probe cannot read: ...".
+std::optional<usdt_spec> parse_usdt_arguments(const std::string& text, std::string* why = nullptr);
 
 }  // namespace cotrace

@@ -320,7 +320,9 @@ void assembler::on_event(const cotrace_event& e) {
         }
         case COTRACE_EV_span_begin: {  // (span, parent, site)
             bool uncertain = false;
-            const std::uint64_t parent = a1 != 0 ? known_or_partial(p, e, a1) : implicit_parent(p, e, uncertain);
+            std::uint64_t parent = 0;  // COTRACE_PARENT_NONE: a new trace, whatever is current
+            if (a1 != COTRACE_PARENT_NONE)
+                parent = a1 != 0 ? known_or_partial(p, e, a1) : implicit_parent(p, e, uncertain);
             const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::coroutine, uncertain);
             span& s = *find_span(id);
             s.name = coroutine_name(e.pid, e, a0, true);

@@ -1,14 +1,15 @@
 #pragma once
 // cotrace::sync_wait(task): run a task to completion from plain code, blocking
 // the calling thread, and return its result (or rethrow its exception).
-// The task is a root span, or a child of the span current on this thread.
+// The task is a root span, or a child of the span current on this thread
+// (or of an adapter::parent_scope's parent).
 
 #include <condition_variable>
 #include <coroutine>
 #include <mutex>
 #include <source_location>
 
-#include "detail/probe.hpp"
+#include "adapter.hpp"
 #include "task.hpp"
 
 namespace cotrace {
@@ -82,7 +83,7 @@ T sync_wait(task<T> t, [[maybe_unused]] const void* site = __builtin_source_loca
     detail::completion_latch latch;
     auto driver = detail::drive(h);
     driver.h.promise().latch = &latch;
-    COTRACE_DETAIL_PROBE(span_begin, h.address(), 0, site);
+    adapter::begin(h.address(), nullptr, site);
     driver.h.resume();
     latch.wait();
     driver.h.destroy();

@@ -24,8 +24,8 @@
 //                         completion must resume the awaiter on the thread where
 //                         the child ended: the collector infers both.
 //   trace_end             end(frame, status).
-// A task started from plain code (not awaited) emits span_begin itself; see
-// sync_wait.hpp and PROTOCOL.md.
+// A task started from plain code (not awaited) says so with
+// cotrace::adapter::begin (adapter.hpp); see sync_wait.hpp and PROTOCOL.md.
 // A promise that already has an await_transform can call
 // wrap_await(awaitable, site) from it instead.
 //
@@ -36,16 +36,11 @@
 #include <source_location>  // __builtin_source_location() needs std::source_location::__impl
 #include <utility>
 
+#include "adapter.hpp"
 #include "detail/probe.hpp"
 #include "detail/traced_awaiter.hpp"
 
 namespace cotrace {
-
-enum class status : int {
-    ok = COTRACE_STATUS_OK,
-    exception = COTRACE_STATUS_EXCEPTION,
-    cancelled = COTRACE_STATUS_CANCELLED,
-};
 
 #if COTRACE_ENABLED
 
@@ -73,7 +68,7 @@ public:
                 detail::get_awaiter(std::forward<Awaitable>(awaitable)), frame(), site};
     }
 
-    void trace_end(status s) noexcept { COTRACE_DETAIL_PROBE(end, frame(), static_cast<int>(s)); }
+    void trace_end(status s) noexcept { adapter::end(frame(), s); }
 
     // The span id: the frame's address (unique while the frame lives).
     void* frame() noexcept {

@@ -15,7 +15,7 @@
 #include <variant>
 #include <vector>
 
-#include "detail/probe.hpp"
+#include "adapter.hpp"
 #include "task.hpp"
 
 namespace cotrace {
@@ -46,7 +46,7 @@ public:
         join_.waiter = waiter;
         for (const when_all_branch& b : branches_) {
             b.promise->set_join(&join_);
-            COTRACE_DETAIL_PROBE(span_begin, b.handle.address(), waiter.address(), 0);
+            adapter::begin(b.handle.address(), waiter.address(), nullptr);
             b.handle.resume();
         }
         return join_.remaining.fetch_sub(1, std::memory_order_acq_rel) != 1;

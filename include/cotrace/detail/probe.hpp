@@ -73,9 +73,23 @@ COTRACE_PROBE_LIST(COTRACE_DETAIL_SEMAPHORE)
     do {                                                                                       \
         _SDT_NOTE_SEMAPHORE_USE(cotrace, name);                                                \
         __asm__ __volatile__ inline(_SDT_ASM_BODY(cotrace, name, _SDT_ASM_ARGS, (n))           \
-                                    :: _SDT_ASM_OPERANDS_##n arglist);                         \
+                                    :: COTRACE_DETAIL_OPERANDS_##n arglist);                   \
         __asm__ __volatile__ inline(_SDT_ASM_BASE);                                            \
     } while (0)
+
+// sdt.h's operands with the constraint "nr" instead of its "nor": every
+// argument is an immediate ($5) or a register (%rax), never a memory operand.
+// A value the compiler keeps in memory would otherwise be named where it lies
+// (a global as `sym(%rip)`, a thread-local as `%fs:sym@tpoff`), forms a
+// tracer cannot read from a uprobe. The size/type operand is sdt.h's own
+// (the first half of its _SDT_ARG), so it matches the header's encoding.
+#define COTRACE_DETAIL_FIRST(...) COTRACE_DETAIL_FIRST_(__VA_ARGS__)
+#define COTRACE_DETAIL_FIRST_(first, ...) first
+#define COTRACE_DETAIL_OPERAND(n, x) COTRACE_DETAIL_FIRST(_SDT_ARG(n, x)), [_SDT_A##n] "nr"(x)
+#define COTRACE_DETAIL_OPERANDS_1(a) COTRACE_DETAIL_OPERAND(1, a)
+#define COTRACE_DETAIL_OPERANDS_2(a, b) COTRACE_DETAIL_OPERAND(1, a), COTRACE_DETAIL_OPERAND(2, b)
+#define COTRACE_DETAIL_OPERANDS_3(a, b, c)                                                     \
+    COTRACE_DETAIL_OPERAND(1, a), COTRACE_DETAIL_OPERAND(2, b), COTRACE_DETAIL_OPERAND(3, c)
 #define COTRACE_DETAIL_PROBE_1(name, a) COTRACE_DETAIL_SDT(name, 1, (COTRACE_DETAIL_U64(a)))
 #define COTRACE_DETAIL_PROBE_2(name, a, b)                                                     \
     COTRACE_DETAIL_SDT(name, 2, (COTRACE_DETAIL_U64(a), COTRACE_DETAIL_U64(b)))

@@ -11,7 +11,7 @@
 #include <variant>
 
 #include "../traced_promise.hpp"
-#include "probe.hpp"
+#include "../adapter.hpp"
 
 namespace cotrace {
 template <class T>
@@ -44,7 +44,10 @@ protected:
             if (join_state* j = p.join_) {
                 if (j->remaining.fetch_sub(1, std::memory_order_acq_rel) != 1)
                     return std::noop_coroutine();
-                COTRACE_DETAIL_PROBE(link, h.address(), j->waiter.address(), COTRACE_LINK_JOIN);
+                // This branch completes the join and makes the waiter runnable
+                // here, perhaps on another thread than the one it suspended on.
+                adapter::link(h.address(), j->waiter.address(), adapter::link_kind::join);
+                adapter::link(h.address(), j->waiter.address(), adapter::link_kind::wake);
                 return j->waiter;
             }
             if (p.continuation_) return p.continuation_;

@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "probe.hpp"
+#include "../adapter.hpp"
 
 namespace cotrace::detail {
 
@@ -49,12 +49,12 @@ struct traced_awaiter {
 
     template <class Promise>
     auto await_suspend(std::coroutine_handle<Promise> h) noexcept(noexcept(inner.await_suspend(h))) {
-        COTRACE_DETAIL_PROBE(suspend, frame, site, 0);
+        adapter::suspend(frame, site, nullptr);
         return inner.await_suspend(h);
     }
 
     decltype(auto) await_resume() noexcept(noexcept(inner.await_resume())) {
-        COTRACE_DETAIL_PROBE(resume, frame);
+        adapter::resume(frame);
         return inner.await_resume();
     }
 };
@@ -72,7 +72,7 @@ struct traced_child_awaiter {
 
     template <class Promise>
     auto await_suspend(std::coroutine_handle<Promise> h) noexcept(noexcept(inner.await_suspend(h))) {
-        COTRACE_DETAIL_PROBE(suspend, h.address(), site, inner.traced_child());
+        adapter::suspend(h.address(), site, inner.traced_child());
         return inner.await_suspend(h);
     }
 

@@ -122,15 +122,16 @@ TEST_F(Probes, ChildThatHopsThreadsEndsWhereItsParentRunsAgain) {
     const auto worker = static_cast<std::uint32_t>(worker_tid);
     ASSERT_NE(worker, tid);
     const events evs = recorder::snapshot();
-    ASSERT_EQ(evs.size(), 6u) << describe(evs);
+    ASSERT_EQ(evs.size(), 7u) << describe(evs);
     const std::uint64_t parent = evs[0].args[0];
     const std::uint64_t child = evs[1].args[2];
     expect_event(evs, 0, COTRACE_EV_span_begin, parent, 0, evs[0].args[2], tid);
     expect_event(evs, 1, COTRACE_EV_suspend, parent, evs[1].args[1], child, tid);
     expect_event(evs, 2, COTRACE_EV_suspend, child, evs[2].args[1], 0, tid);
-    expect_event(evs, 3, COTRACE_EV_resume, child, 0, 0, worker);
-    expect_event(evs, 4, COTRACE_EV_end, child, COTRACE_STATUS_OK, 0, worker);
-    expect_event(evs, 5, COTRACE_EV_end, parent, COTRACE_STATUS_OK, 0, worker);
+    expect_event(evs, 3, COTRACE_EV_link, child, child, COTRACE_LINK_WAKE, tid);  // the hop wakes itself
+    expect_event(evs, 4, COTRACE_EV_resume, child, 0, 0, worker);
+    expect_event(evs, 5, COTRACE_EV_end, child, COTRACE_STATUS_OK, 0, worker);
+    expect_event(evs, 6, COTRACE_EV_end, parent, COTRACE_STATUS_OK, 0, worker);
     EXPECT_EQ(child_tid_at_start, tid);
     EXPECT_EQ(tid_after_await, worker);
 }
@@ -351,9 +352,17 @@ TEST_F(Probes, WhenAllBeginsEachChildUnderItsFrameAndTheLastChildToFinishJoinsIt
         last_end = std::max(last_end, ends[0]);
     }
 
-    std::vector<std::size_t> joins;
-    for (std::size_t i = 0; i < evs.size(); ++i)
-        if (evs[i].kind == COTRACE_EV_link) joins.push_back(i);
+    std::vector<std::size_t> joins, self_wakes;
+    for (std::size_t i = 0; i < evs.size(); ++i) {
+        if (evs[i].kind != COTRACE_EV_link) continue;
+        if (evs[i].args[2] == COTRACE_LINK_WAKE && evs[i].args[0] == evs[i].args[1])
+            self_wakes.push_back(i);  // each child's hop to the pool
+        else if (evs[i].args[2] == COTRACE_LINK_JOIN)
+            joins.push_back(i);
+    }
+    ASSERT_EQ(self_wakes.size(), 2u) << describe(evs);
+    EXPECT_NE(evs[self_wakes[0]].args[0], evs[self_wakes[1]].args[0]) << describe(evs);
+    for (std::size_t i : self_wakes) EXPECT_TRUE(evs[i].args[0] == a || evs[i].args[0] == b) << describe(evs);
     ASSERT_EQ(joins.size(), 1u) << describe(evs);
     const event& join = evs[joins[0]];
     EXPECT_TRUE(join.args[0] == a || join.args[0] == b) << describe(evs);
@@ -361,8 +370,11 @@ TEST_F(Probes, WhenAllBeginsEachChildUnderItsFrameAndTheLastChildToFinishJoinsIt
     EXPECT_EQ(join.args[2], static_cast<std::uint64_t>(COTRACE_LINK_JOIN));
     EXPECT_NE(join.tid, main_tid);
     EXPECT_GT(joins[0], last_end) << describe(evs);
-    // The joining child's thread then resumes the when_all span.
-    const std::size_t after_join = next_on_thread(evs, joins[0], join.tid);
+    // The joining child wakes the when_all span, and its thread resumes it.
+    const std::size_t wake = next_on_thread(evs, joins[0], join.tid);
+    ASSERT_NE(wake, npos) << describe(evs);
+    expect_event(evs, wake, COTRACE_EV_link, join.args[0], when_all_frame, COTRACE_LINK_WAKE, join.tid);
+    const std::size_t after_join = next_on_thread(evs, wake, join.tid);
     ASSERT_NE(after_join, npos) << describe(evs);
     expect_event(evs, after_join, COTRACE_EV_resume, when_all_frame, 0, 0, join.tid);
     // ...ends it there, and the parent runs again on that thread.
@@ -393,7 +405,9 @@ TEST_F(Probes, ScheduleSuspendsOnTheCallersThreadAndResumesOnAPoolThread) {
     ASSERT_EQ(suspends.size(), 1u) << describe(evs);
     expect_event(evs, suspends[0], COTRACE_EV_suspend, frame, evs[suspends[0]].args[1], 0, tid_before);
     EXPECT_EQ(site_at(evs[suspends[0]].args[1]).line, static_cast<std::uint32_t>(line));
-    expect_event(evs, suspends[0] + 1, COTRACE_EV_resume, frame, 0, 0, tid_after);
+    // The hop wakes the span itself, on the caller's thread, for the resume on the pool's.
+    expect_event(evs, suspends[0] + 1, COTRACE_EV_link, frame, frame, COTRACE_LINK_WAKE, tid_before);
+    expect_event(evs, suspends[0] + 2, COTRACE_EV_resume, frame, 0, 0, tid_after);
 }
 
 task<void> spawned_body(bool& ran, std::uint32_t& tid) {
@@ -417,11 +431,13 @@ TEST_F(Probes, SpawnLinksTheChildOnTheSpawningThreadBeforeTheChildFirstRuns) {
     std::vector<std::size_t> links;
     for (std::size_t i = 0; i < evs.size(); ++i)
         if (evs[i].kind == COTRACE_EV_link) links.push_back(i);
-    ASSERT_EQ(links.size(), 1u) << describe(evs);
+    ASSERT_EQ(links.size(), 2u) << describe(evs);
     expect_event(evs, links[0], COTRACE_EV_link, 0, child, COTRACE_LINK_SPAWN, this_tid());
+    // The spawner (the span current here) wakes it for its first run on the pool.
+    expect_event(evs, links[1], COTRACE_EV_link, 0, child, COTRACE_LINK_WAKE, this_tid());
     const std::size_t first_resume = find_first(evs, COTRACE_EV_resume, child);
     ASSERT_NE(first_resume, npos) << describe(evs);
-    EXPECT_LT(links[0], first_resume);
+    EXPECT_LT(links[1], first_resume);
     EXPECT_EQ(evs[first_resume].tid, child_tid);
     EXPECT_NE(child_tid, this_tid());
     const auto ends = find_all(evs, COTRACE_EV_end, child);

@@ -435,6 +435,35 @@ TEST(Assembler, ASpawnWithNoCurrentSpanRootsItsOwnTraceWithoutALink) {
     EXPECT_TRUE(t.links.empty());
 }
 
+TEST(Assembler, ASpanBegunWithNoParentRootsANewTraceEvenInsideARunningSpan) {
+    harness h;
+    h.play({
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),
+        span_begin(T1, BACKGROUND, COTRACE_PARENT_NONE, MAIN_SITE).code(CODE_BACKGROUND),
+        end(T1, BACKGROUND),
+        end(T1, ROOT),
+    });
+    ASSERT_EQ(h.traces().size(), 2u);
+    EXPECT_EQ(span_names(h.traces()[0]), (names{"audit(int)"}));
+    EXPECT_EQ(span_names(h.traces()[1]), (names{"handle_request(int)"}));
+    for (const trace& t : h.traces()) {
+        EXPECT_TRUE(well_formed(t));
+        EXPECT_TRUE(t.complete);
+        EXPECT_FALSE(t.spans[0].partial);
+    }
+}
+
+TEST(Assembler, AttachedMidFlightASpanBegunWithNoParentIsACompleteRoot) {
+    harness h(cotrace::assembler_options{});  // threads of unknown state
+    h.play({
+        span_begin(T1, BACKGROUND, COTRACE_PARENT_NONE, MAIN_SITE).code(CODE_BACKGROUND),
+        end(T1, BACKGROUND),
+    });
+    ASSERT_EQ(h.traces().size(), 1u);
+    EXPECT_TRUE(h.traces()[0].complete);
+    EXPECT_FALSE(h.traces()[0].spans[0].partial);
+}
+
 // ---- threads ------------------------------------------------------------------
 
 TEST(Assembler, ThreadHopsCountResumptionsOnAnotherThreadAndTidsKeepFirstRunOrder) {
