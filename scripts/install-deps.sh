@@ -17,7 +17,15 @@ packages=(
   graphviz                        # renders --format dot in tests
   valgrind                        # instruction counts in benchmarks
   libasio-dev                     # Asio integration
+  libcurl4-openssl-dev            # --otlp-endpoint: OTLP/HTTP export
 )
+
+# Node.js runs the npm-packaged checkers (OpenTelemetry's protobuf
+# definitions, viewers' trace parsers); a machine that has its own node and
+# npm keeps them (Debian's npm conflicts with other Node.js builds).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -44,6 +44,9 @@ void add_output_options(CLI::App& cmd, cotrace::output_options& o, filter_args& 
     cmd.add_option("--limit", o.filter.limit, "Stop after N traces have been shown")
         ->type_name("N")
         ->check(CLI::PositiveNumber);
+    cmd.add_option("--service", o.service_name,
+                   "OTLP service.name of the traces (--format otlp, --otlp-endpoint; default: the process's name)")
+        ->type_name("NAME");
     cmd.add_option("--max-open-spans", o.limits.max_open_spans,
                    "Spans kept in memory at once; past it the oldest open trace is emitted, incomplete")
         ->capture_default_str()
@@ -71,6 +74,10 @@ void add_session_options(CLI::App& cmd, cotrace::session_options& o, filter_args
                    "Keep one request (root trace) in N, decided in the kernel; children follow their root")
         ->type_name("N")
         ->check(CLI::PositiveNumber);
+    cmd.add_option("--otlp-endpoint", o.output.otlp_endpoint,
+                   "Also send the traces to an OpenTelemetry collector as OTLP/HTTP JSON, while tracing "
+                   "(e.g. http://localhost:4318; /v1/traces is appended)")
+        ->type_name("URL");
     cmd.add_option("--ring-size", o.ring_bytes,
                    "BPF ring buffer size in bytes (power of two, at least a page, at most 2 GiB)")
         ->capture_default_str()

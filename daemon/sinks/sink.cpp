@@ -3,6 +3,7 @@
 #include "sinks/chrome_sink.hpp"
 #include "sinks/dot_sink.hpp"
 #include "sinks/jsonl_sink.hpp"
+#include "sinks/otlp_sink.hpp"
 #include "sinks/stats_sink.hpp"
 #include "sinks/tree_sink.hpp"
 
@@ -14,11 +15,12 @@ std::unique_ptr<trace_sink> make_sink(const std::string& format, std::ostream& o
     if (format == "chrome") return std::make_unique<chrome_sink>(out);
     if (format == "dot") return std::make_unique<dot_sink>(out);
     if (format == "stats") return std::make_unique<stats_sink>(out);
+    if (format == "otlp") return std::make_unique<otlp_sink>(out, otlp_options{options.service_name});
     return nullptr;
 }
 
 const std::vector<std::string>& sink_format_names() {
-    static const std::vector<std::string> names{"tree", "jsonl", "chrome", "dot", "stats"};
+    static const std::vector<std::string> names{"tree", "jsonl", "chrome", "dot", "stats", "otlp"};
     return names;
 }
 

@@ -22,7 +22,8 @@ public:
 };
 
 struct sink_options {
-    bool colour = false;  // ANSI colours (the tree, on a terminal)
+    bool colour = false;       // ANSI colours (the tree, on a terminal)
+    std::string service_name;  // otlp: service.name (empty: the process's name)
 };
 
 // Formats by name ("tree", "jsonl"); nullptr for an unknown name.

@@ -18,9 +18,17 @@ trace_output::trace_output(const output_options& options, symbol_cache& symbols,
     out_ = options.output.empty() ? &std::cout : &file_;
     sink_options so;
     so.colour = options.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    so.service_name = options.service_name;
     sink_ = make_sink(options.format, *out_, so);
     if (!sink_) throw error("unknown format " + options.format + " (use one of " + sink_formats() + ")", exit_usage);
-    filter_ = std::make_unique<trace_filter>(options.filter, *sink_);
+    if (!options.otlp_endpoint.empty()) {
+        otlp_http_options ho;
+        ho.endpoint = options.otlp_endpoint;
+        ho.otlp.service_name = options.service_name;
+        exporter_ = std::make_unique<otlp_http_exporter>(ho);
+    }
+    fan_out_ = std::make_unique<fan_out>(*sink_, exporter_.get());
+    filter_ = std::make_unique<trace_filter>(options.filter, *fan_out_);
     assembler_options limits = options.limits;
     limits.clock_offset_ns = clock_offset_ns;
     assembler_ = std::make_unique<assembler>(symbols, *filter_, limits);
@@ -39,6 +47,15 @@ void trace_output::finish() {
     if (filter_->passed() != s.traces)
         std::fprintf(stderr, ", %llu shown", static_cast<unsigned long long>(filter_->passed()));
     std::fprintf(stderr, "\n");
+    if (exporter_) {
+        exporter_->finish();
+        const otlp_http_totals x = exporter_->totals();
+        std::fprintf(stderr, "cotrace: otlp: %llu spans sent to %s in %llu requests, %llu dropped",
+                     static_cast<unsigned long long>(x.spans_sent), exporter_->url().c_str(),
+                     static_cast<unsigned long long>(x.requests), static_cast<unsigned long long>(x.spans_dropped));
+        if (x.spans_dropped && !x.last_error.empty()) std::fprintf(stderr, " (last error: %s)", x.last_error.c_str());
+        std::fprintf(stderr, "\n");
+    }
     if (!*out_) throw error("writing the output failed (disk full, or the reader went away)");
 }
 

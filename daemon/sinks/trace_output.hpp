@@ -10,6 +10,7 @@
 #include <string>
 
 #include "model/assembler.hpp"
+#include "sinks/otlp_http_exporter.hpp"
 #include "sinks/sink.hpp"
 #include "model/symbol_cache.hpp"
 #include "sinks/trace_filter.hpp"
@@ -21,6 +22,8 @@ struct output_options {
     std::string output;  // empty: stdout
     filter_options filter;
     assembler_options limits;
+    std::string service_name;   // otlp service.name (--service)
+    std::string otlp_endpoint;  // also POST traces there as OTLP/HTTP (--otlp-endpoint)
 };
 
 class trace_output {
@@ -40,7 +43,23 @@ public:
 private:
     std::ofstream file_;
     std::ostream* out_;
+    // What the filter passes goes to the sink and, with --otlp-endpoint, to
+    // the exporter as well.
+    class fan_out : public trace_consumer {
+    public:
+        fan_out(trace_consumer& a, trace_consumer* b) : a_(a), b_(b) {}
+        void on_trace(const trace& t) override {
+            a_.on_trace(t);
+            if (b_) b_->on_trace(t);
+        }
+
+    private:
+        trace_consumer& a_;
+        trace_consumer* b_;
+    };
     std::unique_ptr<trace_sink> sink_;
+    std::unique_ptr<otlp_http_exporter> exporter_;
+    std::unique_ptr<fan_out> fan_out_;
     std::unique_ptr<trace_filter> filter_;
     std::unique_ptr<assembler> assembler_;
 };
