@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
@@ -14,6 +15,9 @@
 #include <memory>
 
 #include "collect/bpf_collector.hpp"
+#include "collect/object_watch.hpp"
+#include "collect/thread_census.hpp"
+#include "collect/tracing_privilege.hpp"
 #include "error.hpp"
 #include "collect/probe_discovery.hpp"
 #include "record/recording.hpp"
@@ -92,11 +96,27 @@ private:
     std::uint64_t drops_ = 0;
 };
 
+// Attach: stops the target's threads for a moment, starts collecting while
+// they stand still, and puts what each was doing into the stream first.
+void start_with_thread_census(std::uint32_t pid, bpf_collector& collector, target_symbols& symbols,
+                              event_handler& stage) {
+    const thread_census census = take_thread_census(pid, symbols, [&] { collector.start_collecting(); });
+    for (const cotrace_event& e : census.events) stage.on_event(e);
+    std::uint64_t longest = 0;
+    for (std::uint64_t held : census.held_ns) longest = std::max(longest, held);
+    spdlog::debug("{} threads of process {} held for at most {:.3f} ms at attach ({} in a span)",
+                  census.held_ns.size(), pid, longest / 1e6,
+                  std::count_if(census.events.begin(), census.events.end(),
+                                [](const cotrace_event& e) { return e.kind == COTRACE_EV_thread_in_span; }));
+}
+
 }  // namespace
 
 void trace_process(std::uint32_t pid, const session_options& options, target_watch& watch,
                    const std::string& executable, const std::function<void()>& release) {
-    check_kernel_support();
+    // Before anything reads the target: without privilege that would fail
+    // first, and say so about the target instead of the privilege.
+    check_tracing_privilege();
 
     std::vector<probe_object> objects;
     if (executable.empty()) {
@@ -139,10 +159,20 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     co.pid = pid;
     co.ring_bytes = options.ring_bytes;
     co.sample = options.sample;
+    co.start_collecting = release.operator bool();   // attach: once the threads stand still
+    co.hold_on_load = release.operator bool();       // run: the child is cotrace's own
     auto collector = std::make_unique<bpf_collector>(co, objects);
+    object_watch loaded(pid, *collector, symbols, stage, co.hold_on_load);
+    const bool hooked = loaded.attach_hook(executable);
+    if (!release) {
+        loaded.rescan();  // whatever was mapped before the hook was in place
+        start_with_thread_census(pid, *collector, symbols, stage);
+    }
     spdlog::info("attached {} probe links in process {}", collector->links(), pid);
     if (release) {
         release();
+    }
+    if (release && !hooked) {
         // Names are read from the files behind the target's mappings. While
         // CMD execs, its maps change under us (the loader maps the image in
         // steps); its first event proves it runs its own code, so read them
@@ -153,7 +183,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
                !interrupted)
             collector->poll(1, first);
         symbols.refresh(pid);
-        for (const cotrace_event& e : first.events) stage.on_event(e);
+        for (const cotrace_event& e : first.events) loaded.on_event(e);
     }
 
     using clock = std::chrono::steady_clock;
@@ -161,9 +191,9 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     auto last_scan = start;
     bool keep_until_exit = false;
     for (;;) {
-        const std::size_t n = collector->poll(20, stage);
+        const std::size_t n = collector->poll(20, loaded);
         stage.drops(collector->dropped());
-        if (n > 0 && !watch.exited()) symbols.refresh(pid);  // cheap; catches dlopen'ed objects early
+        if (!hooked && n > 0 && !watch.exited()) symbols.refresh(pid);  // catches dlopen'ed objects early
         if (n > 0) output.flush();
         if (n > 0 && recording) recording->flush();
         if (interrupted && !keep_until_exit) {
@@ -174,8 +204,8 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
         if (options.duration &&
             std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
             break;
-        // New objects with probes (dlopen).
-        if (clock::now() - last_scan > std::chrono::milliseconds(1000)) {
+        // New objects with probes (dlopen), where the loader has no hook.
+        if (!hooked && clock::now() - last_scan > std::chrono::milliseconds(1000)) {
             last_scan = clock::now();
             try {
                 collector->attach(find_probe_objects(pid));
@@ -186,7 +216,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     }
     // Everything the target produced is in the ring by now (or it exited):
     // take it all, then detach before anything else can fail.
-    while (collector->drain(stage) > 0) {
+    while (collector->drain(loaded) > 0) {
     }
     stage.drops(collector->dropped());
     collector.reset();

@@ -91,6 +91,7 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
         skel_->rodata->targ_tgid = options_.pid;
         skel_->rodata->wakeup_bytes = options_.ring_bytes / 16;
         skel_->rodata->sample_every = options_.sample ? options_.sample : 1;
+        skel_->rodata->hold_on_load = options_.hold_on_load ? 1 : 0;
         if (int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<__u32>(options_.ring_bytes)))
             throw error("invalid ring buffer size " + std::to_string(options_.ring_bytes) +
                         " (a power of two, multiple of the page size): " + std::strerror(-err), exit_usage);
@@ -108,7 +109,7 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
                         " (run with -v for details)");
         }
         // All at once: from here every probe reports.
-        __atomic_store_n(&skel_->bss->collecting, 1u, __ATOMIC_RELEASE);
+        if (options_.start_collecting) start_collecting();
     } catch (...) {
         release();
         throw;
@@ -116,6 +117,21 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
 }
 
 bpf_collector::~bpf_collector() { release(); }
+
+void bpf_collector::start_collecting() { __atomic_store_n(&skel_->bss->collecting, 1u, __ATOMIC_RELEASE); }
+
+void bpf_collector::attach_loader_hook(const std::string& path, std::uint64_t offset) {
+    bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, "on_loader_debug_state");
+    if (!prog) throw error("the BPF programs lack the loader hook (rebuild cotrace)");
+    uprobe_multi_sites sites;
+    sites.path = path;
+    sites.offsets = {offset};
+    sites.ref_ctr_offsets = {0};
+    sites.cookies = {0};
+    const int fd = attach_uprobe_multi(bpf_program__fd(prog), sites, options_.pid);
+    if (fd < 0) throw error("cannot attach to the dynamic linker's debug hook in " + path + ": " + std::strerror(-fd));
+    links_.push_back(fd);
+}
 
 void bpf_collector::release() noexcept {
     // Each link's close waits for the kernel to retire its uprobes (an RCU

@@ -32,6 +32,11 @@ struct collector_options {
     std::uint32_t pid = 0;
     std::size_t ring_bytes = 16u << 20;
     std::uint32_t sample = 1;  // keep one root trace in N
+    // false: probes stay quiet until start_collecting() (attach: once every
+    // thread of the target is stopped, so its state at that moment is known).
+    bool start_collecting = true;
+    // The loader hook stops the target until continued (`run` only).
+    bool hold_on_load = false;
 };
 
 class bpf_collector {
@@ -46,6 +51,12 @@ public:
     // Attaches the probes of objects not attached yet (e.g. a library loaded
     // later). Returns how many links were added.
     std::size_t attach(const std::vector<probe_object>& objects);
+    // Attaches the dynamic linker's debug hook (collect/loader_hook.hpp):
+    // from now on each change to the target's objects is an
+    // COTRACE_EV_objects_changed event. Throws cotrace::error on failure.
+    void attach_loader_hook(const std::string& path, std::uint64_t offset);
+    // From here every probe reports.
+    void start_collecting();
 
     // Waits up to timeout_ms for data, then hands every available event to h.
     // Returns the number of events delivered.
