@@ -92,11 +92,17 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
         std::thread acceptor([&] {
             // Plain code: waits for "connections" and hands each to the pool.
-            while (wait_for_start && !start_requested && !stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-            while (!stop_requested && (requests < 0 || accepted < requests)) {
+            auto plugin_due = [&] {
                 if (!plugin.empty() && !enrich.load() &&
                     (plugin_requested || (plugin_after >= 0 && accepted >= plugin_after)))
                     if (!load_plugin(plugin)) plugin.clear();
+            };
+            while (wait_for_start && !start_requested && !stop_requested) {
+                plugin_due();
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            while (!stop_requested && (requests < 0 || accepted < requests)) {
+                plugin_due();
                 in_flight.acquire();
                 cotrace::spawn(pool, handle_request(pool, accepted++));
                 if (interval_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(interval_us));
