@@ -267,7 +267,7 @@ void assembler::flush() {
 }
 
 void assembler::on_event(const cotrace_event& e) {
-    ++summary_.events;
+    if (e.kind < COTRACE_EV_COLLECTOR_FIRST) ++summary_.events;  // probe firings; the daemon's own records are not
     process& p = process_of(e.pid);
     const std::uint64_t a0 = e.args[0], a1 = e.args[1], a2 = e.args[2];
 
