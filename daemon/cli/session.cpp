@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include "collect/bpf_collector.hpp"
 #include "collect/object_watch.hpp"
@@ -50,6 +51,12 @@ public:
 private:
     struct sigaction old_int_ {}, old_term_ {};
 };
+
+std::uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 std::int64_t monotonic_to_epoch_offset() {
     timespec mono{}, real{};
@@ -102,10 +109,12 @@ void start_with_thread_census(std::uint32_t pid, bpf_collector& collector, targe
                               event_handler& stage) {
     const thread_census census = take_thread_census(pid, symbols, [&] { collector.start_collecting(); });
     for (const cotrace_event& e : census.events) stage.on_event(e);
-    std::uint64_t longest = 0;
-    for (std::uint64_t held : census.held_ns) longest = std::max(longest, held);
-    spdlog::debug("{} threads of process {} held for at most {:.3f} ms at attach ({} in a span)",
-                  census.held_ns.size(), pid, longest / 1e6,
+    std::vector<std::uint64_t> held = census.held_ns;
+    std::sort(held.begin(), held.end());
+    const double median = held.empty() ? 0 : held[held.size() / 2] / 1e6;
+    const double longest = held.empty() ? 0 : held.back() / 1e6;
+    spdlog::info("{} threads of process {} stopped at attach: median {:.3f} ms, max {:.3f} ms ({} in a span)",
+                  held.size(), pid, median, longest,
                   std::count_if(census.events.begin(), census.events.end(),
                                 [](const cotrace_event& e) { return e.kind == COTRACE_EV_thread_in_span; }));
 }
@@ -117,10 +126,12 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     // Before anything reads the target: without privilege that would fail
     // first, and say so about the target instead of the privilege.
     check_tracing_privilege();
+    const std::uint64_t attaching_since = monotonic_ns();
 
     std::vector<probe_object> objects;
+    std::set<std::pair<dev_t, ino_t>> examined;
     if (executable.empty()) {
-        objects = find_probe_objects(pid);
+        objects = find_probe_objects(pid, &examined);
         if (objects.empty())
             throw error("process " + std::to_string(pid) + " (" + process_name(pid) +
                         ") has no cotrace probes: build it with #include <cotrace/cotrace.hpp> "
@@ -163,6 +174,8 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     co.hold_on_load = release.operator bool();       // run: the child is cotrace's own
     auto collector = std::make_unique<bpf_collector>(co, objects);
     object_watch loaded(pid, *collector, symbols, stage, co.hold_on_load);
+    loaded.time_first_event_from(attaching_since);
+    loaded.examined() = std::move(examined);
     const bool hooked = loaded.attach_hook(executable);
     if (!release) {
         loaded.rescan();  // whatever was mapped before the hook was in place

@@ -65,6 +65,11 @@ void object_watch::on_event(const cotrace_event& e) {
         if (e.pid == pid_) objects_changed(e);
         return;  // the daemon's own business: not part of the traced stream
     }
+    if (started_ns_ != 0 && e.kind < COTRACE_EV_COLLECTOR_FIRST) {
+        spdlog::info("first event collected {:.3f} ms after attaching began",
+                     static_cast<double>(e.ts_ns - started_ns_) / 1e6);
+        started_ns_ = 0;
+    }
     next_.on_event(e);
 }
 

@@ -36,8 +36,15 @@ public:
     bool attach_hook(const std::string& executable = {});
     bool hooked() const { return hooked_; }
 
+    // Files already read for probes (by the first discovery): not read again.
+    std::set<std::pair<dev_t, ino_t>>& examined() { return examined_; }
+
     // Attaches what is mapped now and not attached yet; returns the links added.
     std::size_t rescan();
+
+    // Logs (-v) how long after start_ns (CLOCK_MONOTONIC) the first probe
+    // event came: the time from `cotrace attach` to the first event collected.
+    void time_first_event_from(std::uint64_t start_ns) { started_ns_ = start_ns; }
 
     void on_event(const cotrace_event& e) override;
     std::size_t changes() const { return changes_; }
@@ -52,6 +59,7 @@ private:
     bool held_;
     bool hooked_ = false;
     std::size_t changes_ = 0;
+    std::uint64_t started_ns_ = 0;  // 0: not timed, or timed already
     std::set<std::pair<dev_t, ino_t>> examined_;
 };
 

@@ -34,7 +34,7 @@ std::vector<probe_object> find_new_probe_objects(std::uint32_t pid, std::set<std
     return probe_objects_of(pid, *maps, &examined);
 }
 
-std::vector<probe_object> find_probe_objects(std::uint32_t pid) {
+std::vector<probe_object> find_probe_objects(std::uint32_t pid, std::set<std::pair<dev_t, ino_t>>* examined) {
     auto maps = read_maps(pid);
     if (!maps) {
         const std::string dir = "/proc/" + std::to_string(pid);
@@ -44,7 +44,7 @@ std::vector<probe_object> find_probe_objects(std::uint32_t pid) {
         throw error("cannot read " + dir + "/maps: not enough privilege; run as root or grant "
                     "CAP_SYS_PTRACE (and CAP_BPF, CAP_PERFMON to trace)");
     }
-    return probe_objects_of(pid, *maps, nullptr);
+    return probe_objects_of(pid, *maps, examined);
 }
 
 namespace {

@@ -20,7 +20,8 @@ struct probe_object {
 
 // Every object mapped into pid with cotrace probes (main binary and shared
 // libraries). Throws cotrace::error when the process does not exist.
-std::vector<probe_object> find_probe_objects(std::uint32_t pid);
+// `examined`, when given, collects the files read (see below).
+std::vector<probe_object> find_probe_objects(std::uint32_t pid, std::set<std::pair<dev_t, ino_t>>* examined = nullptr);
 // The same, skipping files already in `examined` (known by device and inode)
 // and adding the ones it reads: cheap enough to call at every dlopen.
 // Empty when the process is gone.
