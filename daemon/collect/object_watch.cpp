@@ -54,10 +54,13 @@ bool object_watch::attach_hook(const std::string& executable) {
 }
 
 std::size_t object_watch::rescan() {
-    auto found = find_new_probe_objects(pid_, examined_);
-    if (found.empty()) return 0;
-    for (const probe_object& o : found) spdlog::debug("new object with cotrace probes: {}", o.path);
-    return collector_.attach(found);
+    std::size_t added = 0;
+    for (probe_object& o : find_new_probe_objects(pid_, examined_)) {
+        const std::size_t links = collector_.attach({o});
+        if (links > 0) spdlog::info("attached {} probe links in {} (process {})", links, o.path, pid_);
+        added += links;
+    }
+    return added;
 }
 
 void object_watch::on_event(const cotrace_event& e) {
