@@ -120,6 +120,24 @@ bpf_collector::~bpf_collector() { release(); }
 
 void bpf_collector::start_collecting() { __atomic_store_n(&skel_->bss->collecting, 1u, __ATOMIC_RELEASE); }
 
+std::size_t bpf_collector::detach_unmapped(const std::vector<std::pair<dev_t, ino_t>>& mapped) {
+    std::size_t detached = 0;
+    for (auto it = attached_.begin(); it != attached_.end();) {
+        if (std::find(mapped.begin(), mapped.end(), *it) != mapped.end()) {
+            ++it;
+            continue;
+        }
+        for (int fd : links_of_[*it]) {
+            links_.erase(std::remove(links_.begin(), links_.end(), fd), links_.end());
+            ::close(fd);
+        }
+        links_of_.erase(*it);
+        it = attached_.erase(it);
+        ++detached;
+    }
+    return detached;
+}
+
 void bpf_collector::attach_loader_hook(const std::string& path, std::uint64_t offset) {
     bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, "on_loader_debug_state");
     if (!prog) throw error("the BPF programs lack the loader hook (rebuild cotrace)");
@@ -221,6 +239,7 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
             }
             spdlog::debug("attached cotrace:{} in {} ({} sites)", name, obj.path, sites.offsets.size());
             links_.push_back(fd);
+            links_of_[identity].push_back(fd);
             ++added;
         }
         attached_.push_back(identity);

@@ -51,6 +51,10 @@ public:
     // Attaches the probes of objects not attached yet (e.g. a library loaded
     // later). Returns how many links were added.
     std::size_t attach(const std::vector<probe_object>& objects);
+    // Detaches the probes of attached files no longer in `mapped` (device,
+    // inode) (dlclose); returns how many files. Mapped again later, they are
+    // attached again.
+    std::size_t detach_unmapped(const std::vector<std::pair<dev_t, ino_t>>& mapped);
     // Attaches the dynamic linker's debug hook (collect/loader_hook.hpp):
     // from now on each change to the target's objects is an
     // COTRACE_EV_objects_changed event. Throws cotrace::error on failure.
@@ -78,6 +82,7 @@ private:
     std::vector<int> links_;  // uprobe_multi link fds, one per (object, probe)
     std::map<std::string, std::uint32_t> spec_ids_;  // USDT argument string -> id in __bpf_usdt_specs
     std::vector<std::pair<dev_t, ino_t>> attached_;  // files whose probes are attached
+    std::map<std::pair<dev_t, ino_t>, std::vector<int>> links_of_;  // their links, by file
     event_handler* handler_ = nullptr;
     std::size_t delivered_ = 0;
 };

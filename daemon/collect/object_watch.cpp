@@ -2,10 +2,16 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <time.h>
+
+#include <algorithm>
+#include <iterator>
+#include <vector>
 
 #include "collect/loader_hook.hpp"
 #include "error.hpp"
+#include "target/mapped_file.hpp"
 #include "target/proc_maps.hpp"
 
 namespace cotrace {
@@ -63,6 +69,24 @@ std::size_t object_watch::rescan() {
     return added;
 }
 
+void object_watch::detach_unmapped() {
+    const auto maps = read_maps(pid_);
+    if (!maps) return;  // going away: nothing to learn
+    std::vector<std::pair<dev_t, ino_t>> mapped;
+    for (const mapping& m : *maps) {
+        struct stat st;
+        if (!m.path.empty() && ::stat(mapped_file_path(pid_, m).c_str(), &st) == 0)
+            mapped.emplace_back(st.st_dev, st.st_ino);
+    }
+    if (mapped.empty()) return;
+    if (const std::size_t n = collector_.detach_unmapped(mapped)) {
+        spdlog::info("detached the probes of {} object(s) process {} unloaded", n, pid_);
+        // Loaded again, they are read and attached again.
+        for (auto it = examined_.begin(); it != examined_.end();)
+            it = std::find(mapped.begin(), mapped.end(), *it) == mapped.end() ? examined_.erase(it) : std::next(it);
+    }
+}
+
 void object_watch::on_event(const cotrace_event& e) {
     if (e.kind == COTRACE_EV_objects_changed) {
         if (e.pid == pid_) objects_changed(e);
@@ -82,6 +106,7 @@ void object_watch::objects_changed(const cotrace_event& e) {
     std::size_t added = 0;
     try {
         symbols_.refresh(pid_);
+        detach_unmapped();
         added = rescan();
     } catch (const error& err) {
         spdlog::warn("process {}: the probes of a newly loaded object could not be attached: {}", pid_, err.what());

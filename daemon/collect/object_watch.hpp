@@ -51,6 +51,7 @@ public:
 
 private:
     void objects_changed(const cotrace_event& e);
+    void detach_unmapped();
 
     std::uint32_t pid_;
     bpf_collector& collector_;

@@ -5,6 +5,7 @@
 //
 //   server [--requests N] [--wait-for-start] [--plugin PATH] [--plugin-after N]
 //
+// --unload-after N unloads the plugin (dlclose) between two requests.
 // SIGUSR1 starts accepting (with --wait-for-start); SIGUSR2 loads the plugin;
 // SIGTERM stops accepting, lets every request in flight finish, and exits 0.
 // Prints "server pid N ready", "plugin loaded" and, at the end, "served N".
@@ -35,6 +36,7 @@ constexpr int max_in_flight = 4;
 std::counting_semaphore<max_in_flight> in_flight{max_in_flight};
 std::atomic<int> served{0};
 std::atomic<enrich_function> enrich{nullptr};
+void* plugin_handle = nullptr;
 
 cotrace::task<void> handle_request(cotrace::thread_pool& pool, int id) {
     cotrace::annotate("request", id);
@@ -52,10 +54,22 @@ bool load_plugin(const std::string& path) {
         std::fprintf(stderr, "server: cannot load %s: %s\n", path.c_str(), dlerror());
         return false;
     }
+    plugin_handle = lib;
     enrich.store(reinterpret_cast<enrich_function>(dlsym(lib, SERVER_PLUGIN_ENTRY)));
     std::printf("plugin loaded\n");
     std::fflush(stdout);
     return enrich.load() != nullptr;
+}
+
+// Once no request is in flight (none can be running the plugin's code).
+void unload_plugin() {
+    for (int i = 0; i < max_in_flight; ++i) in_flight.acquire();
+    enrich.store(nullptr);
+    dlclose(plugin_handle);
+    plugin_handle = nullptr;
+    std::printf("plugin unloaded\n");
+    std::fflush(stdout);
+    in_flight.release(max_in_flight);
 }
 
 }  // namespace
@@ -66,11 +80,13 @@ int main(int argc, char** argv) {
     bool wait_for_start = false;
     std::string plugin;
     int plugin_after = -1;
+    int unload_after = -1;
     int interval_us = 200;
     app.add_option("--requests,-n", requests, "Serve this many requests, then exit (default: until SIGTERM)");
     app.add_flag("--wait-for-start", wait_for_start, "Accept nothing until SIGUSR1");
     app.add_option("--plugin", plugin, "The plugin to load on SIGUSR2 (or after --plugin-after requests)");
     app.add_option("--plugin-after", plugin_after, "Load the plugin once this many requests were accepted");
+    app.add_option("--unload-after", unload_after, "Unload the plugin (dlclose) once this many requests were accepted");
     app.add_option("--interval-us", interval_us, "Pause between accepted requests")->check(CLI::NonNegativeNumber);
     CLI11_PARSE(app, argc, argv);
 
@@ -103,6 +119,10 @@ int main(int argc, char** argv) {
             }
             while (!stop_requested && (requests < 0 || accepted < requests)) {
                 plugin_due();
+                if (plugin_handle && unload_after >= 0 && accepted >= unload_after) {
+                    unload_plugin();
+                    plugin.clear();
+                }
                 in_flight.acquire();
                 cotrace::spawn(pool, handle_request(pool, accepted++));
                 if (interval_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(interval_us));

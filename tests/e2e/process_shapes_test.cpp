@@ -154,6 +154,32 @@ TEST_F(ProcessShapes, RunTracesEveryRequestExactlyWithCoroutinesInALinkedLibrary
     EXPECT_EQ(counts_of(*out.summary).incomplete, 0u);
 }
 
+TEST_F(ProcessShapes, RunDetachesAPluginsProbesWhenItIsUnloadedAndKeepsTracingTheRestExactly) {
+    const std::string traces = std::filesystem::temp_directory_path() / ("cotrace-unload-" + std::to_string(getpid()));
+    const completed r = run_to_completion({paths::cotrace, "-v", "run", "-f", "jsonl", "-o", traces, "--", server_path,
+                                           "-n", "60", "--plugin", plugin_path, "--plugin-after", "20",
+                                           "--unload-after", "40", "--interval-us", "100"});
+    ASSERT_TRUE(r.status.ok()) << r.describe();
+    std::vector<std::string> lines;
+    {
+        std::ifstream f(traces);
+        for (std::string l; std::getline(f, l);) lines.push_back(l);
+    }
+    std::filesystem::remove(traces);
+    bool detached = false;
+    for (const std::string& l : r.err)
+        if (contains(l, "detached the probes of 1 object")) detached = true;
+    EXPECT_TRUE(detached) << r.describe();
+    const jsonl_output out = parse_jsonl(lines);
+    ASSERT_EQ(out.traces.size(), 60u) << r.describe();
+    for (const json& t : out.traces) {
+        ASSERT_TRUE(t.at("complete").get<bool>()) << t.dump();
+        const auto request = expect_exact_server_trace(t);
+        ASSERT_TRUE(request.has_value());
+        EXPECT_EQ(request->enriched, request->id >= 20 && request->id < 40) << t.dump();
+    }
+}
+
 TEST_F(ProcessShapes, AttachedToAnIdleServerEveryRequestIsCompleteFromTheFirstAlsoThroughAPluginLoadedWhileTraced) {
     auto server = start_server({"--wait-for-start", "--plugin", plugin_path, "--interval-us", "100"});
     auto cotrace = start_attach(server->pid());
