@@ -63,6 +63,7 @@ std::size_t object_watch::rescan() {
     std::size_t added = 0;
     for (probe_object& o : find_new_probe_objects(pid_, examined_)) {
         const std::size_t links = collector_.attach({o});
+        attached_ns_ = monotonic_ns();  // before saying so: from here on, nothing fires unseen
         if (links > 0) spdlog::info("attached {} probe links in {} (process {})", links, o.path, pid_);
         added += links;
     }
@@ -113,7 +114,7 @@ void object_watch::objects_changed(const cotrace_event& e) {
     }
     if (added == 0 || held_) return;
     cotrace_event gap{};
-    gap.ts_ns = monotonic_ns();
+    gap.ts_ns = attached_ns_;
     gap.pid = pid_;
     gap.tid = e.tid;
     gap.kind = COTRACE_EV_objects_gap;

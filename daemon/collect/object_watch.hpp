@@ -60,7 +60,8 @@ private:
     bool held_;
     bool hooked_ = false;
     std::size_t changes_ = 0;
-    std::uint64_t started_ns_ = 0;  // 0: not timed, or timed already
+    std::uint64_t started_ns_ = 0;
+    std::uint64_t attached_ns_ = 0;  // when the last new object's probes were attached  // 0: not timed, or timed already
     std::set<std::pair<dev_t, ino_t>> examined_;
 };
 
