@@ -15,16 +15,19 @@ deps:
 
 build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@MAKEFLAGS=--no-print-directory cmake --build $(BUILD) -j$(JOBS)
 
 build-asan: deps
 	@cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DCOTRACE_SANITIZE=ON \
 		-DCOTRACE_BUILD_BENCH=OFF -DCOTRACE_BUILD_EXAMPLES=ON >/dev/null
-	@cmake --build $(BUILD_ASAN) -j$(JOBS)
+	@MAKEFLAGS=--no-print-directory cmake --build $(BUILD_ASAN) -j$(JOBS)
 
-# The demo workload traced live until it has served its requests.
-run: build
-	$(BUILD)/bin/cotrace run -- $(BUILD)/bin/pipeline --requests 20 --clients 2 --quiet
+# The demo workload traced live until it has served its requests: the build
+# shows only its progress, then come the traces.
+run: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
+	@MAKEFLAGS= scripts/quiet-build.sh $(BUILD) $(JOBS) cotrace_cli pipeline
+	@$(BUILD)/bin/cotrace run -- $(BUILD)/bin/pipeline --requests 20 --clients 2 --quiet
 
 # Every test: the normal build (unit + e2e with real BPF, as root), then the
 # ASan/UBSan build of the daemon and the tests.

@@ -21,6 +21,10 @@
 #                            chains under cotrace attach), with drops
 #   stop                     time from Ctrl-C (and from the end of --duration) to cotrace's
 #                            exit while two threads flood it with events
+#   attach_latency           `cotrace attach` to a process of 2, 16 and 64 threads: time
+#                            from the command's start of attaching to the first event
+#                            collected, and how long each thread is stopped while its
+#                            state at attach is read (median and max); median of rounds
 #
 # Adding a step: write a function step_<name> below, append <name> to STEPS, and
 # report its figures with `summary` (and `verdict` for a figure with a target).
@@ -31,7 +35,7 @@
 #   BENCH_STRICT=1        exit 1 when a figure misses its target (default: report only)
 set -euo pipefail
 
-STEPS=(variants detached_time detached_instructions attached drain stop asio)
+STEPS=(variants detached_time detached_instructions attached drain stop asio attach_latency)
 
 DETACHED_TARGET=1.02  # traced / untraced, DESIGN.md section 8
 ATTACHED_TARGET=1.2   # cotrace / bpftrace count(), per event, DESIGN.md section 8
@@ -349,6 +353,42 @@ step_asio() {
             fail "bench/asio/instructions.sh failed"
         fi
     fi
+}
+
+# ---- step: attach_latency -------------------------------------------------------
+# cotrace -v reports both figures itself ("first event collected X ms after
+# attaching began", "N threads ... stopped at attach: median X ms, max Y ms").
+# Each round attaches to a fresh target for a fraction of a second.
+step_attach_latency() {
+    need "$BIN/attach_threads" "$BIN/cotrace" || return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        fail "attach_latency needs root (real BPF)"
+        return 0
+    fi
+    local rounds=${BENCH_ATTACH_ROUNDS:-5} n r pid log first median max
+    summary ""
+    summary "Attach latency (median of $rounds rounds; ms):"
+    summary "$(printf '  %-10s %22s %22s %22s' threads 'attach->first event' 'stopped/thread median' 'stopped/thread max')"
+    for n in 2 16 64; do
+        : >"$OUT/attach_latency_$n.txt"
+        for r in $(seq "$rounds"); do
+            "$BIN/attach_threads" --threads "$n" >"$OUT/attach_target.out" &
+            pid=$!
+            until grep -q ready "$OUT/attach_target.out" 2>/dev/null; do sleep 0.01; done
+            log=$("$BIN/cotrace" -v attach -p "$pid" --duration 0.3 -f stats -o /dev/null 2>&1 || true)
+            kill "$pid"
+            wait "$pid" 2>/dev/null || true
+            first=$(sed -n 's/.*first event collected \([0-9.]*\) ms.*/\1/p' <<<"$log")
+            median=$(sed -n 's/.*stopped at attach: median \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\1/p' <<<"$log")
+            max=$(sed -n 's/.*stopped at attach: median \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\2/p' <<<"$log")
+            [ -n "$first" ] && [ -n "$median" ] || { fail "attach_latency: no figures from cotrace: $log"; return 0; }
+            echo "$first $median $max" >>"$OUT/attach_latency_$n.txt"
+        done
+        summary "$(awk -v n="$n" '{ f[NR] = $1; m[NR] = $2; x[NR] = $3 }
+            function med(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                         return a[int((k + 1) / 2)] }
+            END { printf "  %-10s %22.3f %22.3f %22.3f", n, med(f, NR), med(m, NR), med(x, NR) }' "$OUT/attach_latency_$n.txt")"
+    done
 }
 
 # ---- run ----------------------------------------------------------------------

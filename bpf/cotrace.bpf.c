@@ -363,3 +363,43 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 		return emit(ctx, COTRACE_EV_##name, nargs, CODE_ARG_##name);   \
 	}
 COTRACE_PROBE_LIST(COTRACE_PROGRAM)
+
+/*
+ * The dynamic linker's debug hook (_dl_debug_state, r_debug.r_brk): ld.so
+ * calls it around every change to the set of loaded objects, before any
+ * code of a new object runs. The event makes the daemon look at the
+ * mappings at once (a forced wake-up). With hold_on_load (`run`: the target
+ * is cotrace's own child) the process is also stopped until the daemon has
+ * attached the new objects' probes and continues it; without (attach), the
+ * target is never stopped and the daemon accounts for the time it needed.
+ */
+const volatile __u32 hold_on_load = 0;
+
+SEC("uprobe")
+int on_loader_debug_state(struct pt_regs *ctx)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	struct cotrace_event *e;
+	u32 zero = 0;
+	u64 *dropped;
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		dropped = bpf_map_lookup_elem(&drops, &zero);
+		if (dropped)
+			*dropped += 1;
+		return 0; /* never stop a process nobody will continue */
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = (u32)id;
+	e->kind = COTRACE_EV_objects_changed;
+	e->cpu = bpf_get_smp_processor_id();
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	if (hold_on_load)
+		bpf_send_signal(19 /* SIGSTOP */);
+	return 0;
+}

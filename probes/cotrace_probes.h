@@ -95,6 +95,10 @@ enum cotrace_event_kind {
  *                   padded: the kernel's comm).
  *  process_name     process `pid` is called args[0..2] (up to 24 bytes, NUL
  *                   padded: its command's base name).
+ *  objects_changed  written by BPF, consumed by the daemon (never recorded):
+ *                   the dynamic linker's debug hook (_dl_debug_state) ran on
+ *                   thread `tid`, so objects were or are about to be mapped
+ *                   or unmapped; the daemon looks at the mappings at once.
  */
 enum cotrace_collector_event_kind {
 	COTRACE_EV_COLLECTOR_FIRST = 0x100,
@@ -103,6 +107,7 @@ enum cotrace_collector_event_kind {
 	COTRACE_EV_objects_gap,
 	COTRACE_EV_thread_name,
 	COTRACE_EV_process_name,
+	COTRACE_EV_objects_changed,
 	COTRACE_EV_COLLECTOR_END
 };
 

@@ -139,9 +139,13 @@ int run_command(const std::vector<std::string>& argv, const session_options& opt
         });
     } catch (...) {
         if (gate[1] >= 0) close(gate[1]);  // the child exits without running CMD
+        kill(child, SIGCONT);  // never left held at the loader's hook
         watch.wait();
         throw;
     }
+    // The loader's hook may have stopped it just before its probes were
+    // detached: nobody would continue it then.
+    kill(child, SIGCONT);
     return watch.wait();
 }
 

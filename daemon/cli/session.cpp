@@ -11,10 +11,15 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <algorithm>
 #include <memory>
 #include <new>
+#include <set>
 
 #include "collect/bpf_collector.hpp"
+#include "collect/object_watch.hpp"
+#include "collect/thread_census.hpp"
+#include "collect/tracing_privilege.hpp"
 #include "error.hpp"
 #include "collect/probe_discovery.hpp"
 #include "record/recording.hpp"
@@ -56,6 +61,12 @@ std::int64_t monotonic_to_epoch_offset() {
            (static_cast<std::int64_t>(real.tv_nsec) - mono.tv_nsec);
 }
 
+std::uint64_t monotonic_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(t.tv_nsec);
+}
+
 std::string process_name(std::uint32_t pid) {
     std::ifstream f("/proc/" + std::to_string(pid) + "/comm");
     std::string name;
@@ -95,10 +106,11 @@ private:
 
 // The objects whose probes are attached first: the executable `run` is
 // about to exec, or every object with cotrace probes mapped in the process.
-std::vector<probe_object> startup_objects(std::uint32_t pid, const std::string& executable) {
+std::vector<probe_object> startup_objects(std::uint32_t pid, const std::string& executable,
+                                          std::set<std::pair<dev_t, ino_t>>& examined) {
     std::vector<probe_object> objects;
     if (executable.empty()) {
-        objects = find_probe_objects(pid);
+        objects = find_probe_objects(pid, &examined);
         if (objects.empty())
             throw error("process " + std::to_string(pid) + " (" + process_name(pid) +
                         ") has no cotrace probes: build it with #include <cotrace/cotrace.hpp> "
@@ -114,10 +126,30 @@ std::vector<probe_object> startup_objects(std::uint32_t pid, const std::string& 
     return objects;
 }
 
-// `run`: lets CMD exec, and reads its names once its own code runs.
+// Attach: stops the target's threads for a moment, starts collecting while
+// they stand still, and puts what each was doing into the stream first.
+void start_with_thread_census(std::uint32_t pid, bpf_collector& collector, target_symbols& symbols,
+                              event_handler& stage) {
+    const thread_census census = take_thread_census(pid, symbols, [&] { collector.start_collecting(); });
+    for (const cotrace_event& e : census.events) stage.on_event(e);
+    std::vector<std::uint64_t> held = census.held_ns;
+    std::sort(held.begin(), held.end());
+    const double median = held.empty() ? 0 : held[held.size() / 2] / 1e6;
+    const double longest = held.empty() ? 0 : held.back() / 1e6;
+    spdlog::info("{} threads of process {} stopped at attach: median {:.3f} ms, max {:.3f} ms ({} in a span)",
+                 held.size(), pid, median, longest,
+                 std::count_if(census.events.begin(), census.events.end(),
+                               [](const cotrace_event& e) { return e.kind == COTRACE_EV_thread_in_span; }));
+}
+
+// `run`: lets CMD exec. With the loader's hook, names are read at the hook,
+// before CMD's own code runs; without one (a static executable), once its
+// first event proves its own code runs.
 void start_released_child(bpf_collector& collector, target_symbols& symbols, std::uint32_t pid,
-                          target_watch& watch, const std::function<void()>& release, event_handler& stage) {
+                          target_watch& watch, const std::function<void()>& release, event_handler& stage,
+                          bool hooked) {
     release();
+    if (hooked) return;
     // Names are read from the files behind the target's mappings. While
     // CMD execs, its maps change under us (the loader maps the image in
     // steps); its first event proves it runs its own code, so read them
@@ -131,7 +163,8 @@ void start_released_child(bpf_collector& collector, target_symbols& symbols, std
     for (const cotrace_event& e : first.events) stage.on_event(e);
 }
 
-// New objects with probes (dlopen): looked for once a second.
+// New objects with probes (dlopen), where the loader has no hook (a static
+// executable): looked for once a second.
 class object_rescan {
 public:
     explicit object_rescan(std::uint32_t pid) : pid_(pid), last_(std::chrono::steady_clock::now()) {}
@@ -161,20 +194,22 @@ constexpr std::size_t events_per_turn = 4096;
 constexpr auto final_drain = std::chrono::milliseconds(50);
 
 // The session proper: takes events until a stop condition holds.
-void collect_until_stopped(bpf_collector& collector, live_stage& stage, trace_output& output,
+void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_stage& drops, trace_output& output,
                            recording_writer* recording, target_symbols& symbols, std::uint32_t pid,
                            const session_options& options, target_watch& watch) {
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
     object_rescan rescan(pid);
+    const bool hooked = stage.hooked();
     bool keep_until_exit = false;
     auto last_refresh = start;
     for (;;) {
         const std::size_t n = collector.poll(20, stage, events_per_turn);
-        stage.drops(collector.dropped());
-        // Catches dlopen'ed objects early (a name not found refreshes too).
-        // Reading the maps costs tens of microseconds: not every turn.
-        if (n > 0 && !watch.exited() && clock::now() - last_refresh >= std::chrono::milliseconds(20)) {
+        drops.drops(collector.dropped());
+        // Without the loader's hook: catches dlopen'ed objects early (a name
+        // not found refreshes too). Reading the maps costs tens of
+        // microseconds: not every turn.
+        if (!hooked && n > 0 && !watch.exited() && clock::now() - last_refresh >= std::chrono::milliseconds(20)) {
             symbols.refresh(pid);
             last_refresh = clock::now();
         }
@@ -187,20 +222,20 @@ void collect_until_stopped(bpf_collector& collector, live_stage& stage, trace_ou
         if (watch.exited() || output.limit_reached()) break;
         if (options.duration && std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
             break;
-        rescan.maybe_rescan(collector);
+        if (!hooked) rescan.maybe_rescan(collector);
     }
 }
 
 // Stops the probes, takes what is left within a bound (the rest counted as
 // dropped), then detaches before anything else can fail.
-void end_collection(std::unique_ptr<bpf_collector>& collector, live_stage& stage) {
+void end_collection(std::unique_ptr<bpf_collector>& collector, event_handler& stage, live_stage& drops) {
     using clock = std::chrono::steady_clock;
     const auto since = [start = clock::now()] {
         return std::chrono::duration<double, std::milli>(clock::now() - start).count();
     };
     collector->stop();
     const std::size_t drained = collector->drain(stage, clock::now() + final_drain);
-    stage.drops(collector->dropped());
+    drops.drops(collector->dropped());
     spdlog::debug("stopping: {} events taken after the stop in {:.1f} ms", drained, since());
     collector.reset();
     spdlog::debug("stopping: detached after {:.1f} ms", since());
@@ -210,8 +245,12 @@ void end_collection(std::unique_ptr<bpf_collector>& collector, live_stage& stage
 
 void trace_process(std::uint32_t pid, const session_options& options, target_watch& watch,
                    const std::string& executable, const std::function<void()>& release) {
-    check_kernel_support();
-    std::vector<probe_object> objects = startup_objects(pid, executable);
+    // Before anything reads the target: without privilege that would fail
+    // first, and say so about the target instead of the privilege.
+    check_tracing_privilege();
+    const std::uint64_t attaching_since = monotonic_ns();
+    std::set<std::pair<dev_t, ino_t>> examined;
+    std::vector<probe_object> objects = startup_objects(pid, executable, examined);
 
     target_symbols symbols;
     if (!release) symbols.refresh(pid);  // a `run` child has not exec'd yet: its maps are cotrace's
@@ -238,13 +277,23 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     co.pid = pid;
     co.ring_bytes = options.ring_bytes;
     co.sample = options.sample;
+    co.start_collecting = release.operator bool();  // attach: once the threads stand still
+    co.hold_on_load = release.operator bool();      // run: the child is cotrace's own
     auto collector = std::make_unique<bpf_collector>(co, objects);
+    object_watch loaded(pid, *collector, symbols, stage, co.hold_on_load);
+    loaded.time_first_event_from(attaching_since);
+    loaded.examined() = std::move(examined);
+    const bool hooked = loaded.attach_hook(executable);
+    if (!release) {
+        loaded.rescan();  // whatever was mapped before the hook was in place
+        start_with_thread_census(pid, *collector, symbols, loaded);
+    }
     spdlog::info("attached {} probe links in process {}", collector->links(), pid);
 
     try {
-        if (release) start_released_child(*collector, symbols, pid, watch, release, stage);
-        collect_until_stopped(*collector, stage, output, recording.get(), symbols, pid, options, watch);
-        end_collection(collector, stage);
+        if (release) start_released_child(*collector, symbols, pid, watch, release, loaded, hooked);
+        collect_until_stopped(*collector, loaded, stage, output, recording.get(), symbols, pid, options, watch);
+        end_collection(collector, loaded, stage);
     } catch (const std::exception& e) {
         // Whatever failed (memory, a full disk, a bug), what was assembled
         // so far is still shown and the recording still closed.
@@ -254,7 +303,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
                                      : e.what();
         const int status = dynamic_cast<const error*>(&e) ? static_cast<const error&>(e).status() : exit_runtime;
         try {
-            if (collector) end_collection(collector, stage);
+            if (collector) end_collection(collector, loaded, stage);
         } catch (const std::exception&) {
             collector.reset();
         }

@@ -104,6 +104,7 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
         skel_->rodata->sample_every = options_.sample ? options_.sample : 1;
         if (const std::string problem = ring_size_problem(options_.ring_bytes); !problem.empty())
             throw error("--ring-size " + std::to_string(options_.ring_bytes) + ": " + problem, exit_usage);
+        skel_->rodata->hold_on_load = options_.hold_on_load ? 1 : 0;
         if (int err = bpf_map__set_max_entries(skel_->maps.events, static_cast<__u32>(options_.ring_bytes)))
             throw error("cannot size the BPF ring buffer to " + std::to_string(options_.ring_bytes) +
                         " bytes: " + std::strerror(-err));
@@ -121,7 +122,7 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
                         " (run with -v for details)");
         }
         // All at once: from here every probe reports.
-        __atomic_store_n(&skel_->bss->collecting, 1u, __ATOMIC_RELEASE);
+        if (options_.start_collecting) start_collecting();
     } catch (...) {
         release();
         throw;
@@ -129,6 +130,39 @@ bpf_collector::bpf_collector(const collector_options& options, const std::vector
 }
 
 bpf_collector::~bpf_collector() { release(); }
+
+void bpf_collector::start_collecting() { __atomic_store_n(&skel_->bss->collecting, 1u, __ATOMIC_RELEASE); }
+
+std::size_t bpf_collector::detach_unmapped(const std::vector<std::pair<dev_t, ino_t>>& mapped) {
+    std::size_t detached = 0;
+    for (auto it = attached_.begin(); it != attached_.end();) {
+        if (std::find(mapped.begin(), mapped.end(), *it) != mapped.end()) {
+            ++it;
+            continue;
+        }
+        for (int fd : links_of_[*it]) {
+            links_.erase(std::remove(links_.begin(), links_.end(), fd), links_.end());
+            ::close(fd);
+        }
+        links_of_.erase(*it);
+        it = attached_.erase(it);
+        ++detached;
+    }
+    return detached;
+}
+
+void bpf_collector::attach_loader_hook(const std::string& path, std::uint64_t offset) {
+    bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, "on_loader_debug_state");
+    if (!prog) throw error("the BPF programs lack the loader hook (rebuild cotrace)");
+    uprobe_multi_sites sites;
+    sites.path = path;
+    sites.offsets = {offset};
+    sites.ref_ctr_offsets = {0};
+    sites.cookies = {0};
+    const int fd = attach_uprobe_multi(bpf_program__fd(prog), sites, options_.pid);
+    if (fd < 0) throw error("cannot attach to the dynamic linker's debug hook in " + path + ": " + std::strerror(-fd));
+    links_.push_back(fd);
+}
 
 void bpf_collector::release() noexcept {
     // The reader first: it reads the ring's pages, which go with the skeleton.
@@ -257,6 +291,7 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
             }
             spdlog::debug("attached cotrace:{} in {} ({} sites)", name, obj.path, sites.offsets.size());
             links_.push_back(fd);
+            links_of_[identity].push_back(fd);
             ++added;
         }
         attached_.push_back(identity);

@@ -36,6 +36,11 @@ struct collector_options {
     // Events the user-space queue holds between the ring reader and the
     // assembler: 64 bytes each, so the default is 16 MiB, as much as the ring.
     std::size_t queue_events = 1u << 18;
+    // false: probes stay quiet until start_collecting() (attach: once every
+    // thread of the target is stopped, so its state at that moment is known).
+    bool start_collecting = true;
+    // The loader hook stops the target until continued (`run` only).
+    bool hold_on_load = false;
 };
 
 // Why `bytes` cannot be a BPF ring buffer's size (a power of two, at least a
@@ -54,6 +59,16 @@ public:
     // Attaches the probes of objects not attached yet (e.g. a library loaded
     // later). Returns how many links were added.
     std::size_t attach(const std::vector<probe_object>& objects);
+    // Detaches the probes of attached files no longer in `mapped` (device,
+    // inode) (dlclose); returns how many files. Mapped again later, they are
+    // attached again.
+    std::size_t detach_unmapped(const std::vector<std::pair<dev_t, ino_t>>& mapped);
+    // Attaches the dynamic linker's debug hook (collect/loader_hook.hpp):
+    // from now on each change to the target's objects is an
+    // COTRACE_EV_objects_changed event. Throws cotrace::error on failure.
+    void attach_loader_hook(const std::string& path, std::uint64_t offset);
+    // From here every probe reports.
+    void start_collecting();
 
     // Waits up to timeout_ms for events, then hands at most `budget` of them
     // to h: a caller that checks its stop conditions between calls sees them
@@ -84,6 +99,7 @@ private:
     std::map<std::string, std::uint32_t> spec_ids_;  // USDT argument string -> id in __bpf_usdt_specs
     std::vector<std::pair<dev_t, ino_t>> attached_;  // files whose probes are attached
     std::uint64_t abandoned_ = 0;  // queued at the end of drain(), never delivered
+    std::map<std::pair<dev_t, ino_t>, std::vector<int>> links_of_;  // their links, by file
 };
 
 // Checks what the kernel must offer (BTF, uprobes, BPF privilege) and throws

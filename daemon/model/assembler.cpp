@@ -40,6 +40,14 @@ struct assembler::process {
     // Threads seen outside every span (their stack emptied): a span begun
     // there with no current span is certainly a root.
     std::unordered_set<std::uint32_t> known_idle;
+    // The collector's census at attach: once it came, a thread it did not
+    // list began after attach (idle at its start); listed threads inside a
+    // span stay uncertain until seen leaving their spans.
+    bool census = false;
+    std::unordered_set<std::uint32_t> in_span_at_attach;
+    // Windows (monotonic ns) in which a new object's probes may have fired
+    // unseen (COTRACE_EV_objects_gap): a span begun in one may lack events.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps;
 };
 
 struct assembler::open_trace {
@@ -125,6 +133,8 @@ std::uint64_t assembler::begin_span(process& p, const cotrace_event& e, std::uin
         if (auto it = p.last_ended.find(e.tid); it != p.last_ended.end() && it->second.frame == frame)
             p.last_ended.erase(it);
     }
+    for (const auto& [from, to] : p.gaps)
+        if (e.ts_ns >= from && e.ts_ns <= to) parent_trace->lost = true;
     span s;
     s.id = next_span_id_++;
     s.parent_id = parent_id;
@@ -152,7 +162,8 @@ std::uint64_t assembler::known_or_partial(process& p, const cotrace_event& e, st
 
 std::uint64_t assembler::implicit_parent(process& p, const cotrace_event& e, bool& uncertain) {
     const std::uint64_t parent = current_span(p, e.tid);
-    uncertain = parent == 0 && !options_.threads_start_idle && !p.known_idle.count(e.tid);
+    uncertain = parent == 0 && !options_.threads_start_idle && !p.known_idle.count(e.tid) &&
+                (!p.census || p.in_span_at_attach.count(e.tid));
     return parent;
 }
 
@@ -267,7 +278,7 @@ void assembler::flush() {
 }
 
 void assembler::on_event(const cotrace_event& e) {
-    ++summary_.events;
+    if (e.kind < COTRACE_EV_COLLECTOR_FIRST) ++summary_.events;  // probe firings; the daemon's own records are not
     process& p = process_of(e.pid);
     const std::uint64_t a0 = e.args[0], a1 = e.args[1], a2 = e.args[2];
 
@@ -402,7 +413,23 @@ void assembler::on_event(const cotrace_event& e) {
             if (stack.empty()) p.running.erase(it);
             break;
         }
+        case COTRACE_EV_thread_idle:
+            p.census = true;
+            p.known_idle.insert(e.tid);
+            break;
+        case COTRACE_EV_thread_in_span:
+            p.census = true;
+            p.in_span_at_attach.insert(e.tid);
+            break;
+        case COTRACE_EV_objects_gap:
+            // What is open now may have run the new object's code unseen, and
+            // so may what begins in the window (it comes later in the stream).
+            for (auto& [id, ot] : traces_)
+                if (ot->t.pid == e.pid) ot->lost = true;
+            p.gaps.emplace_back(std::min(a0, e.ts_ns), e.ts_ns);
+            break;
         default:
+            if (e.kind >= COTRACE_EV_COLLECTOR_FIRST) break;  // the collector's other records
             ++summary_.unattributed;
             break;
     }

@@ -6,6 +6,7 @@
 
 #include "cotrace_probes.h"
 #include "target/function_name.hpp"
+#include "target/mapped_file.hpp"
 
 namespace cotrace {
 
@@ -23,35 +24,55 @@ void target_symbols::refresh(std::uint32_t pid) {
     // Open the objects now: /proc/PID/root is gone once the process exits,
     // and a short-lived target may exit before its events are read.
     for (const mapping& map : maps_[pid])
-        if (map.exec && !map.path.empty()) object(pid, map.path);
+        if (map.exec && !map.path.empty()) object(pid, map);
 }
 
-const elf_object* target_symbols::object(std::uint32_t pid, const std::string& path) {
-    auto it = objects_.find(path);
+const elf_object* target_symbols::object(std::uint32_t pid, const mapping& m) {
+    auto it = objects_.find(m.path);
     if (it == objects_.end()) {
-        auto obj = elf_object::open(target_path(pid, path));
-        if (!obj) obj = elf_object::open(path);  // the process is gone; same mount namespace
-        it = objects_.emplace(path, std::move(obj)).first;
+        auto obj = elf_object::open(mapped_file_path(pid, m));
+        if (!obj && m.path == mapped_file_name(m))
+            obj = elf_object::open(m.path);  // the process is gone; same mount namespace
+        it = objects_.emplace(m.path, std::move(obj)).first;
     }
     return it->second.get();
 }
 
-std::optional<target_symbols::located> target_symbols::locate(std::uint32_t pid, std::uint64_t addr) {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        auto it = maps_.find(pid);
-        if (it != maps_.end()) {
-            for (const mapping& m : it->second) {
-                if (addr < m.start || addr >= m.end || m.path.empty()) continue;
-                const elf_object* obj = object(pid, m.path);
-                if (!obj) return std::nullopt;
-                auto vaddr = obj->vaddr_of_offset(addr - m.start + m.offset);
-                if (!vaddr) return std::nullopt;
-                return located{obj, *vaddr};
-            }
-        }
-        if (attempt == 0) refresh(pid);  // a mapping we have not seen yet
+std::optional<target_symbols::located> target_symbols::locate_known(std::uint32_t pid, std::uint64_t addr) {
+    auto it = maps_.find(pid);
+    if (it == maps_.end()) return std::nullopt;
+    for (const mapping& m : it->second) {
+        if (addr < m.start || addr >= m.end || m.path.empty()) continue;
+        const elf_object* obj = object(pid, m);
+        if (!obj) return std::nullopt;
+        auto vaddr = obj->vaddr_of_offset(addr - m.start + m.offset);
+        if (!vaddr) return std::nullopt;
+        return located{obj, *vaddr};
     }
     return std::nullopt;
+}
+
+std::optional<target_symbols::located> target_symbols::locate(std::uint32_t pid, std::uint64_t addr) {
+    if (auto where = locate_known(pid, addr)) return where;
+    refresh(pid);  // a mapping we have not seen yet
+    return locate_known(pid, addr);
+}
+
+const std::vector<mapping>& target_symbols::mappings(std::uint32_t pid) {
+    static const std::vector<mapping> none;
+    auto it = maps_.find(pid);
+    return it == maps_.end() ? none : it->second;
+}
+
+bool target_symbols::in_coroutine_resume(std::uint32_t pid, std::uint64_t addr) {
+    const auto where = locate_known(pid, addr);
+    if (!where) return false;
+    const auto sym = where->object->symbol_at(where->vaddr);
+    if (!sym) return false;
+    const auto ends_with = [&](const std::string& suffix) {
+        return sym->size() >= suffix.size() && sym->compare(sym->size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    return ends_with(".actor") || ends_with(".resume") || ends_with("[clone .actor]");
 }
 
 std::optional<std::string> target_symbols::read_text(std::uint32_t pid, std::uint64_t addr,

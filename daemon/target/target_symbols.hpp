@@ -24,8 +24,17 @@ public:
     std::optional<std::uint64_t> frame_code(std::uint32_t pid, std::uint64_t frame) override;
 
     // Takes a fresh look at the process's mappings (at attach, and when an
-    // address falls outside every known mapping, e.g. after dlopen).
+    // address falls outside every known mapping, e.g. after dlopen), and
+    // opens every object mapped, so names and sites stay readable after the
+    // process is gone. Call it while the process is alive: at exec, at
+    // attach, at each change of its objects.
     void refresh(std::uint32_t pid);
+
+    // True when addr lies in a coroutine's resume function (GCC's
+    // `[clone .actor]`, Clang's `.resume`), by the mappings last read.
+    bool in_coroutine_resume(std::uint32_t pid, std::uint64_t addr);
+    // The mappings last read for pid (empty if none).
+    const std::vector<mapping>& mappings(std::uint32_t pid);
 
 private:
     struct located {
@@ -33,11 +42,12 @@ private:
         std::uint64_t vaddr;  // link-time address in that object
     };
     std::optional<located> locate(std::uint32_t pid, std::uint64_t addr);
-    const elf_object* object(std::uint32_t pid, const std::string& path);
+    std::optional<located> locate_known(std::uint32_t pid, std::uint64_t addr);
+    const elf_object* object(std::uint32_t pid, const mapping& m);
     std::optional<std::string> read_text(std::uint32_t pid, std::uint64_t addr, const elf_object* in);
 
     std::unordered_map<std::uint32_t, std::vector<mapping>> maps_;
-    std::map<std::string, std::unique_ptr<elf_object>> objects_;  // by path in the target
+    std::map<std::string, std::unique_ptr<elf_object>> objects_;  // by path in the target (as maps shows it)
 };
 
 // Reads the target's memory (process_vm_readv); false when it cannot.

@@ -2,7 +2,10 @@
 // fix), a non-zero exit status (1 runtime error, 2 usage error), and nothing
 // left attached. And `cotrace probes`, which lists what can be traced.
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -14,6 +17,29 @@ namespace e2e {
 namespace {
 
 class Errors : public test {};
+
+// Copies of programs in a fresh directory every user may enter, removed at the end.
+class world_readable_copies {
+public:
+    explicit world_readable_copies(const std::vector<std::string>& programs) {
+        char templ[] = "/tmp/cotrace-e2e-XXXXXX";
+        if (!mkdtemp(templ)) throw std::runtime_error("cannot create a directory in /tmp");
+        dir_ = templ;
+        std::filesystem::permissions(dir_, std::filesystem::perms(0755));
+        for (const std::string& p : programs)
+            std::filesystem::copy_file(p, dir_ / std::filesystem::path(p).filename());
+    }
+    ~world_readable_copies() {
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
+    }
+    std::string path_of(const std::string& program) const {
+        return (dir_ / std::filesystem::path(program).filename()).string();
+    }
+
+private:
+    std::filesystem::path dir_;
+};
 class Probes : public test {};
 
 // Exactly one non-empty line on stderr.
@@ -84,9 +110,12 @@ TEST_F(Errors, RunningAMissingCommandFailsWithOneLine) {
 TEST_F(Errors, WithoutPrivilegeAttachFailsNamingTheCapabilitiesAndAttachesNothing) {
     // Target and tracer both run as nobody: the only thing missing is
     // privilege (CAP_BPF, CAP_PERFMON), not access to the process.
+    // Both run from a copy nobody may execute: the checkout may be anywhere
+    // (e.g. under a 0700 /root), which must not change the error.
+    const world_readable_copies copies({paths::pipeline, paths::cotrace});
     const std::vector<std::string> as_nobody{paths::setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"};
     std::vector<std::string> argv = as_nobody;
-    argv.insert(argv.end(), {paths::pipeline, "--forever", "-q", "--interval-ms", "5"});
+    argv.insert(argv.end(), {copies.path_of(paths::pipeline), "--forever", "-q", "--interval-ms", "5"});
     auto pipeline = process::spawn(argv);
     const std::string ready = "pipeline pid " + std::to_string(pipeline->pid()) + " ready";
     ASSERT_TRUE(pipeline->out().wait_for([&](const std::string& l) { return l == ready; })) << pipeline->describe();
@@ -101,7 +130,7 @@ TEST_F(Errors, WithoutPrivilegeAttachFailsNamingTheCapabilitiesAndAttachesNothin
     const target_semaphores semaphores(pipeline->pid());
 
     argv = as_nobody;
-    argv.insert(argv.end(), {paths::cotrace, "attach", "-p", std::to_string(pipeline->pid())});
+    argv.insert(argv.end(), {copies.path_of(paths::cotrace), "attach", "-p", std::to_string(pipeline->pid())});
     const completed r = run_to_completion(argv);
     EXPECT_TRUE(r.status.exited && r.status.code == 1) << r.describe();
     expect_one_line(r);

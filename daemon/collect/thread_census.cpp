@@ -1,0 +1,218 @@
+#include "collect/thread_census.hpp"
+
+#include <dirent.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+namespace cotrace {
+
+namespace {
+
+// How much of a stack is read, from the stack pointer up: deep enough for
+// any plausible nesting of plain calls inside a coroutine, bounded so a
+// thread with a huge stack costs no more than this.
+constexpr std::uint64_t max_stack_scan = 512u << 10;
+constexpr std::size_t stack_chunk = 64u << 10;
+// A thread list that keeps growing while we stop it (a process spawning
+// threads in a loop) is given up on after this many rounds.
+constexpr int max_listing_rounds = 64;
+
+std::uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::vector<std::uint32_t> list_threads(std::uint32_t pid) {
+    std::vector<std::uint32_t> out;
+    DIR* d = opendir(("/proc/" + std::to_string(pid) + "/task").c_str());
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+        char* end = nullptr;
+        const unsigned long tid = std::strtoul(e->d_name, &end, 10);
+        if (end != e->d_name && *end == '\0' && tid > 0) out.push_back(static_cast<std::uint32_t>(tid));
+    }
+    closedir(d);
+    return out;
+}
+
+struct held_thread {
+    std::uint32_t tid = 0;
+    int pending_signal = 0;  // a signal that arrived as we stopped it: given back at detach
+    std::uint64_t stopped_at = 0;
+    bool attached = false;   // seized and not yet detached
+};
+
+// Owns the ptrace attachments: whatever happens, every thread is let go.
+class thread_holder {
+public:
+    ~thread_holder() {
+        for (auto& [tid, t] : threads_) release(t);
+    }
+    std::map<std::uint32_t, held_thread>& threads() { return threads_; }
+
+    // Seizes and stops tid; false when it cannot (gone, or traced already).
+    bool stop(std::uint32_t tid) {
+        held_thread t;
+        t.tid = tid;
+        if (ptrace(PTRACE_SEIZE, tid, nullptr, nullptr) != 0) return false;
+        t.attached = true;
+        if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) {
+            release(t);
+            return false;
+        }
+        for (;;) {
+            int status = 0;
+            const pid_t r = waitpid(static_cast<pid_t>(tid), &status, __WALL);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0 || !WIFSTOPPED(status)) return false;  // it exited: nothing to detach
+            const int sig = WSTOPSIG(status);
+            const int event = status >> 16;
+            // PTRACE_EVENT_STOP: our interrupt (or a group-stop); anything
+            // else is a signal being delivered, to be handed back.
+            if (event != PTRACE_EVENT_STOP && sig != SIGTRAP) t.pending_signal = sig;
+            break;
+        }
+        t.stopped_at = monotonic_ns();
+        threads_[tid] = t;
+        return true;
+    }
+
+    // Lets tid go; returns how long it was held.
+    std::uint64_t release(std::uint32_t tid) {
+        auto it = threads_.find(tid);
+        if (it == threads_.end()) return 0;
+        release(it->second);
+        return monotonic_ns() - it->second.stopped_at;
+    }
+
+private:
+    static void release(held_thread& t) {
+        if (!t.attached) return;
+        ptrace(PTRACE_DETACH, t.tid, nullptr, reinterpret_cast<void*>(static_cast<long>(t.pending_signal)));
+        t.attached = false;
+    }
+    std::map<std::uint32_t, held_thread> threads_;
+};
+
+// Whether addr follows a call instruction (so it is a return address, not a
+// function pointer that happens to be on the stack): e8 rel32, or ff /2 in
+// any of its 2- to 7-byte forms.
+bool follows_call(std::uint32_t pid, std::uint64_t addr) {
+    if (addr < 8) return false;
+    unsigned char code[8];
+    if (!read_process_memory(pid, addr - 8, code, sizeof code)) return false;
+    if (code[8 - 5] == 0xe8) return true;
+    for (int k = 2; k <= 7; ++k)
+        if (code[8 - k] == 0xff && ((code[8 - k + 1] >> 3) & 7) == 2) return true;
+    return false;
+}
+
+class stack_reader {
+public:
+    stack_reader(std::uint32_t pid, target_symbols& symbols) : pid_(pid), symbols_(symbols) {
+        for (const mapping& m : symbols.mappings(pid)) {
+            if (m.exec && !m.path.empty()) code_.push_back({m.start, m.end});
+            all_.push_back({m.start, m.end});
+        }
+    }
+
+    // The innermost coroutine resume address on the thread's stack, or 0.
+    std::uint64_t innermost_coroutine(const user_regs_struct& regs) {
+        if (is_coroutine_code(regs.rip)) return regs.rip;
+        const std::uint64_t sp = regs.rsp;
+        std::uint64_t end = 0;
+        for (const auto& [lo, hi] : all_)
+            if (sp >= lo && sp < hi) end = hi;
+        if (end == 0) return 0;
+        end = std::min(end, sp + max_stack_scan);
+        std::vector<std::uint64_t> words(stack_chunk / 8);
+        for (std::uint64_t at = sp & ~std::uint64_t{7}; at < end; at += stack_chunk) {
+            const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(stack_chunk, end - at)) & ~std::size_t{7};
+            if (bytes == 0 || !read_process_memory(pid_, at, words.data(), bytes)) break;
+            for (std::size_t i = 0; i < bytes / 8; ++i)
+                if (is_coroutine_code(words[i]) && follows_call(pid_, words[i])) return words[i];
+        }
+        return 0;
+    }
+
+private:
+    bool is_coroutine_code(std::uint64_t addr) {
+        bool in_code = false;
+        for (const auto& [lo, hi] : code_)
+            if (addr >= lo && addr < hi) in_code = true;
+        if (!in_code) return false;
+        auto it = known_.find(addr);
+        if (it == known_.end()) it = known_.emplace(addr, symbols_.in_coroutine_resume(pid_, addr)).first;
+        return it->second;
+    }
+
+    std::uint32_t pid_;
+    target_symbols& symbols_;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> code_, all_;
+    std::unordered_map<std::uint64_t, bool> known_;
+};
+
+cotrace_event collector_event(std::uint32_t pid, std::uint32_t tid, std::uint64_t ts, std::uint16_t kind,
+                              std::uint64_t code) {
+    cotrace_event e{};
+    e.ts_ns = ts;
+    e.pid = pid;
+    e.tid = tid;
+    e.kind = kind;
+    e.args[0] = code;
+    return e;
+}
+
+}  // namespace
+
+thread_census take_thread_census(std::uint32_t pid, target_symbols& symbols, const std::function<void()>& start) {
+    thread_census census;
+    thread_holder holder;
+    std::set<std::uint32_t> tried;
+    for (int round = 0; round < max_listing_rounds; ++round) {
+        bool new_threads = false;
+        for (std::uint32_t tid : list_threads(pid)) {
+            if (!tried.insert(tid).second) continue;
+            new_threads = true;
+            if (!holder.stop(tid)) ++census.not_stopped;
+        }
+        if (!new_threads) break;  // every thread that exists is stopped: none can start another
+    }
+    // The mappings cannot change while every thread stands still.
+    if (!holder.threads().empty()) symbols.refresh(pid);
+    census.started_ns = monotonic_ns();
+    start();
+    stack_reader stacks(pid, symbols);
+    for (auto& [tid, t] : holder.threads()) {
+        user_regs_struct regs{};
+        std::uint64_t code = 0;
+        const bool read = ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0;
+        if (read) code = stacks.innermost_coroutine(regs);
+        census.held_ns.push_back(holder.release(tid));
+        if (!read) {
+            ++census.not_stopped;
+            continue;
+        }
+        census.events.push_back(collector_event(pid, tid, census.started_ns,
+                                                code ? COTRACE_EV_thread_in_span : COTRACE_EV_thread_idle, code));
+    }
+    if (census.not_stopped)
+        spdlog::warn("the state of {} thread(s) of process {} at attach is unknown (they could not be "
+                     "stopped: traced by a debugger?); spans they began before are partial",
+                     census.not_stopped, pid);
+    return census;
+}
+
+}  // namespace cotrace
