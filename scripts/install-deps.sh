@@ -16,6 +16,8 @@ packages=(
   graphviz                        # renders --format dot in tests
   valgrind                        # instruction counts in benchmarks
   libasio-dev                     # Asio integration
+  libasio-doc                     # Asio's shipped examples, built and traced in e2e tests
+  libboost-dev                    # Boost.Asio spelling of the Asio hooks, checked in tests
 )
 
 missing=()
