@@ -167,7 +167,15 @@ struct asio_session {
     bool coroutine = false;  // a coroutine (else the handlers of an accepted connection)
     bool begun = false;      // its span has begun (a coroutine's does at its first operation, where Asio names it)
     bool listener = false;   // it accepts connections: no span of its own; each accept is a trace
+    const char* name = nullptr;      // a coroutine's span name
+    std::uint32_t operations = 0;    // co_awaits in its current part
 };
+
+// A long-lived coroutine (a connection open for hours) is cut into parts of
+// this many co_awaited operations: each part is a trace of its own, linked
+// from the part before, so the collector emits each part when it is done
+// and holds one part at a time, not the session's whole history.
+inline constexpr std::uint32_t asio_part_operations = 1000;
 
 class asio_location;
 
@@ -301,9 +309,23 @@ inline bool asio_is_accept(const char* name) noexcept {
 inline void asio_begin_coroutine(asio_session* s, const asio_location* where) noexcept {
     s->begun = true;
     const char* name = where && where->function_ ? where->function_ : "co_spawn";
+    s->name = name;
     asio_probe_async_begin(s->id, COTRACE_PARENT_NONE, name);
     asio_probe_resume(s->id);
     if (s->spawned_by != 0) asio_probe_link(s->spawned_by, s->id);
+    asio_thread.current = s->id;
+}
+
+// The next part of a long coroutine session: begun (and linked from the
+// part before) while the coroutine runs with nothing else of it pending.
+inline void asio_next_part(asio_session* s) noexcept {
+    const std::uint64_t previous = s->id;
+    s->id = asio_new_id();
+    s->operations = 1;  // the one it begins with
+    asio_probe_async_begin(s->id, COTRACE_PARENT_NONE, s->name);
+    asio_probe_link(previous, s->id);
+    asio_probe_end(previous, COTRACE_STATUS_OK);
+    asio_probe_resume(s->id);
     asio_thread.current = s->id;
 }
 
@@ -355,6 +377,9 @@ inline void asio_begin_coroutine(asio_session* s, const asio_location* where) no
             }
             asio_begin_coroutine(s, asio_location::outermost_of(s));
         }
+        if (s->coroutine && t.current == s->id && ++s->operations > asio_part_operations &&
+            s->refs.load(std::memory_order_acquire) == 1)
+            asio_next_part(s);  // only the invocation running it holds it: no operation of this part is open
         asio_session_retain(s);
         h.cotrace_session_ = s;
         h.cotrace_id_ = id;
