@@ -45,7 +45,8 @@ docroot=$(mktemp -d)
 head -c 2048 /dev/zero | tr '\0' 'x' >"$docroot/index.html"
 server="" tracer=""
 cleanup() {
-    [ -n "$tracer" ] && kill -INT "$tracer" 2>/dev/null && wait "$tracer" 2>/dev/null || true
+    # SIGTERM: a background job of a script ignores SIGINT.
+    [ -n "$tracer" ] && kill -TERM "$tracer" 2>/dev/null && wait "$tracer" 2>/dev/null || true
     [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
     server="" tracer=""
 }
