@@ -5,21 +5,20 @@
 //   -DASIO_CUSTOM_HANDLER_TRACKING="cotrace/asio_tracking.hpp"
 //
 // (examples/CMakeLists.txt builds it traced, untraced and traced with
-// COTRACE_ENABLED=0). Under `cotrace attach` each client session is one trace:
+// COTRACE_ENABLED=0). Each co_await passes `asio::use_awaitable_t<>()`, whose
+// default argument captures the co_await's source location (Asio keeps it
+// when handler tracking is on, as the flag turns it on). Under
+// `cotrace attach` each client session is one trace:
 //
-//   co_spawn                          the session's coroutine starts (root)
-//   └─ socket.async_receive           co_await socket.async_read_some(...)
-//      └─ socket.async_send           co_await async_write(...): one write_some
-//         └─ socket.async_receive     ... a receive and a send per message
-//            ...
-//               └─ socket.async_receive   end of file: events asio.misc = 2
-//                                         and socket.close = fd (the session
-//                                         ends, its socket is destroyed)
+//   session                           the coroutine, for its whole life
+//   ├─ socket.async_receive           asio_echo.cpp:63  co_await async_read_some
+//   ├─ socket.async_send              asio_echo.cpp:66  co_await async_write
+//   ├─ ...                            a receive and a send per message
+//   └─ socket.async_receive           end of file: "asio.misc: End of file" = 2
+//      • socket.close                 (in the session: its socket is destroyed)
 //
-// Each operation is a child of the handler whose invocation started it: the
-// chain is the session's causal order, and each span's thread is the
-// io_context thread that ran its completion. The listener is a trace of its
-// own: a chain of socket.async_accept, one per connection.
+// linked from the accept that accepted it. The listener is no trace of its
+// own: each accept is a trace of one span.
 //
 //   asio_echo [--threads T] [--port P] [--forever | --sessions N]
 //
@@ -61,9 +60,10 @@ asio::awaitable<void> session(tcp::socket socket, server_state& state) {
     for (;;) {
         asio::error_code ec;
         const std::size_t n =
-            co_await socket.async_read_some(asio::buffer(data), asio::redirect_error(asio::use_awaitable, ec));
+            co_await socket.async_read_some(asio::buffer(data), asio::redirect_error(asio::use_awaitable_t<>(), ec));
         if (ec) break;  // end of file, or an error: the session is over
-        co_await asio::async_write(socket, asio::buffer(data, n), asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(socket, asio::buffer(data, n),
+                                   asio::redirect_error(asio::use_awaitable_t<>(), ec));
         if (ec) break;
     }
     const long ended = state.sessions_ended.fetch_add(1) + 1;
@@ -73,7 +73,7 @@ asio::awaitable<void> session(tcp::socket socket, server_state& state) {
 // Accepts connections for ever; each one is a session of its own.
 asio::awaitable<void> listener(tcp::acceptor acceptor, server_state& state) {
     for (;;) {
-        tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
+        tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable_t<>());
         socket.set_option(tcp::no_delay(true));
         asio::co_spawn(acceptor.get_executor(), session(std::move(socket), state), asio::detached);
     }

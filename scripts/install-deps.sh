@@ -18,6 +18,8 @@ packages=(
   valgrind                        # instruction counts in benchmarks
   libasio-dev                     # Asio integration
   libcurl4-openssl-dev            # --otlp-endpoint: OTLP/HTTP export
+  libasio-doc                     # Asio's shipped examples, built and traced in e2e tests
+  libboost-dev                    # Boost.Asio spelling of the Asio hooks, checked in tests
 )
 
 # Node.js runs the npm-packaged checkers (OpenTelemetry's protobuf

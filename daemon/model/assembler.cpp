@@ -387,7 +387,19 @@ void assembler::on_event(const cotrace_event& e) {
             else
                 parent = implicit_parent(p, e, uncertain);
             const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::coroutine, uncertain);
-            find_span(id)->name = a2 ? symbols_.text(e.pid, a2) : "?";
+            span& s = *find_span(id);
+            s.name = a2 ? symbols_.text(e.pid, a2) : "?";
+            // Work its explicit parent has just suspended for (a suspend on no
+            // traced child, then this): the parent awaits it. The child takes
+            // the suspension's site and stands for the wait, which is not kept
+            // twice (a long session holds one child per wait, not two records).
+            if (a1 != 0 && a1 != COTRACE_PARENT_NONE && parent != 0) {
+                span& ps = *find_span(parent);
+                if (!ps.suspends.empty() && ps.suspends.back().end_ns == 0 && ps.suspends.back().awaited == 0) {
+                    s.site = std::move(ps.suspends.back().site);
+                    ps.suspends.pop_back();
+                }
+            }
             break;
         }
         case COTRACE_EV_context_capture:  // (token)

@@ -88,6 +88,7 @@ void stats_sink::on_trace(const trace& t) {
         n.hops += s.thread_hops;
         if (s.status == span_status::exception) ++n.exceptions;
         if (s.status == span_status::cancelled) ++n.cancellations;
+        if (s.status == span_status::error) ++n.errors;
         if (s.status != span_status::running && s.end_ns != 0)
             add_duration(n, s.end_ns > s.start_ns ? s.end_ns - s.start_ns : 0);
     }
@@ -121,7 +122,7 @@ void stats_sink::finish(const session_summary& summary) {
     });
 
     const std::vector<std::string> heads{"name", "count",     "total",     "p50", "p90",   "p99",
-                                         "max",  "susp/span", "hops/span", "exc", "cancel"};
+                                         "max",  "susp/span", "hops/span", "exc", "cancel", "err"};
     std::vector<std::vector<std::string>> cells;
     bool estimated = false;
     for (const row& r : rows) {
@@ -139,7 +140,7 @@ void stats_sink::finish(const session_summary& summary) {
                          pct(90), pct(99), n.ended ? ms(n.max_ns) : "-",
                          fixed(static_cast<double>(n.suspends) / count, "%.2f"),
                          fixed(static_cast<double>(n.hops) / count, "%.2f"),
-                         std::to_string(n.exceptions), std::to_string(n.cancellations)});
+                         std::to_string(n.exceptions), std::to_string(n.cancellations), std::to_string(n.errors)});
     }
 
     std::vector<std::size_t> width(heads.size());

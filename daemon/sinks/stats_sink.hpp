@@ -1,7 +1,7 @@
 #pragma once
 // --format stats: the view for when there is too much to read. Per span name:
 // count, total time, p50/p90/p99/max duration of the spans that ended, mean
-// suspends and thread hops per span, exceptions and cancellations; printed by
+// suspends and thread hops per span, exceptions, cancellations and errors; printed by
 // finish() as one table sorted by total time, largest first.
 //
 // Memory is bounded by the number of distinct names, not of spans: each name
@@ -48,6 +48,7 @@ private:
         std::uint64_t hops = 0;
         std::uint64_t exceptions = 0;
         std::uint64_t cancellations = 0;
+        std::uint64_t errors = 0;  // ended with an error status (an I/O error, say)
         std::vector<std::uint64_t> durations;  // all of them up to the cap, then a uniform sample
     };
 

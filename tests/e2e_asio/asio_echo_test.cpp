@@ -3,19 +3,19 @@
 // with -DASIO_CUSTOM_HANDLER_TRACKING="cotrace/asio_tracking.hpp"), driven by
 // examples/asio_echo_client with known traffic.
 //
-// A session of M messages is one trace, a chain in the order things happened
-// (each operation is a child of the handler whose invocation started it):
+// A session of M messages is one trace: the session's coroutine, one span
+// for its whole life, with its co_awaited operations as a flat sequence of
+// children in order, each with its co_await's site (asio_echo.cpp):
 //
-//   co_spawn                              root: the session's coroutine starts
-//   └─ socket.async_receive               message 1
-//      └─ socket.async_send               its echo
-//         └─ socket.async_receive         message 2 ...
-//            ...
-//               └─ socket.async_receive   end of file: events asio.misc = 2, socket.close = fd
+//   session                        root; events: socket.close (its socket is destroyed)
+//   ├─ socket.async_receive        message 1
+//   ├─ socket.async_send           its echo
+//   ├─ ...
+//   └─ socket.async_receive        end of file: "asio.misc: End of file" = 2
 //
-// that is 2M + 2 spans, every one ended ok, each run by one of the server's
-// io_context threads. The listener is a trace of its own; its first accept
-// began before cotrace attached, so that trace is partial.
+// that is 2M + 2 spans, every one ended ok, linked (wake) from the accept
+// that accepted the connection. Each accept is a trace of its own; the
+// first began before cotrace attached, so that one is partial.
 //
 // These tests never skip: without root, BPF or uprobes they fail.
 
@@ -135,7 +135,7 @@ std::optional<json> trace_of_line(const std::string& line) {
 
 const json& root_of(const json& t) { return t.at("spans").at(0); }
 
-bool is_session(const json& t) { return root_of(t).at("name") == "co_spawn"; }
+bool is_session(const json& t) { return root_of(t).at("name") == "session"; }
 
 bool is_complete_session_line(const std::string& line) {
     const auto t = trace_of_line(line);
@@ -192,51 +192,68 @@ std::string render(const json& t) {
 
 // ---- the expected shapes --------------------------------------------------------------
 
-// Checks spans [from, end) of t: a chain (each the child of the one before),
-// named `names`, all ended ok, not partial (but the first if first_partial),
-// each run on one thread of `threads`, beginning in order. The last one
-// closes the session: end of file and the socket's close as events.
-std::vector<std::string> check_chain(const json& t, const std::vector<std::string>& names, bool first_partial,
-                                     const std::set<long>& threads) {
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Checks a session trace: its root (named `root_name`, partial or not), then
+// children named `names`, each the root's child (flat), in order, ended ok,
+// sited at a co_await of session() in asio_echo.cpp (one line for receives,
+// another for sends), never run on a thread that is not the server's. The
+// last child sees the end of file; the root records the socket's close.
+std::vector<std::string> check_flat_session(const json& t, const std::string& root_name, bool partial,
+                                            const std::vector<std::string>& names, const std::set<long>& threads) {
     std::vector<std::string> problems;
     const json& spans = t.at("spans");
-    if (spans.size() != names.size()) {
-        problems.push_back(std::to_string(spans.size()) + " spans, expected " + std::to_string(names.size()));
+    if (spans.size() != names.size() + 1) {
+        problems.push_back(std::to_string(spans.size()) + " spans, expected " + std::to_string(names.size() + 1));
         return problems;
     }
-    for (std::size_t i = 0; i < spans.size(); ++i) {
+    const json& root = spans[0];
+    if (root.at("name") != root_name) problems.push_back("root named " + root.at("name").dump());
+    if (!root.at("parent_id").is_null()) problems.push_back("the root has a parent");
+    if (root.at("partial").get<bool>() != partial) problems.push_back(partial ? "root not partial" : "root partial");
+    if (root.at("status") != "ok") problems.push_back("root status " + root.at("status").dump());
+    for (const json& tid : root.at("tids"))
+        if (!threads.count(tid.get<long>())) problems.push_back("root ran on a thread not the server's");
+    const json& root_events = root.at("events");
+    if (root_events.size() != 1 || root_events[0].at("name") != "socket.close" || root_events[0].at("value") != 0)
+        problems.push_back("root: expected the one event socket.close = 0, got " + root_events.dump());
+    std::optional<long> receive_line, send_line;
+    for (std::size_t i = 1; i < spans.size(); ++i) {
         const json& s = spans[i];
         const std::string at = "span " + std::to_string(i) + " (" + s.at("name").get<std::string>() + "): ";
-        if (s.at("name") != names[i]) problems.push_back(at + "expected the name " + names[i]);
-        if (i == 0 ? !s.at("parent_id").is_null() : s.at("parent_id") != spans[i - 1].at("span_id"))
-            problems.push_back(at + "not the child of the span before it");
-        if (s.at("partial").get<bool>() != (i == 0 && first_partial))
-            problems.push_back(at + (first_partial && i == 0 ? "expected partial" : "unexpectedly partial"));
+        if (s.at("name") != names[i - 1]) problems.push_back(at + "expected the name " + names[i - 1]);
+        if (s.at("parent_id") != root.at("span_id")) problems.push_back(at + "not a child of the root");
+        if (s.at("partial").get<bool>()) problems.push_back(at + "unexpectedly partial");
         if (s.at("status") != "ok") problems.push_back(at + "status " + s.at("status").get<std::string>());
         if (s.at("end_ns").is_null() || s.at("end_ns").get<std::uint64_t>() < s.at("start_ns").get<std::uint64_t>())
             problems.push_back(at + "no end, or an end before its start");
-        if (i > 0 && s.at("start_ns").get<std::uint64_t>() < spans[i - 1].at("start_ns").get<std::uint64_t>())
-            problems.push_back(at + "begins before its parent");
-        const json& tids = s.at("tids");
-        if (tids.size() != 1 || !threads.count(tids[0].get<long>()))
-            problems.push_back(at + "expected to run once on a thread of the server, ran on " + tids.dump());
-        if (!s.at("suspends").empty()) problems.push_back(at + "has suspensions");
+        if (i > 1 && s.at("start_ns").get<std::uint64_t>() < spans[i - 1].at("end_ns").get<std::uint64_t>())
+            problems.push_back(at + "begins before the one before it ended");
+        for (const json& tid : s.at("tids"))
+            if (!threads.count(tid.get<long>())) problems.push_back(at + "ran on a thread not the server's");
+        const json& site = s.at("site");
+        if (site.at("function") != "session" || !ends_with(site.at("file").get<std::string>(), "asio_echo.cpp") ||
+            site.at("line").get<long>() <= 0)
+            problems.push_back(at + "expected a site in session() of asio_echo.cpp, got " + site.dump());
+        auto& line = s.at("name") == receive ? receive_line : send_line;
+        if (!line) line = site.at("line").get<long>();
+        if (site.at("line") != *line) problems.push_back(at + "a site on another line than its kind's before");
         const json& events = s.at("events");
         if (i + 1 < spans.size()) {
             if (!events.empty()) problems.push_back(at + "has events " + events.dump());
-        } else if (events.size() != 2 || events[0].at("name") != "asio.misc" || events[0].at("value") != 2 ||
-                   events[1].at("name") != "socket.close" || events[1].at("value").get<long long>() < 0) {
-            problems.push_back(at + "expected the events asio.misc = 2 (end of file), socket.close = fd; got " +
-                               events.dump());
+        } else if (events.size() != 1 || events[0].at("name") != "asio.misc: End of file" || events[0].at("value") != 2) {
+            problems.push_back(at + "expected the event \"asio.misc: End of file\" = 2, got " + events.dump());
         }
     }
-    if (!t.at("links").empty()) problems.push_back("has links " + t.at("links").dump());
+    if (receive_line && send_line && *receive_line == *send_line) problems.push_back("receive and send share a site");
     return problems;
 }
 
-// co_spawn, then receive/send per message, then the receive that sees the end of file.
+// A receive and a send per message, then the receive that sees the end of file.
 std::vector<std::string> session_names(long messages) {
-    std::vector<std::string> names{"co_spawn"};
+    std::vector<std::string> names;
     for (long m = 0; m < messages; ++m) {
         names.push_back(receive);
         names.push_back(send);
@@ -246,10 +263,18 @@ std::vector<std::string> session_names(long messages) {
 }
 
 std::vector<std::string> check_session(const json& t, long messages, pid_t pid, const std::set<long>& threads) {
-    std::vector<std::string> problems = check_chain(t, session_names(messages), false, threads);
+    std::vector<std::string> problems = check_flat_session(t, "session", false, session_names(messages), threads);
     if (!t.at("complete").get<bool>()) problems.push_back("marked incomplete");
     if (t.at("pid").get<long>() != pid) problems.push_back("pid " + t.at("pid").dump());
+    const json& links = t.at("links");
+    if (links.size() != 1 || links[0].at("kind") != "wake" || links[0].at("to") != root_of(t).at("span_id"))
+        problems.push_back("expected one wake link to the root (from its accept), got " + links.dump());
     return problems;
+}
+
+bool is_accept(const json& t) {
+    const json& spans = t.at("spans");
+    return spans.size() == 1 && (spans[0].at("name") == "socket.async_accept" || spans[0].at("partial").get<bool>());
 }
 
 // Attach, serve `sessions` concurrent sessions of `messages` each, detach;
@@ -269,43 +294,44 @@ std::vector<json> trace_sessions(echo_server& server, int sessions, long message
     const cotrace_output out = stop_cotrace(*cotrace);
 
     const std::set<long> threads = threads_of(pid);
-    std::vector<json> session_traces;
-    std::optional<json> listener;
+    std::vector<json> session_traces, accepts;
     for (const json& t : out.traces) {
         if (is_session(t))
             session_traces.push_back(t);
-        else if (!listener)
-            listener = t;
+        else if (is_accept(t))
+            accepts.push_back(t);
         else
-            ADD_FAILURE() << "a trace that is neither a session nor the listener:\n" << render(t);
+            ADD_FAILURE() << "a trace that is neither a session nor an accept:\n" << render(t);
     }
     EXPECT_EQ(session_traces.size(), static_cast<std::size_t>(sessions)) << "one trace per session expected";
     for (const json& t : session_traces)
         for (const std::string& p : check_session(t, messages, pid, threads))
             ADD_FAILURE() << "session trace: " << p << "\n" << render(t);
 
-    // The listener: its first accept began before cotrace attached (partial),
-    // then one accept per further connection; the last still waits.
-    EXPECT_TRUE(listener.has_value()) << "no trace of the listener";
-    if (listener) {
-        const json& spans = listener->at("spans");
-        EXPECT_FALSE(listener->at("complete").get<bool>()) << render(*listener);
-        EXPECT_EQ(spans.size(), static_cast<std::size_t>(sessions) + 1) << render(*listener);
-        for (std::size_t i = 0; i < spans.size(); ++i) {
-            const json& s = spans[i];
-            EXPECT_EQ(s.at("name"), i == 0 ? "?" : "socket.async_accept") << render(*listener);
-            EXPECT_EQ(s.at("partial").get<bool>(), i == 0) << render(*listener);
-            EXPECT_EQ(s.at("status"), i + 1 == spans.size() ? "running" : "ok") << render(*listener);
-            if (i > 0) {
-                EXPECT_EQ(s.at("parent_id"), spans[i - 1].at("span_id")) << render(*listener);
-            }
+    // The listener: one trace per accept. The first began before cotrace
+    // attached (partial); one more per connection; the last still waits.
+    EXPECT_EQ(accepts.size(), static_cast<std::size_t>(sessions) + 1);
+    std::set<std::string> accept_spans;
+    for (std::size_t i = 0; i < accepts.size(); ++i) {
+        const json& s = root_of(accepts[i]);
+        accept_spans.insert(s.at("span_id").get<std::string>());
+        const bool first = s.at("partial").get<bool>(), last = s.at("status") == "running";
+        EXPECT_EQ(accepts[i].at("complete").get<bool>(), !first && !last) << render(accepts[i]);
+        if (!first) {
+            EXPECT_EQ(s.at("name"), "socket.async_accept") << render(accepts[i]);
+        }
+        if (!last) {
+            EXPECT_EQ(s.at("status"), "ok") << render(accepts[i]);
         }
     }
+    for (const json& t : session_traces)
+        EXPECT_TRUE(accept_spans.count(t.at("links").at(0).at("from").get<std::string>()))
+            << "a session not linked from an accept:\n" << render(t);
 
     if (out.summary) {
         EXPECT_EQ(out.summary->at("drops"), 0) << out.summary->dump();
-        EXPECT_EQ(out.summary->at("traces"), sessions + 1) << out.summary->dump();
-        EXPECT_EQ(out.summary->at("incomplete"), 1) << out.summary->dump();
+        EXPECT_EQ(out.summary->at("traces"), 2 * sessions + 1) << out.summary->dump();
+        EXPECT_EQ(out.summary->at("incomplete"), 2) << out.summary->dump();
         EXPECT_EQ(out.summary->at("spans"), sessions * (2 * messages + 2) + sessions + 1) << out.summary->dump();
     }
 
@@ -323,9 +349,13 @@ TEST_F(AsioEcho, EachSessionIsOneCompleteTraceOfItsReceivesAndSendsInOrderThenDe
     auto server = start_server(server_bin, 1);
     const auto sessions = trace_sessions(server, 3, 4);
     // One io_context thread: the main thread, whose id is the process id.
+    // (An operation that completes cleanly runs in its coroutine: no thread
+    // of its own.)
     for (const json& t : sessions)
         for (const json& s : t.at("spans"))
-            EXPECT_EQ(s.at("tids"), json::array({server.proc->pid()})) << render(t);
+            if (!s.at("tids").empty() || s.at("name") == "session") {
+                EXPECT_EQ(s.at("tids"), json::array({server.proc->pid()})) << render(t);
+            }
 }
 
 // Which of the two threads runs a handler is the io_context's choice (under
@@ -344,8 +374,9 @@ TEST_F(AsioEcho, OnTwoThreadsEverySessionKeepsItsShapeAndEachStepIsRecordedOnThe
     for (const json& t : sessions) {
         for (const json& s : t.at("spans")) {
             const json& tids = s.at("tids");
-            if (s.at("name") == "co_spawn") continue;  // the coroutine's first slice, on the spawning thread
-            ASSERT_EQ(tids.size(), 1u) << "a handler invocation ran on one thread:\n" << render(t);
+            if (s.at("name") == "session") continue;  // the coroutine runs wherever its operations complete
+            ASSERT_LE(tids.size(), 1u) << "an operation completes on one thread:\n" << render(t);
+            if (tids.empty()) continue;  // a co_await that completed without an error runs in its coroutine
             EXPECT_EQ(threads.count(tids.at(0).get<long>()), 1u)
                 << "a step on a thread that is not the server's:\n" << render(t);
         }
@@ -375,23 +406,24 @@ TEST_F(AsioEcho, SessionsAlreadyOpenWhenCotraceAttachesAreMarkedPartialNotPassed
     const cotrace_output out = stop_cotrace(*cotrace);
 
     // The receive in flight (begun before cotrace attached) roots each trace
-    // as a partial span; the rest of the session follows it exactly. (Had
-    // the server not yet begun that receive when cotrace attached, the root
-    // would be the completion of the send before it, then that receive.)
-    // Nothing is a complete session.
-    std::vector<std::string> names{"?"}, names_from_send{"?", receive};
+    // as a partial span, a session of its own from there: the rest of the
+    // coroutine's co_awaits are its children, flat and sited, as in a session
+    // traced whole. (Had the server not yet begun that receive when cotrace
+    // attached, the root would be the completion of the send before it, and
+    // that receive its first child.) Nothing is a complete session.
+    std::vector<std::string> names;
     for (long m = before; m < messages; ++m) {
         names.push_back(send);
         names.push_back(receive);
-        names_from_send.push_back(send);
-        names_from_send.push_back(receive);
     }
+    std::vector<std::string> names_from_send{receive};
+    names_from_send.insert(names_from_send.end(), names.begin(), names.end());
     const std::set<long> threads{pid};
     EXPECT_EQ(out.traces.size(), 2u);
     for (const json& t : out.traces) {
         EXPECT_FALSE(t.at("complete").get<bool>()) << "a partial trace marked complete:\n" << render(t);
-        const auto& expected = t.at("spans").size() == names_from_send.size() ? names_from_send : names;
-        for (const std::string& p : check_chain(t, expected, true, threads))
+        const auto& expected = t.at("spans").size() == names_from_send.size() + 1 ? names_from_send : names;
+        for (const std::string& p : check_flat_session(t, "?", true, expected, threads))
             ADD_FAILURE() << "mid-flight session: " << p << "\n" << render(t);
     }
     if (out.summary) {
@@ -407,7 +439,7 @@ TEST_F(AsioEcho, WithCotraceDisabledTheFlagCompilesToNoProbeAndTheServerServesTh
         for (const probe_semaphore& n : cotrace_notes_of(path)) names.insert(n.probe);
         return names;
     };
-    EXPECT_EQ(probes_of(server_bin), (std::set<std::string>{"async_begin", "resume", "end", "event"}))
+    EXPECT_EQ(probes_of(server_bin), (std::set<std::string>{"async_begin", "resume", "end", "event", "suspend", "link"}))
         << "the traced server's probes";
     EXPECT_TRUE(probes_of(compiled_out_bin).empty()) << "COTRACE_ENABLED=0 left probes in " << compiled_out_bin;
     EXPECT_TRUE(probes_of(untraced_bin).empty()) << "the build without the flag has probes";

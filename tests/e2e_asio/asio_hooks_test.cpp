@@ -10,6 +10,8 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/write.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
@@ -74,6 +76,15 @@ std::string render(const std::vector<probe_call>& calls) {
             case COTRACE_EV_resume: s << "resume(" << id(c.a0) << ")"; break;
             case COTRACE_EV_end: s << "end(" << id(c.a0) << ", " << c.a1 << ")"; break;
             case COTRACE_EV_event: s << "event(" << text(c.a0) << ", " << static_cast<std::int64_t>(c.a1) << ")"; break;
+            case COTRACE_EV_suspend: {
+                const auto* site = reinterpret_cast<const cotrace_site*>(c.a1);
+                s << "suspend(" << id(c.a0) << ", "
+                  << (site ? std::string(site->function) + ":" + std::to_string(site->line) : "0") << ")";
+                break;
+            }
+            case COTRACE_EV_link:
+                s << "link(" << id(c.a0) << ", " << id(c.a1) << (c.a2 == COTRACE_LINK_WAKE ? ", wake)" : ", ?)");
+                break;
             default: s << "probe" << c.kind << "(" << c.a0 << ", " << c.a1 << ", " << c.a2 << ")";
         }
         s << "\n";
@@ -135,7 +146,7 @@ TEST_F(AsioHooks, ACancelledTimerWaitNamesItsObjectRecordsTheCancelAndTheErrorAn
               "async_begin(#1, 0, deadline_timer.async_wait)\n"
               "event(deadline_timer.cancel, 0)\n"
               "resume(#1)\n"
-              "event(asio.system, 125)\n"  // operation_aborted (ECANCELED) as the handler sees it
+              "event(asio.system: Operation aborted., 125)\n"  // operation_aborted (ECANCELED), with its message
               "end(#1, 2)\n");            // COTRACE_STATUS_CANCELLED
 }
 
@@ -169,64 +180,125 @@ TEST_F(AsioHooks, DetachedNothingFiresAndAHandlerCreatedThenRunsAsAPartialSpanOn
     cotrace_test_sink_active = true;  // a tracer attaches before it runs
     io.run();
     // The first handler has no beginning (it began detached): resume of an
-    // id never begun, which the collector shows as a partial span; what it
-    // starts is its child as usual.
+    // id never begun, which the collector shows as a partial span. It is a
+    // session: what it starts is its child, and it ends with the last of it.
     EXPECT_EQ(trace(),
               "resume(#1)\n"
-              "async_begin(#2, 0, io_context.execute)\n"
+              "async_begin(#2, #1, io_context.execute)\n"
+              "resume(#2)\n"
+              "end(#2, 0)\n"
+              "end(#1, 0)\n");
+    expect_ids_well_formed(calls());
+}
+
+TEST_F(AsioHooks, CoSpawnFromOutsideTheIoContextQueuesASilentFirstStepAndTheSessionBeginsWhereItFirstActs) {
+    asio::io_context io;
+    asio::co_spawn(io, []() -> asio::awaitable<void> { co_return; }, asio::detached);
+    // Not on a thread running io: co_spawn's first step (dispatch) is
+    // queued, which is no span: the coroutine has not been named yet.
+    EXPECT_EQ(trace(), "");
+    io.run();
+    // It never awaits an operation: its session begins (named co_spawn, no
+    // location named it) when it hands its completion to the executor, and
+    // ends when that has run.
+    EXPECT_EQ(trace(),
+              "async_begin(#1, none, co_spawn)\n"
+              "resume(#1)\n"
+              "async_begin(#2, #1, io_context.execute)\n"
+              "resume(#2)\n"
+              "end(#2, 0)\n"
+              "end(#1, 0)\n");
+    expect_ids_well_formed(calls());
+}
+
+TEST_F(AsioHooks, ACoroutineIsOneSpanForItsLifeNamedByItsLocationWithItsCoAwaitsAFlatSequenceOfChildren) {
+    asio::io_context io;
+    asio::steady_timer timer(io);
+    asio::post(io, [&] {
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                timer.expires_after(std::chrono::milliseconds(1));
+                co_await timer.async_wait(asio::use_awaitable_t<>(__FILE__, 101, "waiter()"));
+                timer.expires_after(std::chrono::milliseconds(1));
+                co_await timer.async_wait(asio::use_awaitable_t<>(__FILE__, 102, "waiter()"));
+            },
+            asio::detached);
+    });
+    io.run();
+    // On io's thread co_spawn starts the coroutine inline: its session roots
+    // a new trace, linked from the posted handler (#1) that spawned it, and
+    // begins at its first co_await, named by that location. Each wait
+    // suspends it at its site and is its child; each completion ends the
+    // wait and resumes the coroutine; the session ends with its last step.
+    EXPECT_EQ(trace(),
+              "async_begin(#1, 0, io_context.execute)\n"
+              "resume(#1)\n"
+              "async_begin(#2, none, waiter())\n"
+              "resume(#2)\n"
+              "link(#1, #2, wake)\n"
+              "suspend(#2, waiter():101)\n"
+              "async_begin(#3, #2, deadline_timer.async_wait)\n"
               "end(#1, 0)\n"
+              "end(#3, 0)\n"
+              "resume(#2)\n"
+              "event(deadline_timer.cancel, 0)\n"  // expires_after cancels what is pending (nothing)
+              "suspend(#2, waiter():102)\n"
+              "async_begin(#4, #2, deadline_timer.async_wait)\n"
+              "end(#4, 0)\n"
               "resume(#2)\n"
               "end(#2, 0)\n");
     expect_ids_well_formed(calls());
 }
 
-TEST_F(AsioHooks, CoSpawnFromOutsideTheIoContextRootsATraceAroundTheQueuedStartOfTheCoroutine) {
+TEST_F(AsioHooks, AnAcceptIsATraceOfItsOwnAndWhatItsHandlerStartsIsAConnectionSessionLinkedToIt) {
+    using asio::ip::tcp;
     asio::io_context io;
-    asio::co_spawn(io, []() -> asio::awaitable<void> { co_return; }, asio::detached);
-    // Not on a thread running io: co_spawn's first step (dispatch) is queued.
-    EXPECT_EQ(trace(),
-              "async_begin(#1, none, co_spawn)\n"
-              "resume(#1)\n"
-              "async_begin(#2, 0, io_context.execute)\n"
-              "end(#1, 0)\n");
-    io.run();
-    const std::string all = trace();
-    EXPECT_EQ(all.substr(0, all.find("resume(#2)")),
-              "async_begin(#1, none, co_spawn)\n"
-              "resume(#1)\n"
-              "async_begin(#2, 0, io_context.execute)\n"
-              "end(#1, 0)\n")
-        << all;
-    EXPECT_NE(all.find("resume(#2)\n"), std::string::npos) << all;
-    EXPECT_NE(all.find("end(#2, 0)\n"), std::string::npos) << all;
-    expect_ids_well_formed(calls());
-}
-
-TEST_F(AsioHooks, CoSpawnFromAHandlerRootsANewTraceAndTheCoroutinesFirstOperationIsItsChild) {
-    asio::io_context io;
-    asio::steady_timer timer(io, std::chrono::milliseconds(1));
-    asio::post(io, [&] {
-        asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-                co_await timer.async_wait(asio::use_awaitable);
-            },
-            asio::detached);
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket client(io);
+    std::optional<tcp::socket> served;
+    char buf[16];
+    acceptor.async_accept([&](const asio::error_code& ec, tcp::socket s) {
+        ASSERT_FALSE(ec);
+        served.emplace(std::move(s));
+        served->async_read_some(asio::buffer(buf), [&](const asio::error_code&, std::size_t) {
+            served->async_read_some(asio::buffer(buf), [](const asio::error_code&, std::size_t) {});
+        });
+        acceptor.async_accept([](const asio::error_code&, tcp::socket) {});  // the next accept
     });
+    client.connect(acceptor.local_endpoint());
+    io.run_one();  // the accept
+    // The client resets the connection (SO_LINGER 0) after one byte: the
+    // second read fails with ECONNRESET.
+    asio::write(client, asio::buffer("x", 1));
+    io.run_one();  // the first read
+    client.set_option(asio::socket_base::linger(true, 0));
+    client.close();
+    io.run_one();  // the second read
+    acceptor.close();
     io.run();
-    // On io's thread co_spawn starts the coroutine inline: its timer wait
-    // begins inside the co_spawn root, not inside the posted handler (#1).
-    const std::string all = trace();
-    EXPECT_EQ(all.substr(0, all.find("resume(#3)")),
-              "async_begin(#1, 0, io_context.execute)\n"
+    EXPECT_EQ(trace(),
+              "async_begin(#1, none, socket.async_accept)\n"
               "resume(#1)\n"
-              "async_begin(#2, none, co_spawn)\n"
-              "resume(#2)\n"
-              "async_begin(#3, 0, deadline_timer.async_wait)\n"
+              "async_begin(#2, none, asio.connection)\n"
+              "link(#1, #2, wake)\n"
+              "async_begin(#3, #2, socket.async_receive)\n"
+              "async_begin(#4, none, socket.async_accept)\n"
+              "link(#1, #4, wake)\n"
+              "end(#1, 0)\n"
+              "resume(#3)\n"
+              "async_begin(#5, #2, socket.async_receive)\n"
+              "end(#3, 0)\n"
+              "event(socket.close, 0)\n"
+              "resume(#5)\n"
+              "event(asio.system: Connection reset by peer, 104)\n"
+              "end(#5, 3)\n"  // COTRACE_STATUS_ERROR
               "end(#2, 0)\n"
-              "end(#1, 0)\n")
-        << all;
-    EXPECT_NE(all.find("resume(#3)\nend(#3, 0)\n"), std::string::npos) << all;
+              "event(socket.close, 0)\n"
+              "resume(#4)\n"
+              "event(asio.system: Operation aborted., 125)\n"
+              "end(#4, 2)\n");
+    expect_ids_well_formed(calls());
 }
 
 TEST_F(AsioHooks, HandlersOnAStrandAreSpansOfTheStrandQueuedThroughTheIoContext) {

@@ -2,28 +2,24 @@
 // The objects behind the Asio handler-tracking macros that
 // cotrace/asio_tracking.hpp defines. Not for direct use: include nothing here
 // yourself; name cotrace/asio_tracking.hpp in ASIO_CUSTOM_HANDLER_TRACKING.
-//
-// What becomes of each hook (the mapping is explained in asio_tracking.hpp):
-//
-//   tracked handler created     async_begin(id, 0, "<object>.<operation>")
-//                               only while a tracer is attached; else id 0
-//   co_spawn's entry point      async_begin(root, NONE, "co_spawn") + resume(root)
-//     (handler location)        ... end(root) when that location is left
-//   invocation begins           resume(id) [+ event(<error category>, <code>) on an error]
-//   invocation ends             end(id, ok | cancelled on operation_aborted)
-//   completion destroyed        end(id, exception) if the invocation threw,
-//     without invocation_end    end(id, cancelled) if it was never invoked
-//   operation (close, cancel)   event("<object>.<operation>", native handle)
+// asio_tracking.hpp explains what a trace of an Asio program looks like and
+// why; this file is how.
 //
 // Detached (no tracer), a creation and a handler location cost one load of
 // the async_begin semaphore each, an invocation one load of the resume
 // semaphore (for handlers created while nobody was attached) and a few
-// compares of an id that is 0; every probe is out of line, behind those tests.
+// compares of fields that are 0; every probe and all bookkeeping are out of
+// line, behind those tests. The bookkeeping (sessions, the thread's state,
+// the tables of sites and error texts) exists only while a tracer is
+// attached, and for the handlers created while one was.
 
 #include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
+#include <string>
 
 #include "probe.hpp"
 
@@ -31,10 +27,9 @@ namespace cotrace::detail {
 
 #if COTRACE_ENABLED
 
-// Ids of Asio handlers: never 0, and never a coroutine frame or scope
-// address (user-space addresses stay below 2^47), so they cannot collide with
-// the spans of cotrace's own coroutines in the same process. Bits 63 and 61
-// stay free (asio_completion keeps flags there).
+// Ids of Asio spans: never 0, and never a coroutine frame or scope address
+// (user-space addresses stay below 2^47), so they cannot collide with the
+// spans of cotrace's own coroutines in the same process.
 inline constexpr std::uint64_t asio_id_bit = std::uint64_t{1} << 62;
 inline std::atomic<std::uint64_t> asio_next_id{1};
 
@@ -42,46 +37,391 @@ inline std::uint64_t asio_new_id() noexcept {
     return asio_id_bit | asio_next_id.fetch_add(1, std::memory_order_relaxed);
 }
 
+// ---- interned sites and texts ----------------------------------------------------
+//
+// The protocol passes sites and names as pointers to static data in the
+// traced process, read once per address by the collector. Asio hands the
+// hooks (file, line, function) as three values, and error messages are
+// computed strings: each distinct one is copied once into a table that is
+// never freed or reused, so its address stays what the collector cached.
+// Full tables give 0 (no site, no text): the trace loses a detail, never
+// memory.
+
+template <class Entry, std::size_t Capacity>
+class asio_intern_table {
+public:
+    // The entry for `key` (a hash of it: `hash`), made by `make(entry&)` the
+    // first time; nullptr when the table is full.
+    template <class Equal, class Make>
+    const Entry* find_or_add(std::uint64_t hash, Equal&& equal, Make&& make) noexcept {
+        std::lock_guard lock(mutex_);
+        for (std::size_t probe = 0; probe < Capacity; ++probe) {
+            slot& s = slots_[(hash + probe) % Capacity];
+            if (!s.used) {
+                if (used_ * 4 >= Capacity * 3) return nullptr;  // keep probes short
+                make(s.entry);
+                s.used = true;
+                ++used_;
+                return &s.entry;
+            }
+            if (equal(s.entry)) return &s.entry;
+        }
+        return nullptr;
+    }
+
+private:
+    struct slot {
+        Entry entry;
+        bool used;
+    };
+    std::mutex mutex_;
+    std::size_t used_ = 0;
+    slot slots_[Capacity];
+};
+
+inline std::uint64_t asio_mix(std::uint64_t h, std::uint64_t v) noexcept {
+    return (h ^ v) * 0x9e3779b97f4a7c15ull + (h >> 29);
+}
+
+// The site of an Asio handler location: a struct cotrace_site.
+inline const cotrace_site* asio_site(const char* file, int line, const char* function) noexcept {
+    if (file == nullptr || line <= 0) return nullptr;
+    static asio_intern_table<cotrace_site, 4096> table;
+    const std::uint64_t h = asio_mix(asio_mix(reinterpret_cast<std::uintptr_t>(file), std::uint64_t(line)),
+                                     reinterpret_cast<std::uintptr_t>(function));
+    return table.find_or_add(
+        h,
+        [&](const cotrace_site& s) {
+            return s.file == file && s.function == function && s.line == std::uint32_t(line);
+        },
+        [&](cotrace_site& s) { s = {file, function, std::uint32_t(line), 0}; });
+}
+
+// "<category>: <message>" of an error, e.g. "asio.system: Connection reset by peer".
+struct asio_error_text {
+    const void* category;
+    int value;
+    char text[120];
+};
+
+template <class Message>
+const char* asio_error_name(const void* category, const char* category_name, int value, Message&& message) noexcept {
+    static asio_intern_table<asio_error_text, 512> table;
+    const asio_error_text* e = table.find_or_add(
+        asio_mix(reinterpret_cast<std::uintptr_t>(category), std::uint64_t(std::uint32_t(value))),
+        [&](const asio_error_text& t) { return t.category == category && t.value == value; },
+        [&](asio_error_text& t) {
+            t.category = category;
+            t.value = value;
+            std::string m;
+            try {
+                m = message();
+            } catch (...) {
+                m = "?";
+            }
+            std::string s = std::string(category_name ? category_name : "?") + ": " + m;
+            const std::size_t n = std::min(s.size(), sizeof t.text - 1);
+            std::memcpy(t.text, s.data(), n);
+            t.text[n] = '\0';
+        });
+    return e ? e->text : category_name;
+}
+
+// ---- the probes ------------------------------------------------------------------
+//
+// Every probe goes through one of these, out of line: one probe site each,
+// however many handler types there are, and arguments in registers (a
+// thread-local operand, %fs-relative, is one a uprobe cannot read).
+
+[[gnu::noinline, gnu::cold]] inline void asio_probe_async_begin(std::uint64_t id, std::uint64_t parent,
+                                                               const char* name) noexcept {
+    COTRACE_DETAIL_PROBE(async_begin, id, parent, name);
+}
+[[gnu::noinline, gnu::cold]] inline void asio_probe_resume(std::uint64_t id) noexcept {
+    COTRACE_DETAIL_PROBE(resume, id);
+}
+[[gnu::noinline, gnu::cold]] inline void asio_probe_end(std::uint64_t id, int status) noexcept {
+    COTRACE_DETAIL_PROBE(end, id, status);
+}
+[[gnu::noinline, gnu::cold]] inline void asio_probe_suspend(std::uint64_t id, const void* site) noexcept {
+    COTRACE_DETAIL_PROBE(suspend, id, site, 0);
+}
+[[gnu::noinline, gnu::cold]] inline void asio_probe_link(std::uint64_t from, std::uint64_t to) noexcept {
+    COTRACE_DETAIL_PROBE(link, from, to, COTRACE_LINK_WAKE);
+}
+[[gnu::noinline, gnu::cold]] inline void asio_probe_event(const char* name, std::int64_t value) noexcept {
+    COTRACE_DETAIL_PROBE(event, name, value, 0);
+}
+
+// ---- sessions and the state of a thread ---------------------------------------------
+
+// A session: a co_spawned coroutine, or the handlers of one accepted
+// connection. One span for its whole life, the parent of everything it
+// starts (a flat sequence of children, not a chain). Counted by the
+// handlers that belong to it (and, while it is being started, by the code
+// starting it): the last one's end is the session's end.
+struct asio_session {
+    std::uint64_t id = 0;         // its span
+    std::uint64_t spawned_by = 0;  // the span current where it was started (linked from), 0: none
+    std::atomic<std::uint32_t> refs{1};
+    bool coroutine = false;  // a coroutine (else the handlers of an accepted connection)
+    bool begun = false;      // its span has begun (a coroutine's does at its first operation, where Asio names it)
+    bool listener = false;   // it accepts connections: no span of its own; each accept is a trace
+    const char* name = nullptr;      // a coroutine's span name
+    std::uint32_t operations = 0;    // co_awaits in its current part
+};
+
+// A long-lived coroutine (a connection open for hours) is cut into parts of
+// this many co_awaited operations: each part is a trace of its own, linked
+// from the part before, so the collector emits each part when it is done
+// and holds one part at a time, not the session's whole history.
+inline constexpr std::uint32_t asio_part_operations = 1000;
+
+class asio_location;
+
+// What the hooks know of this thread: maintained by invocations and
+// locations, only while traced.
+struct asio_thread_state {
+    asio_location* innermost = nullptr;  // open handler locations, innermost first
+    asio_session* session = nullptr;     // whose handler (or coroutine) runs here
+    std::uint64_t current = 0;           // the span running here, as far as the hooks know
+    std::uint64_t accept = 0;            // an accept's handler runs here: its span
+    asio_session* accepted = nullptr;    // the connection that accept's handler is starting
+};
+inline thread_local asio_thread_state asio_thread;
+
+[[gnu::noinline, gnu::cold]] inline void asio_session_release(asio_session* s) noexcept {
+    if (s->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    if (s->begun && !s->listener) asio_probe_end(s->id, COTRACE_STATUS_OK);
+    delete s;
+}
+
+inline void asio_session_retain(asio_session* s) noexcept { s->refs.fetch_add(1, std::memory_order_relaxed); }
+
+// A handler location (ASIO_HANDLER_LOCATION): Asio declares one while an
+// initiating function runs: use_awaitable's, around each co_await of an
+// operation (the coroutine's file, line and function, when the program
+// passes them), a composed operation's around each step, and co_spawn's
+// entry point ("co_spawn_entry_point") around a spawned coroutine's first
+// step, which starts a session.
+class asio_location {
+public:
+    asio_location(const char* file, int line, const char* function) noexcept {
+        if (COTRACE_DETAIL_ACTIVE(async_begin)) enter(file, line, function);
+    }
+    ~asio_location() {
+        if (linked_) leave();
+    }
+    asio_location(const asio_location&) = delete;
+    asio_location& operator=(const asio_location&) = delete;
+
+    // The outermost location open for `s` since it last began to run here
+    // (a co_await in the coroutine's body, rather than the steps of the
+    // composed operation it started), or nullptr.
+    static const asio_location* outermost_of(const asio_session* s) noexcept {
+        const asio_location* found = nullptr;
+        for (const asio_location* l = asio_thread.innermost; l && l->session_ == s && !l->entry_; l = l->outer_)
+            found = l;
+        return found;
+    }
+    static bool entry_open_for(const asio_session* s) noexcept {
+        const asio_location* l = asio_thread.innermost;
+        return l && l->entry_ && l->session_ == s;
+    }
+
+    const char* file_ = nullptr;
+    const char* function_ = nullptr;
+    int line_ = 0;
+
+private:
+    [[gnu::noinline, gnu::cold]] void enter(const char* file, int line, const char* function) noexcept {
+        asio_thread_state& t = asio_thread;
+        file_ = file, line_ = line, function_ = function;
+        outer_ = t.innermost;
+        t.innermost = this;
+        linked_ = true;
+        if (function != nullptr && std::strcmp(function, "co_spawn_entry_point") == 0) {
+            // A coroutine is spawned: a session, and current here while its
+            // first step runs (inline, when spawned on a thread of its
+            // executor; else that step is queued, and carries it).
+            entry_ = true;
+            auto* s = new (std::nothrow) asio_session;
+            if (s == nullptr) return;
+            s->id = asio_new_id();
+            s->coroutine = true;
+            s->spawned_by = t.current;
+            saved_session_ = t.session;
+            saved_current_ = t.current;
+            saved_accept_ = t.accept;
+            t.session = s;
+            t.accept = 0;
+        }
+        session_ = t.session;
+    }
+    [[gnu::noinline, gnu::cold]] void leave() noexcept {
+        asio_thread_state& t = asio_thread;
+        t.innermost = outer_;
+        if (entry_ && session_ != nullptr) {
+            asio_session* s = session_;
+            t.session = saved_session_;
+            t.current = saved_current_;
+            t.accept = saved_accept_;
+            asio_session_release(s);  // the reference of its start
+        }
+    }
+
+    asio_location* outer_ = nullptr;
+    asio_session* session_ = nullptr;  // the session current when it opened (the spawned one, for an entry)
+    asio_session* saved_session_ = nullptr;
+    std::uint64_t saved_current_ = 0;
+    std::uint64_t saved_accept_ = 0;
+    bool linked_ = false;
+    bool entry_ = false;
+};
+
+// ---- handlers --------------------------------------------------------------------------
+
+// Bits of a handler's id that are flags, not identity.
+inline constexpr std::uint64_t asio_accept_bit = std::uint64_t{1} << 60;   // an accept
+inline constexpr std::uint64_t asio_awaited_bit = std::uint64_t{1} << 59;  // its completion resumes its coroutine
+inline constexpr std::uint64_t asio_flag_mask = asio_accept_bit | asio_awaited_bit;
+
 // Base of every Asio operation (scheduler_operation, channel_operation):
-// the id travels with the handler from its creation to its completion.
+// what the hooks know of a handler travels with it from its creation to its
+// completion.
 class asio_tracked_handler {
 protected:
     asio_tracked_handler() noexcept = default;
     ~asio_tracked_handler() = default;  // never deleted through this type
 
 public:
-    std::uint64_t cotrace_id_ = 0;  // 0: created while no tracer was attached
+    std::uint64_t cotrace_id_ = 0;              // its span, with flags; 0: not a span
+    asio_session* cotrace_session_ = nullptr;  // the session it belongs to (holds a reference)
 };
 
+inline bool asio_is_accept(const char* name) noexcept {
+    const std::size_t n = std::strlen(name), k = sizeof "async_accept" - 1;
+    return n >= k && std::strcmp(name + n - k, "async_accept") == 0;
+}
+
+// A coroutine session's span begins at its first operation: the location of
+// that co_await is the first place Asio names the coroutine's function.
+inline void asio_begin_coroutine(asio_session* s, const asio_location* where) noexcept {
+    s->begun = true;
+    const char* name = where && where->function_ ? where->function_ : "co_spawn";
+    s->name = name;
+    asio_probe_async_begin(s->id, COTRACE_PARENT_NONE, name);
+    asio_probe_resume(s->id);
+    if (s->spawned_by != 0) asio_probe_link(s->spawned_by, s->id);
+    asio_thread.current = s->id;
+}
+
+// The next part of a long coroutine session: begun (and linked from the
+// part before) while the coroutine runs with nothing else of it pending.
+inline void asio_next_part(asio_session* s) noexcept {
+    const std::uint64_t previous = s->id;
+    s->id = asio_new_id();
+    s->operations = 1;  // the one it begins with
+    asio_probe_async_begin(s->id, COTRACE_PARENT_NONE, s->name);
+    asio_probe_link(previous, s->id);
+    asio_probe_end(previous, COTRACE_STATUS_OK);
+    asio_probe_resume(s->id);
+    asio_thread.current = s->id;
+}
+
 // A handler was created (an asynchronous operation started, or work was
-// queued): it becomes a span, a child of the span current on this thread.
-// `name` is a string literal in the traced binary ("socket.async_receive").
-// Out of line, so every creation shares one probe site.
-[[gnu::noinline, gnu::cold]] inline std::uint64_t asio_begin(const char* name) noexcept {
+// queued). `name` is a string literal in the traced binary
+// ("socket.async_receive"). Which span it becomes is the trace-boundary
+// rule of asio_tracking.hpp.
+[[gnu::noinline, gnu::cold]] inline void asio_created(asio_tracked_handler& h, const char* name) noexcept {
+    asio_thread_state& t = asio_thread;
     const std::uint64_t id = asio_new_id();
-    COTRACE_DETAIL_PROBE(async_begin, id, 0, name);
-    return id;
+    asio_session* s = t.session;
+
+    if (asio_is_accept(name)) {
+        // The listener: every accept is a trace of its own, linked to the
+        // accept whose handler started it; a coroutine that accepts is a
+        // listener, whose span (if it had begun) ends here.
+        if (s != nullptr && s->coroutine && !s->listener) {
+            if (s->begun) asio_probe_end(s->id, COTRACE_STATUS_OK);
+            s->listener = true;
+        }
+        if (s != nullptr) asio_session_retain(s);
+        h.cotrace_session_ = s;
+        h.cotrace_id_ = id | asio_accept_bit;
+        asio_probe_async_begin(id, COTRACE_PARENT_NONE, name);
+        if (t.current != 0) asio_probe_link(t.current, id);
+        return;
+    }
+    if (t.accept != 0 && (s == nullptr || s->listener)) {
+        // Started by an accept's handler: the accepted connection, a session
+        // rooting a trace of its own, linked to that accept.
+        if (t.accepted == nullptr) {
+            t.accepted = new (std::nothrow) asio_session;
+            if (t.accepted == nullptr) return;
+            t.accepted->id = asio_new_id();
+            t.accepted->begun = true;
+            asio_probe_async_begin(t.accepted->id, COTRACE_PARENT_NONE, "asio.connection");
+            asio_probe_link(t.accept, t.accepted->id);
+        }
+        s = t.accepted;
+    }
+    if (s != nullptr && !s->listener) {
+        if (s->coroutine && !s->begun) {
+            // The queued first step of a coroutine spawned from outside its
+            // executor: no span, but it carries the session to where it runs.
+            if (asio_location::entry_open_for(s)) {
+                asio_session_retain(s);
+                h.cotrace_session_ = s;
+                return;
+            }
+            asio_begin_coroutine(s, asio_location::outermost_of(s));
+        }
+        if (s->coroutine && t.current == s->id && ++s->operations > asio_part_operations &&
+            s->refs.load(std::memory_order_acquire) == 1)
+            asio_next_part(s);  // only the invocation running it holds it: no operation of this part is open
+        asio_session_retain(s);
+        h.cotrace_session_ = s;
+        h.cotrace_id_ = id;
+        if (s->coroutine && t.current == s->id) {
+            // The coroutine itself starts it, under a location: a co_await.
+            // The suspension comes first, so the collector gives the
+            // operation that co_await's site.
+            if (const asio_location* where = asio_location::outermost_of(s)) {
+                const cotrace_site* site = asio_site(where->file_, where->line_, where->function_);
+                asio_probe_suspend(s->id, site);
+                h.cotrace_id_ |= asio_awaited_bit;
+            }
+        }
+        asio_probe_async_begin(id, s->id, name);
+        return;
+    }
+    // Plain handler code: a child of the span current on this thread (the
+    // handler whose invocation created it), or a new trace.
+    h.cotrace_id_ = id;
+    asio_probe_async_begin(id, 0, name);
 }
 
 inline void asio_creation(asio_tracked_handler& h, const char* name) noexcept {
-    if (COTRACE_DETAIL_ACTIVE(async_begin)) h.cotrace_id_ = asio_begin(name);
+    if (COTRACE_DETAIL_ACTIVE(async_begin)) asio_created(h, name);
 }
 
 // Lives on the stack of the function that completes a handler (an
-// operation's do_complete): brackets the handler's invocation. One word:
-// the id, and two flags in bits no id uses.
+// operation's do_complete): brackets the handler's invocation.
 class asio_completion {
 public:
-    explicit asio_completion(const asio_tracked_handler& h) noexcept : state_(h.cotrace_id_) {
+    explicit asio_completion(const asio_tracked_handler& h) noexcept
+        : id_(h.cotrace_id_), session_(h.cotrace_session_) {
         // Created before a tracer attached, run after: the span's beginning
         // was not seen, so it is reported as a partial span (the collector
         // makes it the root of an incomplete trace) instead of letting what
-        // it starts look like a complete trace of its own.
-        if (state_ == 0 && COTRACE_DETAIL_ACTIVE(resume)) state_ = asio_new_id();
+        // it starts look like a complete trace of its own. It is a session:
+        // what it starts (a coroutine's next co_awaits, a handler's next
+        // operations) are its children, as in a session traced whole.
+        if (id_ == 0 && session_ == nullptr && COTRACE_DETAIL_ACTIVE(resume)) adopt();
     }
     ~asio_completion() {
-        // Still open: the handler threw, or is destroyed without being invoked.
-        if (state_ != 0) unfinished(state_);
+        if (id_ != 0 || session_ != nullptr) unfinished();
     }
     asio_completion(const asio_completion&) = delete;
     asio_completion& operator=(const asio_completion&) = delete;
@@ -90,101 +430,145 @@ public:
     // first, if any (then bytes transferred, a signal number, ...).
     template <class... Args>
     void invocation_begin(const Args&... args) noexcept {
-        if (state_ == 0) return;
-        state_ |= invoked_bit;
-        resumed(state_ & id_mask);
-        if constexpr (sizeof...(Args) > 0) note_error(args...);
+        if (id_ == 0 && session_ == nullptr) return;
+        const char* error = nullptr;
+        if constexpr (sizeof...(Args) > 0) error = error_of(args...);
+        begin(error);
     }
 
     void invocation_end() noexcept {
-        if (state_ == 0) return;
-        finished(state_);
-        state_ = 0;
+        if (id_ != 0 || session_ != nullptr) finished();
     }
 
 private:
-    static constexpr std::uint64_t invoked_bit = std::uint64_t{1} << 63;
-    static constexpr std::uint64_t cancelled_bit = std::uint64_t{1} << 61;  // the operation was aborted
-    static constexpr std::uint64_t id_mask = ~(invoked_bit | cancelled_bit);
+    enum : std::uint8_t { invoked = 1, ended = 2 };
+
+    [[gnu::noinline, gnu::cold]] void adopt() noexcept {
+        auto* s = new (std::nothrow) asio_session;
+        if (s == nullptr) return;
+        s->id = asio_new_id();
+        s->coroutine = true;
+        s->begun = true;
+        session_ = s;  // with id_ 0: this invocation is the session's own run
+    }
 
     template <class Ec, class... Rest>
-    void note_error(const Ec& ec, const Rest&...) noexcept {
-        if constexpr (requires { ec.value(); ec.category().name(); }) {
+    const char* error_of(const Ec& ec, const Rest&...) noexcept {
+        if constexpr (requires { ec.value(); ec.category().name(); ec.message(); }) {
             if (ec.value() != 0) [[unlikely]]
-                if (error(ec.category().name(), ec.value())) state_ |= cancelled_bit;
+                return error(ec);
         }
+        return nullptr;
     }
 
-    // The probes are out of line (and called only while traced): one probe
-    // site each, however many handler types there are.
-    [[gnu::noinline, gnu::cold]] static void resumed(std::uint64_t id) noexcept {
-        COTRACE_DETAIL_PROBE(resume, id);
+    // The error's annotation text, and the span's status: end of file keeps
+    // ok (a peer that closed), operation_aborted is cancelled, anything else
+    // an error.
+    template <class Ec>
+    [[gnu::noinline, gnu::cold]] const char* error(const Ec& ec) noexcept {
+        const char* category = ec.category().name();
+        const int value = ec.value();
+        error_value_ = value;
+        if (value == 2 && std::strcmp(category, "asio.misc") == 0)
+            status_ = COTRACE_STATUS_OK;
+        else if (value == ECANCELED &&
+                 (std::strcmp(category, "asio.system") == 0 || std::strcmp(category, "system") == 0))
+            status_ = COTRACE_STATUS_CANCELLED;  // Asio's system category (Boost.Asio: Boost.System's)
+        else
+            status_ = COTRACE_STATUS_ERROR;
+        return asio_error_name(&ec.category(), category, value, [&] { return ec.message(); });
     }
 
-    // The error in the span: event(<category name>, <value>), e.g.
-    // "asio.misc" 2 for end of file. True for operation_aborted (a cancelled
-    // operation): the span then ends as cancelled.
-    [[gnu::noinline, gnu::cold]] static bool error(const char* category, int value) noexcept {
-        COTRACE_DETAIL_PROBE(event, category, value, 0);
-        // operation_aborted: ECANCELED in Asio's system category ("asio.system"
-        // standalone, "system" in Boost.Asio, whose category is Boost.System's).
-        return value == ECANCELED &&
-               (std::strcmp(category, "asio.system") == 0 || std::strcmp(category, "system") == 0);
+    [[gnu::noinline, gnu::cold]] void begin(const char* error) noexcept {
+        asio_thread_state& t = asio_thread;
+        flags_ |= invoked;
+        saved_session_ = t.session;
+        saved_current_ = t.current;
+        saved_accept_ = t.accept;
+        saved_accepted_ = t.accepted;
+        t.accepted = nullptr;
+        const std::uint64_t id = id_ & ~asio_flag_mask;
+        if (id == 0) {
+            // The session's own run: a spawned coroutine's queued first step
+            // (not begun yet), or a session first seen here (attached mid-flight).
+            t.session = session_;
+            t.current = 0;
+            t.accept = 0;
+            if (session_->begun) {
+                asio_probe_resume(session_->id);
+                if (error != nullptr) asio_probe_event(error, error_value_);
+                t.current = session_->id;
+            }
+            return;
+        }
+        const bool awaited = (id_ & asio_awaited_bit) != 0;
+        // Resumed for the error's annotation to land in it (an awaited
+        // operation that completes cleanly needs no run of its own).
+        if (!awaited || error != nullptr) asio_probe_resume(id);
+        if (error != nullptr) asio_probe_event(error, error_value_);
+        if (awaited) {
+            // A co_await completes: the operation is over, its coroutine runs.
+            asio_probe_end(id, status_);
+            flags_ |= ended;
+            asio_probe_resume(session_->id);
+            t.session = session_;
+            t.current = session_->id;
+            t.accept = 0;
+            return;
+        }
+        t.session = session_;
+        t.current = id;
+        t.accept = (id_ & asio_accept_bit) != 0 ? id : 0;
     }
 
-    [[gnu::noinline, gnu::cold]] static void finished(std::uint64_t state) noexcept {
-        const int status = (state & cancelled_bit) != 0 ? COTRACE_STATUS_CANCELLED : COTRACE_STATUS_OK;
-        COTRACE_DETAIL_PROBE(end, state & id_mask, status);
+    void restore() noexcept {
+        asio_thread_state& t = asio_thread;
+        if (t.accepted != nullptr) asio_session_release(t.accepted);  // the connection this accept started
+        t.session = saved_session_;
+        t.current = saved_current_;
+        t.accept = saved_accept_;
+        t.accepted = saved_accepted_;
     }
 
-    [[gnu::noinline, gnu::cold]] static void unfinished(std::uint64_t state) noexcept {
-        const int status = (state & invoked_bit) != 0 ? COTRACE_STATUS_EXCEPTION : COTRACE_STATUS_CANCELLED;
-        COTRACE_DETAIL_PROBE(end, state & id_mask, status);
+    [[gnu::noinline, gnu::cold]] void finished() noexcept {
+        const std::uint64_t id = id_ & ~asio_flag_mask;
+        if (id != 0 && (flags_ & ended) == 0) asio_probe_end(id, status_);
+        if ((flags_ & invoked) != 0) restore();
+        if (session_ != nullptr) asio_session_release(session_);
+        id_ = 0;
+        session_ = nullptr;
     }
 
-    std::uint64_t state_;  // 0: not traced
-};
-
-// A handler location (ASIO_HANDLER_LOCATION): Asio declares one while an
-// initiating function runs. The one co_spawn's entry point declares, around
-// the first step of the new coroutine (`co_await dispatch(...)`), is where a
-// spawned coroutine starts: it roots a new trace, and the handlers created
-// while it is open (the coroutine's first operations, run inline when
-// co_spawn is called on a thread of the executor) are its children.
-class asio_location {
-public:
-    asio_location(const char* file, int line, const char* function) noexcept {
-        (void)file, (void)line;
-        if (COTRACE_DETAIL_ACTIVE(async_begin)) enter(function);
-    }
-    ~asio_location() {
-        if (root_ != 0) leave();
-    }
-    asio_location(const asio_location&) = delete;
-    asio_location& operator=(const asio_location&) = delete;
-
-private:
-    [[gnu::noinline, gnu::cold]] void enter(const char* function) noexcept {
-        if (function == nullptr || std::strcmp(function, "co_spawn_entry_point") != 0) return;
-        root_ = asio_new_id();
-        COTRACE_DETAIL_PROBE(async_begin, root_, COTRACE_PARENT_NONE, "co_spawn");
-        COTRACE_DETAIL_PROBE(resume, root_);
-    }
-    [[gnu::noinline, gnu::cold]] void leave() noexcept {
-        COTRACE_DETAIL_PROBE(end, root_, COTRACE_STATUS_OK);
+    // Still open: the handler threw, or is destroyed without being invoked.
+    [[gnu::noinline, gnu::cold]] void unfinished() noexcept {
+        const std::uint64_t id = id_ & ~asio_flag_mask;
+        if (id != 0 && (flags_ & ended) == 0)
+            asio_probe_end(id, (flags_ & invoked) != 0 ? COTRACE_STATUS_EXCEPTION : COTRACE_STATUS_CANCELLED);
+        if ((flags_ & invoked) != 0) restore();
+        if (session_ != nullptr) asio_session_release(session_);
     }
 
-    std::uint64_t root_ = 0;
+    std::uint64_t id_;  // 0: not a span (with session_ == nullptr: not traced)
+    asio_session* session_;
+    asio_session* saved_session_ = nullptr;
+    std::uint64_t saved_current_ = 0;
+    std::uint64_t saved_accept_ = 0;
+    asio_session* saved_accepted_ = nullptr;
+    std::int64_t error_value_ = 0;
+    int status_ = COTRACE_STATUS_OK;
+    std::uint8_t flags_ = 0;
 };
 
 // An operation on an I/O object that is not a handler (close, cancel,
-// release): a point event in the current span; value: the native handle.
-[[gnu::noinline, gnu::cold]] inline void asio_operation_event(const char* name, std::uint64_t handle) noexcept {
-    COTRACE_DETAIL_PROBE(event, name, handle, 0);
+// release, shutdown): a point event in the current span, named
+// "<object>.<operation>". Its value is 0: what Asio passes there is the
+// object's native handle, a descriptor, not a measure of anything.
+[[gnu::noinline, gnu::cold]] inline void asio_operation_event(const char* name) noexcept {
+    asio_probe_event(name, 0);
 }
 
-inline void asio_operation(const char* name, std::uint64_t handle) noexcept {
-    if (COTRACE_DETAIL_ACTIVE(event)) asio_operation_event(name, handle);
+inline void asio_operation(const char* name) noexcept {
+    if (COTRACE_DETAIL_ACTIVE(event)) asio_operation_event(name);
 }
 
 #endif  // COTRACE_ENABLED

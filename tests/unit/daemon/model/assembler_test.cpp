@@ -1146,3 +1146,34 @@ TEST(Assembler, TracedFromTheStartARootOnANewThreadIsComplete) {
     EXPECT_TRUE(h.traces()[0].complete);
     EXPECT_FALSE(h.traces()[0].spans[0].partial);
 }
+
+namespace {
+
+// ---- asynchronous work a span suspends for -----------------------------------------
+// An Asio coroutine's co_await: suspend(session, site, 0), then the operation
+// begins as the session's child (async_begin with an explicit parent); it
+// takes the site and stands for the wait (the wait is not kept twice).
+
+TEST(Assembler, AsyncWorkBegunUnderASpanJustSuspendedTakesTheSuspensionsSiteAndStandsForTheWait) {
+    harness h;
+    constexpr std::uint64_t session = std::uint64_t{1} << 62 | 1, op = std::uint64_t{1} << 62 | 2;
+    h.play({
+        make_event(COTRACE_EV_async_begin, T1, session, COTRACE_PARENT_NONE, ROWS_TEXT),
+        resume(T1, session),
+        suspend(T1, session, AWAIT_GRANDCHILD_SITE),
+        make_event(COTRACE_EV_async_begin, T1, op, session, BYTES_TEXT),
+        end(T1, op),
+        resume(T1, session),
+        end(T1, session),
+    });
+    ASSERT_EQ(h.traces().size(), 1u);
+    const trace& t = h.traces()[0];
+    EXPECT_TRUE(well_formed(t));
+    EXPECT_TRUE(t.complete);
+    ASSERT_EQ(span_names(t), (names{"rows", "bytes"}));
+    EXPECT_EQ(t.spans[1].parent_id, t.spans[0].id);
+    EXPECT_EQ(t.spans[1].site.line, 57u);
+    EXPECT_TRUE(t.spans[0].suspends.empty());
+}
+
+}  // namespace

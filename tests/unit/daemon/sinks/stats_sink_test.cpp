@@ -24,7 +24,7 @@ using namespace cotrace_sinks_test;
 using cotrace::stats_sink;
 
 constexpr std::size_t number_columns =
-    10;  // count total p50 p90 p99 max susp/span hops/span exc cancel
+    11;  // count total p50 p90 p99 max susp/span hops/span exc cancel err
 
 struct row {
     std::string name;
@@ -32,7 +32,7 @@ struct row {
     const std::string& operator[](const char* column) const {
         static const std::vector<std::string> names{"count", "total", "p50",       "p90",
                                                     "p99",   "max",   "susp/span", "hops/span",
-                                                    "exc",   "cancel"};
+                                                    "exc",   "cancel", "err"};
         return cells.at(static_cast<std::size_t>(std::find(names.begin(), names.end(), column) -
                                                  names.begin()));
     }
