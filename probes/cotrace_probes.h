@@ -39,7 +39,8 @@
  *  span_begin(span, parent, site) span begins without a suspending awaiter
  *                                 (sync_wait, when_all branches) and runs at
  *                                 once on this thread; parent 0 = the span
- *                                 current on this thread, if any.
+ *                                 current on this thread, if any; ~0 = none
+ *                                 (a new trace).
  *  link(from, to, kind)           causality (enum cotrace_link_kind); from 0 =
  *                                 the span current on this thread. A spawn
  *                                 link also begins `to` as a child of from.
@@ -160,7 +161,8 @@ struct cotrace_event {
 	uint64_t code;
 };
 
-/* async_begin's parent meaning "none: this work roots a new trace" */
+/* span_begin's and async_begin's parent (and a spawn link's from) meaning
+ * "none: this work roots a new trace" */
 #define COTRACE_PARENT_NONE (~(uint64_t)0)
 
 /* flags */

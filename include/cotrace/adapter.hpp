@@ -61,18 +61,19 @@ namespace detail {
 // The innermost parent_scope's parent on this thread (nullptr: none). Plain
 // thread-local data, constant-initialised: no guard, no wrapper call.
 inline thread_local void* scope_parent = nullptr;
-
-// nullptr stands for the scope's parent, if any (and else for "current").
-[[gnu::always_inline]] inline void* resolve_parent(void* parent) noexcept {
-    return parent != nullptr ? parent : scope_parent;
-}
 #endif
 }  // namespace detail
 
 #if COTRACE_ENABLED
 
+// nullptr stands for the parent_scope's parent, if any (else for "current").
+// The thread-local is read only while a tracer is attached: in a shared
+// object it is a call to __tls_get_addr, which would add more than the probe
+// costs to a detached sync_wait. A scope opened before the tracer came is
+// still seen: its constructor writes it whatever the semaphores say.
 [[gnu::always_inline]] inline void begin(void* span, void* parent, const void* site) noexcept {
-    COTRACE_DETAIL_PROBE(span_begin, span, detail::resolve_parent(parent), site);
+    if (parent == nullptr && COTRACE_DETAIL_ACTIVE(span_begin)) parent = detail::scope_parent;
+    COTRACE_DETAIL_PROBE(span_begin, span, parent, site);
 }
 
 [[gnu::always_inline]] inline void suspend(void* span, const void* site, void* awaited) noexcept {
@@ -90,7 +91,8 @@ inline thread_local void* scope_parent = nullptr;
 }
 
 [[gnu::always_inline]] inline void spawn(void* parent, void* child) noexcept {
-    COTRACE_DETAIL_PROBE(link, detail::resolve_parent(parent), child, COTRACE_LINK_SPAWN);
+    if (parent == nullptr && COTRACE_DETAIL_ACTIVE(link)) parent = detail::scope_parent;  // as in begin
+    COTRACE_DETAIL_PROBE(link, parent, child, COTRACE_LINK_SPAWN);
 }
 
 class parent_scope {

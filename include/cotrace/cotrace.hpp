@@ -10,7 +10,9 @@
 //   current_context, context_scope   carry a trace across callbacks
 //   COTRACE_SCOPE, annotate          spans and events in plain code
 //   traced_promise     mixin for tracing another task type
+//   adapter::          the probes as functions, for other coroutine libraries
 
+#include "adapter.hpp"
 #include "context.hpp"
 #include "scope.hpp"
 #include "sync_wait.hpp"

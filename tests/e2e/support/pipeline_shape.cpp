@@ -347,9 +347,13 @@ std::vector<std::string> check_complete_trace(const json& trace, pid_t pid) {
         }
     }
 
-    // Links: one join from a lookup to when_all, one spawn from the root to audit.
+    // Links: one join and one wake from the same lookup to when_all, one spawn
+    // and one wake from the root to audit, and a wake of itself by every span
+    // that hops to the pool (each lookup, and render or render_error).
     const json& links = trace.at("links");
-    int joins = 0, spawns = 0;
+    int joins = 0, spawns = 0, join_wakes = 0, audit_wakes = 0;
+    std::size_t joiner = 0, join_waker = 0;
+    std::map<std::size_t, int> hops;
     for (const json& l : links) {
         const auto from = idx.find(str(l.at("from"))), to = idx.find(str(l.at("to")));
         const std::string kind = str(l.at("kind"));
@@ -357,10 +361,20 @@ std::vector<std::string> check_complete_trace(const json& trace, pid_t pid) {
             bad("link " + l.dump() + " names a span that is not in this trace");
             continue;
         }
+        const std::string to_name = str(spans[to->second].at("name"));
         if (kind == "join" && to->second == 3 && from->second >= 4 && from->second <= 6) {
             ++joins;
+            joiner = from->second;
+        } else if (kind == "wake" && to->second == 3 && from->second >= 4 && from->second <= 6) {
+            ++join_wakes;
+            join_waker = from->second;
         } else if (kind == "spawn" && from->second == 0 && to->second == want.size() - 2) {
             ++spawns;
+        } else if (kind == "wake" && from->second == 0 && to->second == want.size() - 2) {
+            ++audit_wakes;
+        } else if (kind == "wake" && from->second == to->second &&
+                   ((to->second >= 4 && to->second <= 6) || to_name.rfind("render", 0) == 0)) {
+            ++hops[to->second];
         } else {
             bad("unexpected link " + l.dump() + " (" + str(spans[from->second].at("name")) + " -> " +
                 str(spans[to->second].at("name")) + ")");
@@ -368,6 +382,19 @@ std::vector<std::string> check_complete_trace(const json& trace, pid_t pid) {
     }
     if (joins != 1) bad(std::to_string(joins) + " join links from a lookup to when_all, expected 1");
     if (spawns != 1) bad(std::to_string(spawns) + " spawn links from the root to audit, expected 1");
+    if (join_wakes != 1 || join_waker != joiner)
+        bad(std::to_string(join_wakes) + " wake links to when_all, expected 1, from the joining lookup");
+    if (audit_wakes != 1) bad(std::to_string(audit_wakes) + " wake links from the root to audit, expected 1");
+    std::size_t renders = 0;
+    for (std::size_t i = 0; i < spans.size(); ++i)
+        if (str(spans[i].at("name")).rfind("render", 0) == 0) {
+            ++renders;
+            if (hops[i] != 1) bad(str(spans[i].at("name")) + " woke itself for its hop " + std::to_string(hops[i]) + " times, expected 1");
+        }
+    for (std::size_t i : {std::size_t{4}, std::size_t{5}, std::size_t{6}})
+        if (hops[i] != 1)
+            bad(str(spans[i].at("name")) + " woke itself for its hop " + std::to_string(hops[i]) + " times, expected 1");
+    if (renders != 1) bad(std::to_string(renders) + " render spans, expected 1");
     if (!problems.empty())
         problems.insert(problems.begin(), "request " + std::to_string(*id) + ":");
     return problems;

@@ -25,8 +25,12 @@ protected:
     }
 };
 
-// Distinct addresses standing for spans (frames) and a site.
-int span_a, span_b, span_c, parent_span;
+// Distinct addresses standing for spans (frames: the recorder reads their
+// first word, as the BPF side does for a beginning span) and a site.
+void* span_a[1];
+void* span_b[1];
+void* span_c[1];
+void* parent_span[1];
 const void* const site = __builtin_source_location();
 
 void expect_args(const event& e, std::uint16_t kind, std::uint64_t a0, std::uint64_t a1, std::uint64_t a2) {

@@ -54,6 +54,19 @@ TEST(CompiledOut, ContextScopeAndContextAreEmpty) {
     EXPECT_TRUE(std::is_empty_v<cotrace::context>);
 }
 
+TEST(CompiledOut, AdapterCallsCompileToNothingAndAParentScopeIsEmpty) {
+    static_assert(std::is_empty_v<cotrace::adapter::parent_scope>);
+    int span = 0;
+    cotrace::adapter::parent_scope scope{&span};
+    cotrace::adapter::begin(&span, cotrace::adapter::no_parent, nullptr);
+    cotrace::adapter::suspend(&span, nullptr, nullptr);
+    cotrace::adapter::resume(&span);
+    cotrace::adapter::spawn(nullptr, &span);
+    cotrace::adapter::link(&span, &span, cotrace::adapter::link_kind::wake);
+    cotrace::adapter::end(&span, cotrace::status::ok);
+    SUCCEED();
+}
+
 TEST(CompiledOut, ProbesAreNeverActiveAndContextsAreAlwaysEmpty) {
     static_assert(!COTRACE_DETAIL_ACTIVE(suspend));
     static_assert(!COTRACE_DETAIL_ACTIVE(context_capture));
