@@ -64,7 +64,7 @@ public:
     // pass and counts the rest as dropped.
     void stop();
     // After stop(): delivers what is queued, until `deadline` (but always the
-    // first 16384 events); what is still queued then is counted as dropped.
+    // first 65536 events); what is still queued then is counted as dropped.
     // Returns the number delivered.
     std::size_t drain(event_handler& h, std::chrono::steady_clock::time_point deadline);
     // Events lost since load: the ring was full (counted in BPF), the queue

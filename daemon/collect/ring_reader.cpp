@@ -23,7 +23,7 @@ constexpr auto catch_up_pause = std::chrono::microseconds(500);
 // A quiet session's last events are always taken, however slowly the
 // machine runs this thread: the bound is for floods.
 constexpr auto final_pass = std::chrono::milliseconds(30);
-constexpr std::size_t always_taken = 16384;
+constexpr std::size_t always_taken = 65536;
 }  // namespace
 
 ring_reader::ring_reader(int ring_map_fd, std::size_t ring_bytes, std::size_t queue_events)
