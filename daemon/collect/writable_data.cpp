@@ -24,8 +24,11 @@ writable_data writable_data::of_file(const std::string& path) {
         for (std::size_t i = 0; i < count; ++i) {
             GElf_Phdr ph;
             if (!gelf_getphdr(elf, static_cast<int>(i), &ph)) continue;
-            if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W)) continue;
             if (ph.p_memsz > UINT64_MAX - ph.p_vaddr) continue;  // wraps: not a real segment
+            // RELRO is writable in the file's segments, read-only once the
+            // loader has relocated it.
+            if (ph.p_type == PT_GNU_RELRO) result.read_only_.push_back({ph.p_vaddr, ph.p_vaddr + ph.p_memsz});
+            if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_W)) continue;
             result.ranges_.push_back({ph.p_vaddr, ph.p_vaddr + ph.p_memsz});
         }
     }
@@ -35,8 +38,12 @@ writable_data writable_data::of_file(const std::string& path) {
 }
 
 bool writable_data::contains(std::uint64_t vaddr, std::uint64_t size) const {
+    if (size > UINT64_MAX - vaddr) return false;
+    const std::uint64_t end = vaddr + size;
+    for (const range& r : read_only_)
+        if (vaddr < r.end && end > r.begin) return false;
     for (const range& r : ranges_)
-        if (vaddr >= r.begin && size <= r.end - r.begin && vaddr - r.begin <= r.end - r.begin - size) return true;
+        if (vaddr >= r.begin && end <= r.end) return true;
     return false;
 }
 
