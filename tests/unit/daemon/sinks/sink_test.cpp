@@ -15,6 +15,7 @@
 #include "sinks/jsonl_sink.hpp"
 #include "sinks/sink.hpp"
 #include "support/harness.hpp"
+#include "sinks/trace_filter.hpp"
 #include "sinks/tree_sink.hpp"
 
 namespace {
@@ -486,6 +487,28 @@ TEST(TreeSink, AVeryDeepChainIsDrawnInLinearSizeWithItsDepthShown) {
     EXPECT_EQ(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')), depth + 1);
     EXPECT_LT(text.size(), depth * 200) << "output grows faster than the number of spans";
     EXPECT_NE(text.find("[depth 99999] step"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Durations, AreReadAsPeopleWriteThemWithEveryUnitAndCombinations) {
+    using cotrace::parse_duration_ns;
+    EXPECT_EQ(parse_duration_ns("100ns"), 100u);
+    EXPECT_EQ(parse_duration_ns("250us"), 250'000u);
+    EXPECT_EQ(parse_duration_ns("250µs"), 250'000u);
+    EXPECT_EQ(parse_duration_ns("5ms"), 5'000'000u);
+    EXPECT_EQ(parse_duration_ns("1.5s"), 1'500'000'000u);
+    EXPECT_EQ(parse_duration_ns("2m"), 120'000'000'000u);
+    EXPECT_EQ(parse_duration_ns("1h"), 3'600'000'000'000u);
+    EXPECT_EQ(parse_duration_ns("1h30m"), 5'400'000'000'000u);
+    EXPECT_EQ(parse_duration_ns("1m2.5s"), 62'500'000'000u);
+    EXPECT_EQ(parse_duration_ns("1s500ms"), 1'500'000'000u);
+    EXPECT_EQ(parse_duration_ns("42"), 42u);               // bare: nanoseconds
+    EXPECT_EQ(parse_duration_ns("10", 1e9), 10'000'000'000u);  // bare, where seconds are meant
+    for (const char* bad : {"", "ms", "5 ms", "-5ms", "1e3s", "5d", "1h30", "1..5s", "5ms!", "."})
+        EXPECT_FALSE(parse_duration_ns(bad)) << bad;
 }
 
 }  // namespace
