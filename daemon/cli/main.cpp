@@ -26,6 +26,10 @@ void add_output_options(CLI::App& cmd, cotrace::output_options& o, filter_args& 
         ->check(CLI::IsMember(cotrace::sink_format_names()))
         ->capture_default_str();
     cmd.add_option("--output,-o", o.output, "Write traces to FILE instead of stdout")->type_name("FILE");
+    cmd.add_option("--width", o.width,
+                   "Longest line of the tree, in columns (default: COLUMNS, else the terminal's, else no limit)")
+        ->type_name("N")
+        ->check(CLI::Range(20, 100000));
     cmd.add_option("--trace", f.trace_id, "Only the trace with this id (16 hex digits, as printed)")
         ->type_name("ID")
         ->check([](const std::string& v) {

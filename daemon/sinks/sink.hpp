@@ -22,7 +22,8 @@ public:
 };
 
 struct sink_options {
-    bool colour = false;  // ANSI colours (the tree, on a terminal)
+    bool colour = false;    // ANSI colours (the tree, on a terminal)
+    std::size_t width = 0;  // longest line of text formats, in columns (0: no limit)
 };
 
 // Formats by name ("tree", "jsonl"); nullptr for an unknown name.
