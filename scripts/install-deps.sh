@@ -16,7 +16,12 @@ packages=(
   graphviz                        # renders --format dot in tests
   valgrind                        # instruction counts in benchmarks
   libasio-dev                     # Asio integration
+  chromium                        # headless, loads --format chrome into speedscope in tests
 )
+# node and npm run the viewer tests (tests/viewers); a node installed some
+# other way (with its own npm) is used as it is.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
