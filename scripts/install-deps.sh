@@ -20,14 +20,13 @@ packages=(
   libcurl4-openssl-dev            # --otlp-endpoint: OTLP/HTTP export
   libasio-doc                     # Asio's shipped examples, built and traced in e2e tests
   libboost-dev                    # Boost.Asio spelling of the Asio hooks, checked in tests
+  chromium                        # headless, loads --format chrome into speedscope in tests
 )
-
-# Node.js runs the npm-packaged checkers (OpenTelemetry's protobuf
-# definitions, viewers' trace parsers); a machine that has its own node and
-# npm keeps them (Debian's npm conflicts with other Node.js builds).
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  packages+=(nodejs npm)
-fi
+# node and npm run the npm-packaged checkers (tests/viewers, tests/otlp); a
+# node installed some other way (with its own npm) is used as it is (Debian's
+# npm conflicts with other Node.js builds).
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

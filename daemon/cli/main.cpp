@@ -28,6 +28,10 @@ void add_output_options(CLI::App& cmd, cotrace::output_options& o, filter_args& 
         ->check(CLI::IsMember(cotrace::sink_format_names()))
         ->capture_default_str();
     cmd.add_option("--output,-o", o.output, "Write traces to FILE instead of stdout")->type_name("FILE");
+    cmd.add_option("--width", o.width,
+                   "Longest line of the tree, in columns (default: COLUMNS, else the terminal's, else no limit)")
+        ->type_name("N")
+        ->check(CLI::Range(20, 100000));
     cmd.add_option("--trace", f.trace_id, "Only the trace with this id (16 hex digits, as printed)")
         ->type_name("ID")
         ->check([](const std::string& v) {
@@ -36,10 +40,11 @@ void add_output_options(CLI::App& cmd, cotrace::output_options& o, filter_args& 
     cmd.add_option("--name", o.filter.name_glob,
                    "Only traces with a span whose name matches GLOB (e.g. 'lookup_*')")
         ->type_name("GLOB");
-    cmd.add_option("--min-duration", f.min_duration, "Only traces lasting at least DUR (e.g. 5ms, 250us, 1s)")
+    cmd.add_option("--min-duration", f.min_duration,
+                   "Only traces lasting at least DUR (e.g. 5ms, 250us, 1.5s, 2m, 1h30m; a bare number is ns)")
         ->type_name("DUR")
         ->check([](const std::string& v) {
-            return cotrace::parse_duration_ns(v) ? std::string() : "not a duration (e.g. 5ms, 250us, 1.5s)";
+            return cotrace::parse_duration_ns(v) ? std::string() : "not a duration (e.g. 5ms, 250us, 1.5s, 1h30m)";
         });
     cmd.add_option("--limit", o.filter.limit, "Stop after N traces have been shown")
         ->type_name("N")
@@ -65,9 +70,17 @@ void apply(const filter_args& f, cotrace::output_options& o) {
 // What only a live session has: duration, ring size, recording, sampling.
 void add_session_options(CLI::App& cmd, cotrace::session_options& o, filter_args& f) {
     add_output_options(cmd, o.output, f);
-    cmd.add_option("--duration", o.duration, "Stop tracing after SEC seconds (run still waits for CMD)")
-        ->type_name("SEC")
-        ->check(CLI::PositiveNumber);
+    cmd.add_option("--duration", o.duration,
+                   "Stop tracing after DUR (e.g. 30s, 1.5m, 1h30m; a bare number is seconds); run still waits for CMD")
+        ->type_name("DUR")
+        ->transform(CLI::Validator(
+            [](std::string& v) {
+                const auto ns = cotrace::parse_duration_ns(v, 1e9);
+                if (!ns || *ns == 0) return std::string("not a positive duration (e.g. 10, 30s, 1h30m)");
+                v = std::to_string(static_cast<double>(*ns) / 1e9);
+                return std::string();
+            },
+            "DUR"));
     cmd.add_option("--save", o.save, "Also record the raw events to FILE (replay with `cotrace report FILE`)")
         ->type_name("FILE");
     cmd.add_option("--sample", o.sample,

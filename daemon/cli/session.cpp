@@ -22,6 +22,7 @@
 #include "collect/tracing_privilege.hpp"
 #include "error.hpp"
 #include "collect/probe_discovery.hpp"
+#include "collect/thread_names.hpp"
 #include "record/recording.hpp"
 #include "target/target_symbols.hpp"
 
@@ -86,10 +87,11 @@ public:
 // before it, so a replay finds them in order.
 class live_stage : public event_handler {
 public:
-    live_stage(trace_output& out, recording_writer* recording) : out_(out), recording_(recording) {}
+    live_stage(trace_output& out, recording_writer* recording, thread_names& names)
+        : out_(out), recording_(recording), names_(names) {}
     void on_event(const cotrace_event& e) override {
-        out_.on_event(e);
-        if (recording_) recording_->event(e);
+        names_.before(e, [this](const cotrace_event& n) { pass(n); });
+        pass(e);
     }
     void drops(std::uint64_t total) {
         if (total <= drops_) return;
@@ -99,8 +101,14 @@ public:
     }
 
 private:
+    void pass(const cotrace_event& e) {
+        out_.on_event(e);
+        if (recording_) recording_->event(e);
+    }
+
     trace_output& out_;
     recording_writer* recording_;
+    thread_names& names_;
     std::uint64_t drops_ = 0;
 };
 
@@ -270,7 +278,9 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
         recording = std::make_unique<recording_writer>(options.save, header);
         cache.set_listener([&](const symbol_cache::key& k, const symbol_cache::entry& e) { recording->symbol(k, e); });
     }
-    live_stage stage(output, recording.get());
+    thread_names names(pid, executable.empty() ? thread_names::process_name_of(pid)
+                                               : thread_names::base_name(executable));
+    live_stage stage(output, recording.get(), names);
 
     interrupt_handlers signals;
     collector_options co;

@@ -3,7 +3,6 @@
 #include "sinks/text_format.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -26,6 +25,10 @@ std::string thread_list(const span& s) {
     return out;
 }
 
+const char* kind_text(const span& s) { return s.kind == span_kind::scope ? "scope" : "coroutine"; }
+
+bool failed(const span& s) { return s.status == span_status::exception || s.status == span_status::error; }
+
 // One run of a span: from its first run or a resumption to its next
 // suspension or its end.
 struct run {
@@ -36,6 +39,18 @@ struct run {
     bool open = false;         // still running when the trace was emitted
     std::uint32_t tid = 0;     // 0: the model does not tell which thread
     bool on_thread = false;    // drawn as an "X" slice on its thread's track
+    bool hidden = false;       // too short to draw where it is (see check_nesting)
+};
+
+// An event of one trace and where it goes in time order: at equal ts, flow
+// ends first (Perfetto binds them to the next slice begun), then async ends,
+// then slices (longer first, so enclosing ones open first), then flow starts
+// (bound to the slice open there) and instants.
+struct placed_event {
+    std::uint64_t ts_us;
+    int rank;
+    std::uint64_t dur_us;
+    json event;
 };
 
 // Builds the events of one trace. The model tells where every run was: the
@@ -43,8 +58,8 @@ struct run {
 // suspension's end_ns on its resumed_tid. A suspension closed without a
 // resumption (resumed_tid 0) ends no run when the span ended there (it was
 // destroyed or finished while suspended); any other such run has no known
-// thread (a model built without resumed_tid) and is nested under its span's
-// async slice instead of being guessed onto a thread.
+// thread (a model built without resumed_tid) and is an async slice of its
+// span instead of being guessed onto a thread.
 class trace_events {
 public:
     trace_events(const trace& t, std::uint64_t origin_ns, std::uint64_t& next_flow_id)
@@ -53,9 +68,13 @@ public:
         for (std::size_t i = 0; i < n; ++i) index_[t.spans[i].id] = i;
         children_.resize(n);
         linked_.assign(n, false);
+        parent_.assign(n, none);
         for (std::size_t i = 0; i < n; ++i) {
             auto it = index_.find(t.spans[i].parent_id);
-            if (t.spans[i].parent_id != 0 && it != index_.end()) children_[it->second].push_back(i);
+            if (t.spans[i].parent_id != 0 && it != index_.end() && it->second != i) {
+                children_[it->second].push_back(i);
+                parent_[i] = it->second;
+            }
         }
         for (const link& l : t.links)
             if (l.kind == link_kind::spawn)
@@ -63,23 +82,41 @@ public:
         runs_.resize(n);
         for (std::size_t i = 0; i < n; ++i) runs_[i] = runs_of(i);
         check_nesting();
+        assign_lanes();
     }
 
-    std::vector<json> events() {
-        std::vector<json> out;
+    std::size_t lanes() const { return lanes_; }
+    std::uint64_t start_us() const { return first_us_; }
+    std::uint64_t end_us() const { return last_us_; }
+
+    // The trace's events in time order; lane k of its spans is on tid lane_tids[k].
+    std::vector<json> events(const std::vector<std::uint32_t>& lane_tids) {
+        lane_tids_ = &lane_tids;
+        std::vector<placed_event> out;
         for (std::size_t i = 0; i < t_.spans.size(); ++i) span_events(i, out);
         for (std::size_t i = 0; i < t_.spans.size(); ++i)
             for (std::size_t r = 0; r < runs_[i].size(); ++r)
-                if (runs_[i][r].on_thread) out.push_back(run_slice(i, r));
+                if (runs_[i][r].on_thread) run_slice(i, r, out);
         flows(out);
-        return out;
+        std::stable_sort(out.begin(), out.end(), [](const placed_event& a, const placed_event& b) {
+            if (a.ts_us != b.ts_us) return a.ts_us < b.ts_us;
+            if (a.rank != b.rank) return a.rank < b.rank;
+            return a.dur_us > b.dur_us;
+        });
+        std::vector<json> events;
+        events.reserve(out.size());
+        for (placed_event& e : out) events.push_back(std::move(e.event));
+        return events;
     }
 
     std::uint64_t runs_on_threads() const { return count_runs([](const run& r) { return r.on_thread; }); }
     std::uint64_t runs_thread_unknown() const { return count_runs([](const run& r) { return r.tid == 0; }); }
     std::uint64_t runs_overlapping() const {
-        return count_runs([](const run& r) { return r.tid != 0 && !r.on_thread; });
+        return count_runs([](const run& r) { return r.tid != 0 && !r.on_thread && !r.hidden; });
     }
+    std::uint64_t runs_hidden() const { return count_runs([](const run& r) { return r.hidden; }); }
+    std::uint64_t flows_written() const { return flows_; }
+    std::uint64_t flows_left_out() const { return flows_left_out_; }
 
 private:
     template <class Pred>
@@ -90,14 +127,9 @@ private:
         return n;
     }
 
-    // Microseconds since the origin, nanoseconds as decimals (exact in a
-    // double for the first ~50 days after the origin).
-    double micros(std::uint64_t ns) const {
-        return ns > origin_ns_ ? static_cast<double>(ns - origin_ns_) / 1000.0 : 0.0;
-    }
-    static double micros_between(std::uint64_t from, std::uint64_t to) {
-        return to > from ? static_cast<double>(to - from) / 1000.0 : 0.0;
-    }
+    // Whole microseconds since the origin, rounded to nearest: monotonic, so
+    // order and touching survive.
+    std::uint64_t micros(std::uint64_t ns) const { return ns > origin_ns_ ? (ns - origin_ns_ + 500) / 1000 : 0; }
 
     std::size_t index_of(std::uint64_t id) const {
         auto it = index_.find(id);
@@ -106,7 +138,7 @@ private:
 
     // Where a span that is still running is drawn to: the last thing known of it.
     std::uint64_t shown_end(const span& s) const {
-        if (s.end_ns != 0) return s.end_ns;
+        if (s.end_ns != 0) return std::max(s.end_ns, s.start_ns);
         std::uint64_t last = std::max(t_.end_ns, s.start_ns);
         for (const suspension& su : s.suspends) last = std::max({last, su.start_ns, su.end_ns});
         for (const annotation& a : s.events) last = std::max(last, a.ts_ns);
@@ -159,11 +191,12 @@ private:
         return runs;
     }
 
-    // Slices on one thread must nest (the format requires it; Perfetto drops
-    // or mis-draws the rest). Runs of real threads never overlap, but a scope
-    // held across a co_await (which the library forbids) or an inconsistent
-    // model could: such a run goes under its span's async slice instead.
-    // Runs of other traces on the same thread are not seen here.
+    // Slices on one thread must nest (the format requires it; viewers drop
+    // or mis-draw the rest), in the microseconds they are written in. Runs of
+    // real threads never overlap, but a scope held across a co_await (which
+    // the library forbids) or an inconsistent model could: such a run goes
+    // under its span's async slice instead. Runs of other traces on the same
+    // thread are not seen here.
     void check_nesting() {
         struct item {
             std::uint32_t tid;
@@ -173,7 +206,7 @@ private:
         std::vector<item> items;
         for (auto& rs : runs_)
             for (run& r : rs)
-                if (r.tid != 0) items.push_back({r.tid, r.start_ns, r.end_ns, &r});
+                if (r.tid != 0) items.push_back({r.tid, micros(r.start_ns), micros(r.end_ns), &r});
         std::stable_sort(items.begin(), items.end(), [](const item& a, const item& b) {
             if (a.tid != b.tid) return a.tid < b.tid;
             if (a.start != b.start) return a.start < b.start;
@@ -181,11 +214,23 @@ private:
         });
         std::vector<std::uint64_t> open_ends;
         std::uint32_t tid = 0;
+        std::uint64_t last_start = 0, last_end = 0;  // of the last run placed on this thread
         for (const item& it : items) {
             if (it.tid != tid) {
                 open_ends.clear();
                 tid = it.tid;
+                last_start = last_end = std::numeric_limits<std::uint64_t>::max();
             }
+            // A run shorter than half a microsecond where a longer slice
+            // begins in the same microsecond is left out: speedscope (and
+            // any reader that orders ends before begins at one ts) would
+            // close it before opening it, and it could not be seen anyway.
+            if (it.start == it.end && last_start == it.start && last_end > it.end) {
+                it.r->hidden = true;
+                continue;
+            }
+            last_start = it.start;
+            last_end = it.end;
             while (!open_ends.empty() && open_ends.back() <= it.start) open_ends.pop_back();
             if (!open_ends.empty() && it.end > open_ends.back()) continue;  // would straddle
             it.r->on_thread = true;
@@ -193,28 +238,96 @@ private:
         }
     }
 
+    bool is_ancestor(std::size_t a, std::size_t i) const {
+        for (std::size_t p = parent_[i], hops = 0; p != none && hops <= parent_.size(); p = parent_[p], ++hops)
+            if (p == a) return true;
+        return false;
+    }
+
+    // Lanes of the request's spans: on each lane, slices nest, and a slice
+    // nested in another is its descendant (a sibling never looks like a
+    // child). A span goes on its parent's lane when it fits there, else on
+    // the first lane where it does.
+    void assign_lanes() {
+        const std::size_t n = t_.spans.size();
+        lane_.assign(n, none);
+        std::vector<std::size_t> depth(n, 0);
+        for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t p = parent_[i]; p != none && depth[i] <= n; p = parent_[p]) ++depth[i];
+        std::vector<std::size_t> order(n);
+        for (std::size_t i = 0; i < n; ++i) order[i] = i;
+        auto begin_us = [&](std::size_t i) { return micros(t_.spans[i].start_ns); };
+        auto end_us = [&](std::size_t i) { return micros(shown_end(t_.spans[i])); };
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            if (begin_us(a) != begin_us(b)) return begin_us(a) < begin_us(b);
+            if (end_us(a) != end_us(b)) return end_us(a) > end_us(b);
+            return depth[a] < depth[b];
+        });
+        std::vector<std::vector<std::size_t>> open;  // per lane: the slices open there, outermost first
+        first_us_ = n ? begin_us(order.front()) : 0;
+        last_us_ = first_us_;
+        for (std::size_t i : order) {
+            const std::uint64_t b = begin_us(i), e = end_us(i);
+            last_us_ = std::max(last_us_, e);
+            auto fits = [&](std::vector<std::size_t>& stack) {
+                while (!stack.empty() && end_us(stack.back()) < b) stack.pop_back();
+                while (!stack.empty() && end_us(stack.back()) == b &&
+                       !(e == b && is_ancestor(stack.back(), i)))
+                    stack.pop_back();
+                if (stack.empty()) return true;
+                // Zero length at the very start of its parent: not drawable
+                // there by speedscope (see check_nesting).
+                if (e == b && begin_us(stack.back()) == b && end_us(stack.back()) > e) return false;
+                return end_us(stack.back()) >= e && is_ancestor(stack.back(), i);
+            };
+            std::size_t lane = none;
+            // (A parent placed later, begun after its child in a damaged
+            // stream, has no lane yet.)
+            const std::size_t parent_lane = parent_[i] == none ? none : lane_[parent_[i]];
+            if (parent_lane < open.size() && fits(open[parent_lane])) lane = parent_lane;
+            for (std::size_t l = 0; lane == none && l < open.size(); ++l)
+                if (fits(open[l])) lane = l;
+            if (lane == none) {
+                lane = open.size();
+                open.emplace_back();
+            }
+            lane_[i] = lane;
+            open[lane].push_back(i);
+        }
+        lanes_ = open.size();
+    }
+
     json base(const char* ph, const std::string& name, const char* cat, std::uint32_t tid,
-              std::uint64_t ts) const {
-        return json{{"name", name},  {"cat", cat}, {"ph", ph},
-                    {"pid", t_.pid}, {"tid", tid}, {"ts", micros(ts)}};
+              std::uint64_t ts_us) const {
+        return json{{"name", name}, {"cat", cat}, {"ph", ph}, {"pid", t_.pid}, {"tid", tid}, {"ts", ts_us}};
     }
 
-    std::uint32_t async_tid(const span& s) const {
-        return s.tids.empty() ? t_.pid : s.tids.front();
+    void put(std::vector<placed_event>& out, int rank, json e) const {
+        const std::uint64_t ts = e["ts"].get<std::uint64_t>();
+        const std::uint64_t dur = e.contains("dur") ? e["dur"].get<std::uint64_t>() : 0;
+        out.push_back({ts, rank, dur, std::move(e)});
     }
 
-    void span_events(std::size_t i, std::vector<json>& out) const {
+    std::uint32_t lane_tid(std::size_t i) const { return (*lane_tids_)[lane_[i]]; }
+
+    const std::string& name_of(const span& s) const {
+        static const std::string unnamed = "?";
+        return s.name.empty() ? unnamed : s.name;
+    }
+
+    void span_events(std::size_t i, std::vector<placed_event>& out) const {
         const span& s = t_.spans[i];
-        const std::uint32_t tid = async_tid(s);
-        json b = base("b", s.name, "span", tid, s.start_ns);
-        b["id"] = s.id;
+        const std::uint32_t track = lane_tid(i);
+        const std::uint64_t b_us = micros(s.start_ns), e_us = micros(shown_end(s));
+        json x = base("X", name_of(s), "span", track, b_us);
+        x["dur"] = e_us - b_us;
         json args{{"trace_id", trace_id_text(t_.id)},
                   {"span_id", s.id},
                   {"parent_id", s.parent_id ? json(s.parent_id) : json(nullptr)},
                   {"status", to_string(s.status)},
                   {"site", site_text(s.site, true)},
                   {"partial", s.partial},
-                  {"kind", s.kind == span_kind::scope ? "scope" : "coroutine"},
+                  {"kind", kind_text(s)},
                   {"threads", thread_list(s)},
                   {"thread_hops", s.thread_hops},
                   {"suspends", s.suspends.size()},
@@ -222,60 +335,52 @@ private:
         if (!s.site.function.empty()) args["site_function"] = s.site.function;
         if (s.first_run_ns > s.start_ns) args["queued_ns"] = s.first_run_ns - s.start_ns;
         if (s.end_ns != 0) args["duration_ns"] = s.end_ns - s.start_ns;
-        if (i == 0) args["trace_complete"] = t_.complete;
-        b["args"] = std::move(args);
-        if (s.status == span_status::exception || s.status == span_status::error) b["cname"] = "terrible";
-        out.push_back(std::move(b));
+        if (s.end_ns == 0) args["still_running"] = true;
+        if (parent_[i] == none) {
+            args["trace_complete"] = t_.complete;
+            if (t_.segment != 0 || !t_.final_segment) args["trace_segment"] = t_.segment;
+        }
+        x["args"] = std::move(args);
+        if (failed(s)) x["cname"] = "terrible";
+        put(out, 2, std::move(x));
 
-        // Runs not on a thread's track, nested under the span's own slice.
+        // Runs not on a thread's track: async slices of the span.
+        const std::uint32_t async_tid = s.tids.empty() ? track : s.tids.front();
         const auto& rs = runs_[i];
         for (std::size_t r = 0; r < rs.size(); ++r) {
-            if (rs[r].on_thread) continue;
+            if (rs[r].on_thread || rs[r].hidden) continue;
             const std::string name =
                 rs[r].tid ? "running (overlaps on its thread)" : "running (thread unknown)";
-            json rb = base("b", name, "span", tid, rs[r].start_ns);
+            json rb = base("b", name, "span", async_tid, micros(rs[r].start_ns));
             rb["id"] = s.id;
-            json args{{"run", r}, {"thread", rs[r].tid ? json(rs[r].tid) : json("unknown")}};
+            json args{{"span_id", s.id}, {"run", r}, {"thread", rs[r].tid ? json(rs[r].tid) : json("unknown")}};
             if (rs[r].after != none) args["resumed_after"] = site_text(s.suspends[rs[r].after].site, true);
             if (rs[r].open) args["open"] = true;
             rb["args"] = std::move(args);
-            out.push_back(std::move(rb));
-            json re = base("e", name, "span", tid, rs[r].end_ns);
+            put(out, 2, std::move(rb));
+            json re = base("e", name, "span", async_tid, micros(rs[r].end_ns));
             re["id"] = s.id;
-            out.push_back(std::move(re));
+            put(out, 1, std::move(re));
         }
         for (const annotation& a : s.events) {
             const run* r = run_at(i, a.ts_ns);
-            if (r && r->on_thread) {
-                json ev = base("i", a.name, "annotation", r->tid, a.ts_ns);
-                ev["s"] = "t";
-                ev["args"] = json{{"value", a.value}, {"span_id", s.id}};
-                out.push_back(std::move(ev));
-            } else {
-                json ev = base("n", a.name, "span", tid, a.ts_ns);
-                ev["id"] = s.id;
-                ev["args"] = json{{"value", a.value}};
-                out.push_back(std::move(ev));
-            }
+            const std::uint32_t tid = r && r->on_thread ? r->tid : track;
+            json ev = base("i", a.name, "annotation", tid, micros(a.ts_ns));
+            ev["s"] = "t";
+            ev["args"] = json{{"value", a.value}, {"span_id", s.id}};
+            put(out, 4, std::move(ev));
         }
-        json e = base("e", s.name, "span", s.tids.empty() ? tid : s.tids.back(), shown_end(s));
-        e["id"] = s.id;
-        if (s.end_ns == 0) e["args"] = json{{"still_running", true}};
-        out.push_back(std::move(e));
     }
 
-    json run_slice(std::size_t i, std::size_t r) const {
+    void run_slice(std::size_t i, std::size_t r, std::vector<placed_event>& out) const {
         const span& s = t_.spans[i];
         const run& rn = runs_[i][r];
-        json x = base("X", s.name, "run", rn.tid, rn.start_ns);
-        x["dur"] = micros_between(rn.start_ns, rn.end_ns);
-        json args{{"trace_id", trace_id_text(t_.id)}, {"span_id", s.id}, {"run", r}};
-        if (rn.after != none) args["resumed_after"] = site_text(s.suspends[rn.after].site, true);
-        if (rn.until != none) args["suspends_at"] = site_text(s.suspends[rn.until].site, true);
-        if (rn.open) args["open"] = true;
-        x["args"] = std::move(args);
-        if (s.status == span_status::exception || s.status == span_status::error) x["cname"] = "terrible";
-        return x;
+        const std::uint64_t b = micros(rn.start_ns), e = micros(rn.end_ns);
+        json x = base("X", name_of(s), "run", rn.tid, b);
+        x["dur"] = e - b;
+        x["args"] = json{{"kind", kind_text(s)}};
+        if (failed(s)) x["cname"] = "terrible";
+        put(out, 2, std::move(x));
     }
 
     // The last run of span i begun at or before `ts` (runs are in time
@@ -319,34 +424,32 @@ private:
         return r;
     }
 
-    // A point strictly inside a run's slice, near `ts`: a flow event binds to
-    // the slice enclosing it, and one at the very end of a slice finds it
-    // already closed.
-    static std::uint64_t inside(const run& r, std::uint64_t ts) {
-        const std::uint64_t s = r.start_ns, e = r.end_ns;
-        if (e <= s) return s;
-        ts = std::clamp(ts, s, e - 1);
-        if (ts == s && e - s >= 2) ++ts;
-        return ts;
-    }
-
-    void flow(std::vector<json>& out, const char* name, const run* from, std::uint64_t from_ts,
-              const run* to, std::uint64_t to_ts) {
-        if (!from || !to || !from->on_thread || !to->on_thread) return;
-        from_ts = inside(*from, from_ts);
-        to_ts = inside(*to, to_ts);
-        if (to_ts < from_ts) return;  // an arrow back in time explains nothing
+    // An arrow from run `from` to run `to`, bound to both by their start.
+    void flow(std::vector<placed_event>& out, const char* name, const run* from, const run* to) {
+        if (!from || !to || from == to) return;
+        if (from->hidden || to->hidden) {  // an end too short to draw (see check_nesting)
+            ++flows_left_out_;
+            return;
+        }
+        if (!from->on_thread || !to->on_thread) return;
+        if (to->start_ns < from->start_ns) return;  // an arrow back in time explains nothing
+        // Both ends in one microsecond: DevTools keys a flow's steps by ts
+        // and would keep one; no viewer could show it apart from the slices.
+        if (micros(to->start_ns) == micros(from->start_ns)) {
+            ++flows_left_out_;
+            return;
+        }
         const std::uint64_t id = next_flow_id_++;
-        json s = base("s", name, "flow", from->tid, from_ts);
+        ++flows_;
+        json s = base("s", name, "run", from->tid, micros(from->start_ns));
         s["id"] = id;
-        out.push_back(std::move(s));
-        json f = base("f", name, "flow", to->tid, to_ts);
+        put(out, 3, std::move(s));
+        json f = base("f", name, "run", to->tid, micros(to->start_ns));
         f["id"] = id;
-        f["bp"] = "e";
-        out.push_back(std::move(f));
+        put(out, 0, std::move(f));
     }
 
-    void flows(std::vector<json>& out) {
+    void flows(std::vector<placed_event>& out) {
         std::vector<bool> awaited(t_.spans.size(), false);
         for (std::size_t i = 0; i < t_.spans.size(); ++i) {
             const span& s = t_.spans[i];
@@ -359,21 +462,21 @@ private:
             }
             for (std::size_t k = 0; k < s.suspends.size(); ++k) {
                 const suspension& su = s.suspends[k];
+                const run* before = until[k] == none ? nullptr : &runs_[i][until[k]];
+                const run* after = resumed[k] == none ? nullptr : &runs_[i][resumed[k]];
+                // Suspended on one thread, resumed on another.
+                if (before && after && before->tid != after->tid) flow(out, "resume", before, after);
                 const std::size_t c = su.awaited ? index_of(su.awaited) : none;
                 if (c == none || c == i) continue;
                 awaited[c] = true;
-                const run* before = until[k] == none ? nullptr : &runs_[i][until[k]];
-                const run* after = resumed[k] == none ? nullptr : &runs_[i][resumed[k]];
                 const span& child = t_.spans[c];
                 // Begun at this suspension: control passed to it there.
                 if (child.start_ns >= su.start_ns && before)
-                    if (const run* cr = first_run(c))
-                        flow(out, "await", before, before->end_ns, cr, cr->start_ns);
+                    if (const run* cr = first_run(c)) flow(out, "await", before, cr);
                 // Ended (not destroyed): control came back at the resumption.
                 if (child.end_ns != 0 && child.status != span_status::cancelled && after &&
                     !runs_[c].empty())
-                    flow(out, "return", &runs_[c].back(), runs_[c].back().end_ns, after,
-                         after->start_ns);
+                    flow(out, "return", &runs_[c].back(), after);
             }
         }
         // Children begun without an awaiting suspension: from the parent's
@@ -384,18 +487,16 @@ private:
                 const span& child = t_.spans[c];
                 if (awaited[c] || linked_[c] || child.kind != span_kind::coroutine) continue;
                 const run* from = run_before(i, child.start_ns);
-                if (const run* cr = first_run(c); from && cr)
-                    flow(out, "start", from, std::min(child.start_ns, from->end_ns), cr, cr->start_ns);
+                if (const run* cr = first_run(c); from && cr) flow(out, "start", from, cr);
             }
-        // Links, at the time and on the thread they were made: to the target's
-        // first run (spawn) or its next run (wake, join: it runs again after).
+        // Links, from where they were made: to the target's first run
+        // (spawn) or its next run (wake, join: it runs again after).
         for (const link& l : t_.links) {
             const std::size_t from = index_of(l.from), to = index_of(l.to);
             if (from == none || to == none || from == to) continue;
             const run* source = link_source(from, l.ts_ns, l.tid);
-            const run* target =
-                l.kind == link_kind::spawn ? first_run(to) : run_from(to, l.ts_ns);
-            if (source && target) flow(out, to_string(l.kind), source, l.ts_ns, target, target->start_ns);
+            const run* target = l.kind == link_kind::spawn ? first_run(to) : run_from(to, l.ts_ns);
+            if (source && target) flow(out, to_string(l.kind), source, target);
         }
     }
 
@@ -404,9 +505,22 @@ private:
     std::uint64_t& next_flow_id_;
     std::unordered_map<std::uint64_t, std::size_t> index_;
     std::vector<std::vector<std::size_t>> children_;
-    std::vector<bool> linked_;  // per span: the target of a spawn link
+    std::vector<std::size_t> parent_;  // index of the parent in this trace, or none
+    std::vector<bool> linked_;         // per span: the target of a spawn link
     std::vector<std::vector<run>> runs_;
+    std::vector<std::size_t> lane_;
+    std::size_t lanes_ = 0;
+    std::uint64_t first_us_ = 0, last_us_ = 0;
+    const std::vector<std::uint32_t>* lane_tids_ = nullptr;
+    std::uint64_t flows_ = 0;
+    std::uint64_t flows_left_out_ = 0;
 };
+
+const std::string* known_thread_name(const trace& t, std::uint32_t tid) {
+    for (const thread_name& n : t.thread_names)
+        if (n.tid == tid && !n.name.empty()) return &n.name;
+    return nullptr;
+}
 
 }  // namespace
 
@@ -422,18 +536,37 @@ void chrome_sink::write(const json& event) {
     any_event_ = true;
 }
 
-void chrome_sink::name_thread(std::uint32_t pid, std::uint32_t tid) {
-    if (named_pids_.insert(pid).second)
-        write(json{{"name", "process_name"},
-                   {"ph", "M"},
-                   {"pid", pid},
-                   {"args", {{"name", "process " + std::to_string(pid)}}}});
-    if (named_threads_.insert({pid, tid}).second)
-        write(json{{"name", "thread_name"},
-                   {"ph", "M"},
-                   {"pid", pid},
-                   {"tid", tid},
-                   {"args", {{"name", "thread " + std::to_string(tid)}}}});
+void chrome_sink::name_process(const trace& t) {
+    const std::string name = t.process_name.empty() ? "process " + std::to_string(t.pid) : t.process_name;
+    auto [it, inserted] = process_names_.try_emplace(t.pid, name);
+    const bool better = !inserted && !t.process_name.empty() && it->second != name;
+    if (!inserted && !better) return;
+    it->second = name;
+    write(json{{"name", "process_name"}, {"ph", "M"}, {"pid", t.pid}, {"tid", 0}, {"args", {{"name", name}}}});
+}
+
+void chrome_sink::name_thread(std::uint32_t pid, std::uint32_t tid, const std::string& name) {
+    auto [it, inserted] = thread_names_.try_emplace({pid, tid}, name);
+    if (!inserted && it->second == name) return;
+    it->second = name;
+    write(json{{"name", "thread_name"}, {"ph", "M"}, {"pid", pid}, {"tid", tid}, {"args", {{"name", name}}}});
+}
+
+std::vector<std::uint32_t> chrome_sink::request_tracks(std::uint32_t pid, std::size_t lanes,
+                                                       std::uint64_t start_us, std::uint64_t end_us) {
+    std::vector<std::uint64_t>& busy = request_track_busy_until_[pid];
+    std::vector<std::uint32_t> tids;
+    std::size_t next = 0;
+    for (std::size_t lane = 0; lane < lanes; ++lane) {
+        // The first free track after the previous lane's, so a request's
+        // lanes stay in order.
+        while (next < busy.size() && busy[next] > start_us) ++next;
+        if (next == busy.size()) busy.push_back(0);
+        busy[next] = end_us;
+        tids.push_back(request_track_tid_base + static_cast<std::uint32_t>(next));
+        ++next;
+    }
+    return tids;
 }
 
 void chrome_sink::on_trace(const trace& t) {
@@ -442,15 +575,30 @@ void chrome_sink::on_trace(const trace& t) {
     if (!has_origin_) {
         has_origin_ = true;
         origin_ns_ = t.start_ns > one_day_ns ? t.start_ns - one_day_ns : 0;
+        origin_ns_ -= origin_ns_ % 1000;  // on a microsecond, so ticks are the epoch's
     }
     ++traces_;
     trace_events te(t, origin_ns_, next_flow_id_);
-    const std::vector<json> events = te.events();
+    const std::vector<std::uint32_t> tracks = request_tracks(t.pid, te.lanes(), te.start_us(), te.end_us());
+    const std::vector<json> events = te.events(tracks);
     runs_on_threads_ += te.runs_on_threads();
     runs_thread_unknown_ += te.runs_thread_unknown();
     runs_overlapping_ += te.runs_overlapping();
-    // Name every thread an event of this trace is on, before those events.
-    for (const json& e : events) name_thread(t.pid, e["tid"].get<std::uint32_t>());
+    runs_hidden_ += te.runs_hidden();
+    flows_ += te.flows_written();
+    flows_left_out_ += te.flows_left_out();
+    // Name the process and every thread an event of this trace is on, before those events.
+    name_process(t);
+    for (const json& e : events) {
+        const auto tid = e["tid"].get<std::uint32_t>();
+        if (tid >= request_track_tid_base) {
+            name_thread(t.pid, tid, "requests " + std::to_string(tid - request_track_tid_base + 1));
+        } else if (const std::string* name = known_thread_name(t, tid)) {
+            name_thread(t.pid, tid, *name);
+        } else if (!thread_names_.count({t.pid, tid})) {
+            name_thread(t.pid, tid, "thread " + std::to_string(tid));
+        }
+    }
     for (const json& e : events) write(e);
 }
 
@@ -469,7 +617,10 @@ void chrome_sink::finish(const session_summary& s) {
                      {"incomplete", s.incomplete},
                      {"runs_on_threads", runs_on_threads_},
                      {"runs_thread_unknown", runs_thread_unknown_},
-                     {"runs_overlapping", runs_overlapping_}};
+                     {"runs_overlapping", runs_overlapping_},
+                     {"runs_under_a_microsecond_hidden", runs_hidden_},
+                     {"flows", flows_},
+                     {"flows_left_out", flows_left_out_}};
     out_ << "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":" << other.dump() << "}\n";
     out_.flush();
 }

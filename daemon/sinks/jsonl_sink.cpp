@@ -48,6 +48,7 @@ void write_trace(json_writer& w, const trace& t) {
             .field("line", s.site.line)
             .end_object();
         w.field("start_ns", s.start_ns);
+        write_optional_ns(w, "first_run_ns", s.first_run_ns);
         write_optional_ns(w, "end_ns", s.end_ns);
         w.field("status", to_string(s.status));
         w.key("tids").begin_array();
@@ -57,6 +58,7 @@ void write_trace(json_writer& w, const trace& t) {
         for (const suspension& su : s.suspends) {
             w.begin_object().field("file", su.site.file).field("line", su.site.line).field("start_ns", su.start_ns);
             write_optional_ns(w, "end_ns", su.end_ns);
+            if (su.resumed_tid) w.field("resumed_tid", su.resumed_tid);
             w.end_object();
         }
         w.end_array();

@@ -10,7 +10,7 @@
 namespace cotrace {
 
 std::unique_ptr<trace_sink> make_sink(const std::string& format, std::ostream& out, const sink_options& options) {
-    if (format == "tree") return std::make_unique<tree_sink>(out, options.colour);
+    if (format == "tree") return std::make_unique<tree_sink>(out, options.colour, options.width);
     if (format == "jsonl") return std::make_unique<jsonl_sink>(out);
     if (format == "chrome") return std::make_unique<chrome_sink>(out);
     if (format == "dot") return std::make_unique<dot_sink>(out);

@@ -23,6 +23,7 @@ public:
 
 struct sink_options {
     bool colour = false;       // ANSI colours (the tree, on a terminal)
+    std::size_t width = 0;     // longest line of text formats, in columns (0: no limit)
     std::string service_name;  // otlp: service.name (empty: the process's name)
 };
 

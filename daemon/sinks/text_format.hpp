@@ -18,3 +18,19 @@ std::string millis_text(std::uint64_t ns);
 std::string site_text(const source_site& s, bool full_path = false);
 
 }  // namespace cotrace
+
+namespace cotrace {
+
+// Display width of UTF-8 text: one column per code point (box drawing, …).
+std::size_t display_width(const std::string& s);
+// `s` cut to at most `width` columns, ending in "…" when cut.
+std::string fit_width(const std::string& s, std::size_t width);
+// A C++ name as a person reads it: the standard library's spelled-out
+// defaults elided (std::__cxx11::basic_string<char, ...> → std::string,
+// ", std::allocator<...>", ", std::char_traits<...>", ", std::less<...>",
+// ", std::default_delete<...>", ...; std::__cxx11:: → std::), then, when
+// still longer than max_width columns, its middle replaced by "…" (0: no
+// limit). The full name stays in jsonl.
+std::string short_name(const std::string& name, std::size_t max_width = 0);
+
+}  // namespace cotrace

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <utility>
 
 namespace cotrace {
 
@@ -25,24 +27,46 @@ void trace_filter::on_trace(const trace& t) {
     next_.on_trace(t);
 }
 
-std::optional<std::uint64_t> parse_duration_ns(const std::string& text) {
+std::optional<std::uint64_t> parse_duration_ns(const std::string& text, double bare_unit_ns) {
     if (text.empty()) return std::nullopt;
-    char* end = nullptr;
-    const double value = std::strtod(text.c_str(), &end);
-    if (end == text.c_str() || !std::isfinite(value) || value < 0) return std::nullopt;
-    const std::string unit(end);
-    double scale = 0;
-    if (unit.empty() || unit == "ns")
-        scale = 1;
-    else if (unit == "us" || unit == "µs")
-        scale = 1e3;
-    else if (unit == "ms")
-        scale = 1e6;
-    else if (unit == "s")
-        scale = 1e9;
-    else
-        return std::nullopt;
-    return static_cast<std::uint64_t>(std::llround(value * scale));
+    // A sum of NUMBER UNIT terms ("1h30m", "1.5s", "2m10.5s"); a lone number
+    // is in bare_unit_ns. Each term's number is read without a sign or an
+    // exponent, so "1e3s" and "-5ms" are refused.
+    static const std::pair<const char*, double> units[] = {
+        {"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    double total = 0;
+    std::size_t i = 0;
+    bool any_unit = false;
+    while (i < text.size()) {
+        const std::size_t begin = i;
+        bool dot = false;
+        while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || (text[i] == '.' && !dot))) {
+            dot = dot || text[i] == '.';
+            ++i;
+        }
+        const std::string number = text.substr(begin, i - begin);
+        if (number.empty() || number == ".") return std::nullopt;
+        const double value = std::strtod(number.c_str(), nullptr);
+        // The longest unit that matches here ("ms" before "m").
+        double scale = 0;
+        std::size_t unit_len = 0;
+        for (const auto& [name, ns] : units) {
+            const std::size_t n = std::strlen(name);
+            if (n > unit_len && text.compare(i, n, name) == 0) {
+                scale = ns;
+                unit_len = n;
+            }
+        }
+        if (unit_len == 0) {
+            if (i != text.size() || any_unit) return std::nullopt;  // a bare number only alone
+            scale = bare_unit_ns;
+        }
+        any_unit = any_unit || unit_len != 0;
+        i += unit_len;
+        total += value * scale;
+    }
+    if (!std::isfinite(total) || total >= 1.8e19) return std::nullopt;
+    return static_cast<std::uint64_t>(std::llround(total));
 }
 
 std::optional<std::uint64_t> parse_trace_id(const std::string& text) {

@@ -33,8 +33,10 @@ private:
     std::uint64_t passed_ = 0;
 };
 
-// "250us", "5ms", "1.5s", "100ns", or plain nanoseconds; nullopt if malformed.
-std::optional<std::uint64_t> parse_duration_ns(const std::string& text);
+// A duration as people write it: "250us", "5ms", "1.5s", "100ns", "2m",
+// "1h30m", "1m2.5s" (units ns, us or µs, ms, s, m, h, summed); a plain number
+// is in bare_unit_ns (nanoseconds unless said). nullopt if malformed.
+std::optional<std::uint64_t> parse_duration_ns(const std::string& text, double bare_unit_ns = 1);
 // A trace id as printed (16 hex digits, optional 0x); nullopt if malformed.
 std::optional<std::uint64_t> parse_trace_id(const std::string& text);
 

@@ -1,5 +1,6 @@
 #include "sinks/trace_output.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +11,25 @@
 
 namespace cotrace {
 
+namespace {
+
+// --width, else COLUMNS (what shells export, and what a user sets to ask
+// for a width), else the terminal's when writing to one, else no limit.
+std::size_t output_width(const output_options& options) {
+    if (options.width) return options.width;
+    if (const char* c = std::getenv("COLUMNS")) {
+        char* end = nullptr;
+        const unsigned long v = std::strtoul(c, &end, 10);
+        if (end != c && *end == '\0' && v > 0 && v < 100000) return v;
+    }
+    winsize ws{};
+    if (options.output.empty() && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col)
+        return ws.ws_col;
+    return 0;
+}
+
+}  // namespace
+
 trace_output::trace_output(const output_options& options, symbol_cache& symbols, std::int64_t clock_offset_ns) {
     if (!options.output.empty()) {
         file_.open(options.output, std::ios::out | std::ios::trunc);
@@ -18,6 +38,7 @@ trace_output::trace_output(const output_options& options, symbol_cache& symbols,
     out_ = options.output.empty() ? &std::cout : &file_;
     sink_options so;
     so.colour = options.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
+    so.width = output_width(options);
     so.service_name = options.service_name;
     sink_ = make_sink(options.format, *out_, so);
     if (!sink_) throw error("unknown format " + options.format + " (use one of " + sink_formats() + ")", exit_usage);

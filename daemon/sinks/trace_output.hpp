@@ -20,6 +20,7 @@ namespace cotrace {
 struct output_options {
     std::string format = "tree";
     std::string output;  // empty: stdout
+    std::size_t width = 0;  // --width; 0: COLUMNS, else the terminal's on a tty, else no limit
     filter_options filter;
     assembler_options limits;
     std::string service_name;   // otlp service.name (--service)

@@ -29,12 +29,36 @@ std::string threads(const span& s) {
     return out;
 }
 
-// Display width of UTF-8 text (box-drawing characters are one column each).
-std::size_t columns(const std::string& s) {
-    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-        return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    }));
-}
+std::size_t columns(const std::string& s) { return display_width(s); }
+
+// A line as pieces of text, each in one style, cut to the output's width
+// (0: no limit) when written: colour codes never count as columns.
+class line {
+public:
+    line& add(const std::string& text, const char* code = "") {
+        parts_.push_back({text, code});
+        return *this;
+    }
+    void write(std::ostream& out, style st, std::size_t width) const {
+        std::size_t used = 0;
+        for (const auto& [text, code] : parts_) {
+            std::string t = text;
+            const std::size_t w = columns(t);
+            if (width && used + w > width) t = fit_width(t, width - used);
+            out << st(code) << t << (*code ? st(reset) : "");
+            used += columns(t);
+            if (width && used >= width) break;
+        }
+        out << '\n';
+    }
+
+private:
+    std::vector<std::pair<std::string, const char*>> parts_;
+};
+
+// Names are never cut shorter than this, however narrow the output: below
+// it a name says nothing.
+constexpr std::size_t min_name_columns = 16;
 
 // Deeper levels than this are drawn at this indentation, their depth shown:
 // an Asio session is a chain as deep as it exchanged messages, and
@@ -44,7 +68,8 @@ const std::string unnamed = "?";
 
 class tree_writer {
 public:
-    tree_writer(std::ostream& out, const trace& t, style st) : out_(out), t_(t), st_(st) {
+    tree_writer(std::ostream& out, const trace& t, style st, std::size_t width)
+        : out_(out), t_(t), st_(st), max_width_(width) {
         for (std::size_t i = 0; i < t.spans.size(); ++i) {
             index_[t.spans[i].id] = i;
             children_[t.spans[i].parent_id].push_back(i);
@@ -57,10 +82,12 @@ public:
 
     void write() {
         const span& root = t_.spans[roots_.empty() ? 0 : roots_[0]];
-        out_ << st_(bold) << "trace " << trace_id_text(t_.id) << st_(reset) << "  pid " << t_.pid << "  "
-             << millis_text(t_.end_ns - t_.start_ns) << "  " << status_text(root);
-        if (!t_.complete) out_ << "  " << st_(yellow) << "(incomplete)" << st_(reset);
-        out_ << '\n';
+        line head;
+        head.add("trace " + trace_id_text(t_.id), bold)
+            .add("  pid " + std::to_string(t_.pid) + "  " + millis_text(t_.end_ns - t_.start_ns) + "  ")
+            .add(to_string(root.status), status_colour(root));
+        if (!t_.complete) head.add("  ").add("(incomplete)", yellow);
+        head.write(out_, st_, max_width_);
         // Depth first, without recursion (chains can be very deep).
         struct item {
             std::size_t span, depth;
@@ -83,24 +110,45 @@ public:
     }
 
 private:
+    // The columns of this trace: names padded to the longest (shortened so
+    // that the line fits the output's width), then duration, status, threads.
     void measure() {
+        std::size_t names = 0, right = 0, branches = 0;
         std::vector<std::pair<std::size_t, std::size_t>> todo;  // span, depth
         for (std::size_t r : roots_) todo.push_back({r, 0});
         while (!todo.empty()) {
             auto [i, depth] = todo.back();
             todo.pop_back();
-            width_ = std::max(width_, std::min(depth, max_indent) * 3 + 3 + columns(label(t_.spans[i], depth)));
+            const std::size_t branch = std::min(depth, max_indent) * 3 + 3;
+            branches = std::max(branches, branch);
+            names = std::max(names, branch + columns(label(t_.spans[i], depth)));
+            right = std::max(right, columns(right_text(t_.spans[i])));
             auto it = children_.find(t_.spans[i].id);
             if (it != children_.end())
                 for (std::size_t c : it->second) todo.push_back({c, depth + 1});
         }
+        width_ = names;
+        if (max_width_ && names + 2 + right > max_width_)
+            width_ = std::max(max_width_ > right + 2 ? max_width_ - right - 2 : 0, branches + min_name_columns);
     }
 
-    static std::string label(const span& s, std::size_t depth) {
-        const std::string& name = s.name.empty() ? unnamed : s.name;
-        std::string l = depth > max_indent ? "[depth " + std::to_string(depth) + "] " + name : name;
-        if (s.partial) l += " (partial)";
-        return l;
+    static std::string right_text(const span& s) {
+        std::string r = (s.end_ns ? millis_text(s.end_ns - s.start_ns) : "running") + "  " + to_string(s.status) +
+                        "  " + threads(s);
+        if (!s.suspends.empty())
+            r += "  " + std::to_string(s.suspends.size()) + (s.suspends.size() == 1 ? " suspend" : " suspends");
+        return r;
+    }
+
+    // The span's name as shown, shortened to at most max_columns (0: only
+    // the standard library's defaults elided).
+    static std::string label(const span& s, std::size_t depth, std::size_t max_columns = 0) {
+        const std::string before = depth > max_indent ? "[depth " + std::to_string(depth) + "] " : "";
+        const std::string after = s.partial ? " (partial)" : "";
+        const std::size_t extra = columns(before) + columns(after);
+        const std::size_t room = max_columns == 0 ? 0 : std::max(max_columns > extra ? max_columns - extra : 0,
+                                                                  min_name_columns);
+        return before + short_name(s.name.empty() ? unnamed : s.name, room) + after;
     }
 
     // The tree drawn to the left of a line at `depth`, capped at max_indent levels.
@@ -111,24 +159,27 @@ private:
         return out;
     }
 
-    std::string status_text(const span& s) const {
-        const char* colour = s.status == span_status::ok          ? green
-                             : s.status == span_status::exception || s.status == span_status::error ? red
-                                                                  : yellow;
-        return std::string(st_(colour)) + to_string(s.status) + st_(reset);
+    static const char* status_colour(const span& s) {
+        return s.status == span_status::ok                                             ? green
+               : s.status == span_status::exception || s.status == span_status::error ? red
+                                                                                       : yellow;
     }
 
     void write_span(std::size_t i, std::size_t depth, bool last, const std::vector<bool>& more_below) {
         const span& s = t_.spans[i];
         const std::string prefix = indent(more_below, depth);
         const std::string branch = prefix + (last ? "└─ " : "├─ ");
-        const std::string name = label(s, depth);
-        out_ << st_(dim) << branch << st_(reset) << name
-             << std::string(width_ > columns(branch) + columns(name) ? width_ - columns(branch) - columns(name) : 0, ' ')
-             << "  " << (s.end_ns ? millis_text(s.end_ns - s.start_ns) : "running") << "  " << status_text(s) << "  "
-             << st_(dim) << threads(s) << st_(reset);
-        if (s.suspends.size() > 0) out_ << "  " << s.suspends.size() << (s.suspends.size() == 1 ? " suspend" : " suspends");
-        out_ << '\n';
+        const std::size_t room = width_ > columns(branch) ? width_ - columns(branch) : 0;
+        const std::string name = label(s, depth, max_width_ ? room : 0);
+        line l;
+        l.add(branch, dim).add(name).add(std::string(room > columns(name) ? room - columns(name) : 0, ' '));
+        l.add("  " + (s.end_ns ? millis_text(s.end_ns - s.start_ns) : std::string("running")) + "  ")
+            .add(to_string(s.status), status_colour(s))
+            .add("  ")
+            .add(threads(s), dim);
+        if (s.suspends.size() > 0)
+            l.add("  " + std::to_string(s.suspends.size()) + (s.suspends.size() == 1 ? " suspend" : " suspends"));
+        l.write(out_, st_, max_width_);
 
         const std::string inner = prefix + (depth >= max_indent ? "" : last ? "   " : "│  ");
         auto it = children_.find(s.id);
@@ -137,11 +188,17 @@ private:
         // Waits on something other than a traced child (those show as children).
         for (const suspension& su : s.suspends) {
             if (su.awaited != 0) continue;
-            out_ << st_(dim) << detail_prefix << "waited at " << site_text(su.site) << "  "
-                 << (su.end_ns ? millis_text(su.end_ns - su.start_ns) : "still waiting") << st_(reset) << '\n';
+            line d;
+            d.add(detail_prefix + "waited at " + site_text(su.site) + "  " +
+                      (su.end_ns ? millis_text(su.end_ns - su.start_ns) : "still waiting"),
+                  dim);
+            d.write(out_, st_, max_width_);
         }
-        for (const annotation& a : s.events)
-            out_ << st_(dim) << detail_prefix << st_(reset) << "• " << a.name << " = " << a.value << '\n';
+        for (const annotation& a : s.events) {
+            line d;
+            d.add(detail_prefix, dim).add("• " + a.name + " = " + std::to_string(a.value));
+            d.write(out_, st_, max_width_);
+        }
     }
 
     std::ostream& out_;
@@ -150,14 +207,15 @@ private:
     std::map<std::uint64_t, std::size_t> index_;
     std::map<std::uint64_t, std::vector<std::size_t>> children_;
     std::vector<std::size_t> roots_;
-    std::size_t width_ = 0;
+    std::size_t max_width_;  // of a line; 0: no limit
+    std::size_t width_ = 0;  // of the tree and names column
 };
 
 }  // namespace
 
 void tree_sink::on_trace(const trace& t) {
     if (t.spans.empty()) return;
-    tree_writer(out_, t, style{colour_}).write();
+    tree_writer(out_, t, style{colour_}, width_).write();
 }
 
 }  // namespace cotrace

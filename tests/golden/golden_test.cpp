@@ -13,6 +13,7 @@
 #include <tuple>
 #include <vector>
 
+#include "sinks/chrome_sink.hpp"
 #include "sinks/sink.hpp"
 #include "support/golden.hpp"
 
@@ -102,8 +103,11 @@ TEST(Recordings, HoldEveryRequestOfTheWorkloadAsOneCompleteTrace) {
 
 // ---- chrome: structure --------------------------------------------------------
 
-// Output nanoseconds of a chrome timestamp (microseconds with 3 decimals).
-std::int64_t ns(const json& micros) { return std::llround(micros.get<double>() * 1000.0); }
+// Output nanoseconds of a chrome timestamp (whole microseconds).
+std::int64_t ns(const json& micros) {
+    EXPECT_TRUE(micros.is_number_unsigned()) << "not whole microseconds: " << micros.dump();
+    return static_cast<std::int64_t>(micros.get<std::uint64_t>()) * 1000;
+}
 
 class Chrome : public testing::TestWithParam<std::string> {
 protected:
@@ -125,6 +129,8 @@ protected:
     }
     // Unix-epoch ns of an output timestamp.
     std::uint64_t unix_ns(const json& ts) const { return origin + static_cast<std::uint64_t>(ns(ts)); }
+    // An output timestamp of a Unix-epoch ns: rounded to the microsecond.
+    std::uint64_t ts_of(std::uint64_t unix) const { return (unix - origin + 500) / 1000; }
 
     json doc;
     jsonl_output jsonl;
@@ -143,87 +149,80 @@ TEST_P(Chrome, IsOneTraceEventObject) {
     }
 }
 
-TEST_P(Chrome, EveryAsyncBeginHasExactlyOneEndWithTheSameIdAndCategory) {
-    // Matched as viewers do: per (cat, id), in time order, file order on ties.
-    std::map<std::pair<std::string, std::uint64_t>, std::vector<std::tuple<std::int64_t, int, json>>>
-        by_id;
-    int order = 0;
-    for (const json& e : doc.at("traceEvents"))
-        if (e.at("ph") == "b" || e.at("ph") == "e")
-            by_id[{e.at("cat"), e.at("id").get<std::uint64_t>()}].emplace_back(ns(e.at("ts")),
-                                                                              order++, e);
-    std::size_t begins = 0;
-    for (auto& [key, list] : by_id) {
-        std::sort(list.begin(), list.end(),
-                  [](const auto& a, const auto& b) { return std::tie(std::get<0>(a), std::get<1>(a)) <
-                                                            std::tie(std::get<0>(b), std::get<1>(b)); });
-        std::vector<std::string> open;
-        for (const auto& [ts, o, e] : list) {
-            if (e.at("ph") == "b") {
-                ++begins;
-                open.push_back(e.at("name"));
-            } else {
-                ASSERT_FALSE(open.empty()) << "an end with no begin: " << e.dump();
-                EXPECT_EQ(open.back(), e.at("name")) << e.dump();
-                open.pop_back();
-            }
+TEST_P(Chrome, EverySpanIsOneSliceOnARequestsTrackNestedUnderItsParentWhenTheyShareOne) {
+    std::map<std::uint64_t, json> slices;  // span id -> its slice
+    for (const json& x : phase("X"))
+        if (x.at("cat") == "span") {
+            EXPECT_TRUE(slices.emplace(x.at("args").at("span_id").get<std::uint64_t>(), x).second)
+                << "span drawn twice: " << x.dump();
+            EXPECT_GE(x.at("tid").get<std::uint32_t>(), cotrace::chrome_sink::request_track_tid_base);
         }
-        EXPECT_TRUE(open.empty()) << "a begin with no end: " << key.first << " " << key.second;
-    }
-    // One async slice per span, its id unique: the real model tells every
-    // run's thread, so no run is nested under its span instead.
-    std::size_t spans = 0;
-    std::set<std::uint64_t> span_ids;
+    std::size_t spans = 0, nested = 0;
     for (const trace_line& t : jsonl.traces)
         for (const json& s : t.doc.at("spans")) {
             ++spans;
-            span_ids.insert(hex_id(s.at("span_id")));
+            const std::uint64_t id = hex_id(s.at("span_id"));
+            ASSERT_TRUE(slices.count(id)) << s.dump();
+            const json& x = slices.at(id);
+            EXPECT_EQ(x.at("name"), s.at("name"));
+            EXPECT_EQ(x.at("ts").get<std::uint64_t>(), ts_of(s.at("start_ns")));
+            EXPECT_EQ(x.at("ts").get<std::uint64_t>() + x.at("dur").get<std::uint64_t>(), ts_of(s.at("end_ns")));
+            EXPECT_EQ(x.at("args").at("duration_ns"),
+                      s.at("end_ns").get<std::uint64_t>() - s.at("start_ns").get<std::uint64_t>());
+            if (s.at("parent_id").is_null()) continue;
+            const json& parent = slices.at(hex_id(s.at("parent_id")));
+            if (parent.at("tid") != x.at("tid")) continue;
+            ++nested;
+            EXPECT_GE(ns(x.at("ts")), ns(parent.at("ts")));
+            EXPECT_LE(ns(x.at("ts")) + ns(x.at("dur")), ns(parent.at("ts")) + ns(parent.at("dur")));
         }
-    EXPECT_EQ(begins, spans);
-    std::set<std::uint64_t> ids;
-    for (const json& b : phase("b")) {
-        EXPECT_TRUE(ids.insert(b.at("id").get<std::uint64_t>()).second) << "id reused: " << b.dump();
-        EXPECT_TRUE(b.at("args").contains("span_id")) << b.dump();
-    }
-    EXPECT_EQ(ids, span_ids);
-    EXPECT_EQ(doc.at("otherData").at("runs_thread_unknown"), 0);
-    EXPECT_EQ(doc.at("otherData").at("runs_overlapping"), 0);
+    EXPECT_EQ(slices.size(), spans);
+    EXPECT_GT(nested, spans / 2);
+    // The real model tells every run's thread: no run is an async slice instead.
+    EXPECT_TRUE(phase("b").empty());
+    EXPECT_TRUE(phase("e").empty());
 }
 
-TEST_P(Chrome, EveryFlowHasBothEndsInsideRunsAndItsOwnId) {
+TEST_P(Chrome, EveryFlowIsBoundToTheStartsOfTwoRunsAndHasItsOwnId) {
     std::map<std::uint64_t, std::vector<json>> flows;
     for (const json& e : doc.at("traceEvents"))
         if (e.at("ph") == "s" || e.at("ph") == "f") flows[e.at("id").get<std::uint64_t>()].push_back(e);
     ASSERT_FALSE(flows.empty());
-    const auto xs = phase("X");
+    std::set<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>> run_starts;
+    for (const json& x : phase("X"))
+        if (x.at("cat") == "run")
+            run_starts.insert({x.at("pid").get<std::uint32_t>(), x.at("tid").get<std::uint32_t>(),
+                               x.at("ts").get<std::uint64_t>()});
     std::map<std::string, std::size_t> by_name;
+    std::size_t cross_thread = 0;
     for (const auto& [id, list] : flows) {
         ASSERT_EQ(list.size(), 2u) << "flow id " << id << " used " << list.size() << " times";
         const json& s = list[0].at("ph") == "s" ? list[0] : list[1];
         const json& f = list[0].at("ph") == "f" ? list[0] : list[1];
         ASSERT_EQ(s.at("ph"), "s") << "flow " << id << " has no start";
         ASSERT_EQ(f.at("ph"), "f") << "flow " << id << " has no finish";
-        EXPECT_EQ(s.at("cat"), f.at("cat"));
+        EXPECT_EQ(s.at("cat"), "run");
+        EXPECT_EQ(f.at("cat"), "run");
         EXPECT_EQ(s.at("name"), f.at("name"));
-        EXPECT_EQ(f.at("bp"), "e");
-        EXPECT_LE(ns(s.at("ts")), ns(f.at("ts"))) << "flow " << id << " goes back in time";
+        EXPECT_LT(ns(s.at("ts")), ns(f.at("ts"))) << "flow " << id << " does not go forward in time";
         ++by_name[s.at("name")];
-        // Each end binds to the complete slice enclosing it on its thread.
-        for (const json* end : {&s, &f}) {
-            bool inside = false;
-            for (const json& x : xs)
-                if (x.at("pid") == end->at("pid") && x.at("tid") == end->at("tid") &&
-                    ns(x.at("ts")) <= ns(end->at("ts")) &&
-                    ns(end->at("ts")) < ns(x.at("ts")) + std::max<std::int64_t>(ns(x.at("dur")), 1))
-                    inside = true;
-            EXPECT_TRUE(inside) << "a flow end outside every run: " << end->dump();
-        }
+        cross_thread += s.at("tid") != f.at("tid");
+        for (const json* end : {&s, &f})
+            EXPECT_TRUE(run_starts.count({end->at("pid").get<std::uint32_t>(), end->at("tid").get<std::uint32_t>(),
+                                          end->at("ts").get<std::uint64_t>()}))
+                << "a flow end at no run's start: " << end->dump();
     }
-    // Per request: a spawn (audit) and a join (when_all) link, each an arrow.
+    // Per request: a spawn (audit) and a join (when_all) link, each an arrow
+    // unless one of its runs is left out, or both start in one microsecond.
+    const std::size_t left_out = doc.at("otherData").at("flows_left_out");
     EXPECT_EQ(by_name["spawn"], 6u);
-    EXPECT_EQ(by_name["join"], 6u);
+    EXPECT_GE(by_name["join"] + left_out, 6u);
+    EXPECT_GE(by_name["join"], 5u);
+    EXPECT_LE(left_out, flows.size() / 20);
     EXPECT_GT(by_name["await"], 0u);
-    EXPECT_EQ(by_name["await"], by_name["return"]);
+    EXPECT_GT(by_name["resume"], 6u);
+    EXPECT_GT(cross_thread, 0u);
+    EXPECT_EQ(doc.at("otherData").at("flows").get<std::size_t>(), flows.size());
 }
 
 TEST_P(Chrome, CompleteSlicesOnOneThreadNeverOverlapUnlessNested) {
@@ -233,7 +232,8 @@ TEST_P(Chrome, CompleteSlicesOnOneThreadNeverOverlapUnlessNested) {
     std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::pair<std::int64_t, std::int64_t>>>
         by_thread;
     for (const json& x : phase("X")) {
-        ASSERT_GE(x.at("dur").get<double>(), 0.0) << x.dump();
+        ASSERT_TRUE(x.at("dur").is_number_unsigned()) << x.dump();
+        if (x.at("cat") != "run") continue;
         const std::int64_t start = ns(x.at("ts"));
         by_thread[{x.at("pid").get<std::uint32_t>(), x.at("tid").get<std::uint32_t>()}].emplace_back(
             start, start + ns(x.at("dur")));
@@ -256,42 +256,51 @@ TEST_P(Chrome, CompleteSlicesOnOneThreadNeverOverlapUnlessNested) {
     }
 }
 
-TEST_P(Chrome, EachRunOfEachSpanIsASliceBetweenItsSuspensionsOnAThreadItRanOn) {
+TEST_P(Chrome, EachRunOfEachSpanIsASliceBetweenItsSuspensionsOnTheThreadItRanOn) {
     // The jsonl of the same recording has each span's threads and
-    // suspensions: run k > 0 starts where suspension k-1 ended, every run
-    // ends where the next suspension starts (or the span ends), the first
-    // run is on the span's first thread and its runs visit exactly its
-    // threads, in first-run order.
-    std::map<std::uint64_t, std::vector<json>> runs;
-    for (const json& x : phase("X")) runs[x.at("args").at("span_id").get<std::uint64_t>()].push_back(x);
-    std::size_t checked = 0;
+    // suspensions: run 0 from the first run on the first thread, run k > 0
+    // from suspension k-1's end on its resumed thread, each to the next
+    // suspension's start (or the span's end), in microseconds rounded so.
+    // Each is a slice named like its span, unless it is under half a
+    // microsecond at the very start of a longer slice on its thread.
+    std::multiset<std::tuple<std::string, std::uint32_t, std::uint64_t, std::uint64_t>> runs;
+    std::map<std::string, json> args_of;
+    for (const json& x : phase("X"))
+        if (x.at("cat") == "run") {
+            runs.insert({x.at("name"), x.at("tid").get<std::uint32_t>(), x.at("ts").get<std::uint64_t>(),
+                         x.at("ts").get<std::uint64_t>() + x.at("dur").get<std::uint64_t>()});
+            // The same for every run of a span's function, so viewers aggregate them.
+            EXPECT_EQ(x.at("args").size(), 1u) << x.dump();
+            auto [it, inserted] = args_of.emplace(x.at("name"), x.at("args"));
+            EXPECT_EQ(it->second, x.at("args")) << x.dump();
+        }
+    std::size_t expected = 0, found = 0;
     for (const trace_line& t : jsonl.traces)
         for (const json& s : t.doc.at("spans")) {
-            const std::uint64_t id = hex_id(s.at("span_id"));
-            SCOPED_TRACE(s.at("name").get<std::string>() + " " + std::to_string(id));
-            auto& rs = runs[id];
-            std::sort(rs.begin(), rs.end(),
-                      [](const json& a, const json& b) { return a.at("args").at("run") < b.at("args").at("run"); });
+            SCOPED_TRACE(s.at("name").get<std::string>());
             const json& sus = s.at("suspends");
-            ASSERT_EQ(rs.size(), sus.size() + 1);
-            std::vector<std::uint32_t> visited;
-            for (std::size_t k = 0; k < rs.size(); ++k) {
-                const std::uint64_t start = unix_ns(rs[k].at("ts"));
-                const std::uint64_t end = start + static_cast<std::uint64_t>(ns(rs[k].at("dur")));
-                if (k > 0) {
-                    EXPECT_EQ(start, sus[k - 1].at("end_ns").get<std::uint64_t>()) << k;
+            ASSERT_FALSE(s.at("first_run_ns").is_null());  // every span of the demo ran
+            for (std::size_t k = 0; k <= sus.size(); ++k) {
+                ASSERT_TRUE(k == 0 || sus[k - 1].contains("resumed_tid")) << "a suspension never resumed";
+                const std::uint64_t start =
+                    k == 0 ? s.at("first_run_ns").get<std::uint64_t>() : sus[k - 1].at("end_ns").get<std::uint64_t>();
+                const std::uint32_t tid = k == 0 ? s.at("tids").at(0).get<std::uint32_t>()
+                                                 : sus[k - 1].at("resumed_tid").get<std::uint32_t>();
+                const std::uint64_t end =
+                    k < sus.size() ? sus[k].at("start_ns").get<std::uint64_t>() : s.at("end_ns").get<std::uint64_t>();
+                ++expected;
+                auto it = runs.find({s.at("name"), tid, ts_of(start), ts_of(end)});
+                if (it != runs.end()) {
+                    ++found;
+                    runs.erase(it);
                 }
-                const std::uint64_t want_end = k < sus.size() ? sus[k].at("start_ns").get<std::uint64_t>()
-                                                              : s.at("end_ns").get<std::uint64_t>();
-                EXPECT_EQ(end, want_end) << k;
-                const auto tid = rs[k].at("tid").get<std::uint32_t>();
-                if (std::find(visited.begin(), visited.end(), tid) == visited.end()) visited.push_back(tid);
             }
-            EXPECT_EQ(visited, s.at("tids").get<std::vector<std::uint32_t>>());
-            ++checked;
         }
-    EXPECT_EQ(checked, runs.size());
-    EXPECT_EQ(doc.at("otherData").at("runs_on_threads").get<std::size_t>(), phase("X").size());
+    EXPECT_TRUE(runs.empty()) << runs.size() << " run slices no span has";
+    const std::size_t hidden = doc.at("otherData").at("runs_under_a_microsecond_hidden");
+    EXPECT_EQ(found + hidden, expected);
+    EXPECT_LE(hidden, expected / 50) << "more than 2% of runs left out";
+    EXPECT_EQ(doc.at("otherData").at("runs_on_threads").get<std::size_t>(), found);
 }
 
 std::pair<std::uint32_t, std::uint32_t> thread_of(const json& e) {

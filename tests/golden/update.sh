@@ -68,7 +68,7 @@ for name in $recordings; do
     rec=$here/data/$name.cotrace
     [ -f "$rec" ] || { echo "update.sh: no $rec (record it with --record)" >&2; exit 1; }
     for format in $formats; do
-        NO_COLOR=1 "$cotrace" report "$rec" -f "$format" -o "$here/expected/$name.$format" \
+        NO_COLOR=1 COLUMNS= "$cotrace" report "$rec" -f "$format" -o "$here/expected/$name.$format" \
             2>"$here/expected/$name.summary"
     done
     echo "wrote expected/$name.{$(echo "$formats" | tr ' ' ','),summary}: $(cat "$here/expected/$name.summary")"

@@ -76,10 +76,12 @@ outcome run(const std::vector<std::string>& argv) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
-    // The environment, with NO_COLOR=1: no terminal colours whatever the output.
+    // The environment, with NO_COLOR=1 and no COLUMNS: no terminal colours
+    // and no width limit whatever the output.
     std::vector<std::string> env_strings;
     for (char** e = environ; *e; ++e)
-        if (std::strncmp(*e, "NO_COLOR=", 9) != 0) env_strings.emplace_back(*e);
+        if (std::strncmp(*e, "NO_COLOR=", 9) != 0 && std::strncmp(*e, "COLUMNS=", 8) != 0)
+            env_strings.emplace_back(*e);
     env_strings.emplace_back("NO_COLOR=1");
     std::vector<char*> env;
     for (auto& e : env_strings) env.push_back(e.data());

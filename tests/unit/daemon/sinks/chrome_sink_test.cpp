@@ -1,7 +1,8 @@
 // --format chrome against a string stream: the output is one JSON object
-// Perfetto and chrome://tracing accept, its async slices, complete slices and
-// flows pair up, and each run of a span lands on the thread the model says it
-// ran on (span.first_run_ns on tids[0], then each suspension's resumed_tid).
+// Perfetto, DevTools and speedscope accept, with whole-microsecond times; each
+// span is a slice on a requests track nested under its parent, each run of a
+// span lands on the thread the model says it ran on (span.first_run_ns on
+// tids[0], then each suspension's resumed_tid), and flows are bound to runs.
 
 #include "sinks/chrome_sink.hpp"
 
@@ -35,8 +36,11 @@ json render(const std::vector<cotrace::trace>& traces) {
 
 const json& events_of(const json& doc) { return doc.at("traceEvents"); }
 
-// Timestamps back in integer nanoseconds, as Perfetto reads them.
-std::int64_t ns(const json& micros) { return std::llround(micros.get<double>() * 1000.0); }
+// Timestamps back in nanoseconds: whole microseconds, as every viewer reads them.
+std::int64_t ns(const json& micros) {
+    EXPECT_TRUE(micros.is_number_unsigned()) << "not whole microseconds: " << micros.dump();
+    return static_cast<std::int64_t>(micros.get<std::uint64_t>()) * 1000;
+}
 
 std::vector<json> with_phase(const json& doc, const std::string& ph) {
     std::vector<json> out;
@@ -45,13 +49,22 @@ std::vector<json> with_phase(const json& doc, const std::string& ph) {
     return out;
 }
 
-// The complete slices of one span as (tid, start, end) in the output's
-// nanoseconds, in time order.
+// The slice of a span on its requests track.
+json span_slice(const json& doc, std::uint64_t span_id) {
+    for (const json& e : with_phase(doc, "X"))
+        if (e.at("cat") == "span" && e.at("args").at("span_id") == span_id) return e;
+    ADD_FAILURE() << "no slice for span " << span_id;
+    return json::object();
+}
+
+// The run slices of one span (by its name: the sample traces name each span
+// differently) as (tid, start, end) in the output's nanoseconds, in time order.
 std::vector<std::tuple<std::uint32_t, std::int64_t, std::int64_t>> runs_of(const json& doc,
                                                                            std::uint64_t span_id) {
+    const json name = span_slice(doc, span_id).value("name", json());
     std::vector<std::tuple<std::uint32_t, std::int64_t, std::int64_t>> out;
     for (const json& e : with_phase(doc, "X"))
-        if (e.at("args").at("span_id") == span_id)
+        if (e.at("cat") == "run" && e.at("name") == name)
             out.emplace_back(e.at("tid").get<std::uint32_t>(), ns(e.at("ts")),
                              ns(e.at("ts")) + ns(e.at("dur")));
     std::sort(out.begin(), out.end(),
@@ -59,14 +72,10 @@ std::vector<std::tuple<std::uint32_t, std::int64_t, std::int64_t>> runs_of(const
     return out;
 }
 
-// Nanoseconds of a model time in the output's clock, from a known anchor:
-// the root span's async begin is at us(0).
+// Nanoseconds of a model time (a whole microsecond) in the output's clock,
+// from a known anchor: the root span's slice is at us(0).
 std::int64_t at(const json& doc, std::uint64_t model_ns) {
-    for (const json& e : with_phase(doc, "b"))
-        if (e.at("cat") == "span" && e.at("id") == ROOT)
-            return ns(e.at("ts")) + static_cast<std::int64_t>(model_ns - us(0));
-    ADD_FAILURE() << "no async slice for the root";
-    return 0;
+    return ns(span_slice(doc, ROOT).at("ts")) + static_cast<std::int64_t>(model_ns - us(0));
 }
 
 TEST(ChromeSink, TheOutputIsOneJsonObjectWithTraceEventsAndNanosecondDisplay) {
@@ -83,64 +92,97 @@ TEST(ChromeSink, TheOutputIsOneJsonObjectWithTraceEventsAndNanosecondDisplay) {
     }
 }
 
-TEST(ChromeSink, EveryAsyncBeginHasExactlyOneMatchingEndWithTheSameIdAndCategory) {
+TEST(ChromeSink, EachSpanIsOneSliceOnARequestsTrackWithItsArgs) {
     const json doc = render(all_traces());
-    // Nested async slices share their span's id: match them as a stack per
-    // (cat, id), in time order, file order breaking ties (as viewers do).
-    std::map<std::pair<std::string, std::uint64_t>,
-             std::vector<std::tuple<std::int64_t, int, std::string>>>
-        by_id;
-    int order = 0;
-    for (const json& e : events_of(doc)) {
-        const std::string ph = e.at("ph");
-        if (ph != "b" && ph != "e") continue;
-        by_id[{e.at("cat"), e.at("id").get<std::uint64_t>()}].emplace_back(
-            ns(e.at("ts")), order++, ph + e.at("name").get<std::string>());
-    }
-    ASSERT_FALSE(by_id.empty());
-    for (auto& [key, list] : by_id) {
-        std::sort(list.begin(), list.end());
-        std::vector<std::string> open;
-        for (const auto& [ts, o, what] : list) {
-            if (what[0] == 'b') {
-                open.push_back(what.substr(1));
-            } else {
-                ASSERT_FALSE(open.empty())
-                    << "an end with no begin: " << key.first << " " << key.second;
-                EXPECT_EQ(open.back(), what.substr(1)) << "ends out of order for id " << key.second;
-                open.pop_back();
-            }
+    std::map<std::uint64_t, json> slices;
+    for (const json& e : with_phase(doc, "X"))
+        if (e.at("cat") == "span") {
+            EXPECT_TRUE(slices.emplace(e.at("args").at("span_id").get<std::uint64_t>(), e).second)
+                << "span drawn twice: " << e.dump();
         }
-        EXPECT_TRUE(open.empty()) << "a begin with no end: " << key.first << " " << key.second;
-    }
-}
-
-TEST(ChromeSink, EachSpanHasOneAsyncSliceWithAnIdOfItsOwnAndItsArgs) {
-    const json doc = render(all_traces());
-    std::map<std::uint64_t, json> outer;  // id -> the span's own begin (named like the span)
-    for (const json& e : with_phase(doc, "b")) {
-        if (!e.at("args").contains("span_id")) continue;  // a nested run
-        EXPECT_TRUE(outer.emplace(e.at("id").get<std::uint64_t>(), e).second)
-            << "id reused: " << e.at("id");
-    }
     std::size_t spans = 0;
     for (const auto& t : all_traces())
         for (const auto& s : t.spans) {
             ++spans;
-            ASSERT_TRUE(outer.count(s.id)) << s.name;
-            const json& b = outer.at(s.id);
-            EXPECT_EQ(b.at("name"), s.name);
-            EXPECT_EQ(b.at("cat"), "span");
-            EXPECT_EQ(b.at("args").at("status"), cotrace::to_string(s.status));
-            EXPECT_EQ(b.at("args").at("partial"), s.partial);
-            EXPECT_EQ(b.at("args").at("span_id"), s.id);
-            EXPECT_EQ(b.at("args").at("trace_id").get<std::string>().size(), 16u);
+            ASSERT_TRUE(slices.count(s.id)) << s.name;
+            const json& x = slices.at(s.id);
+            EXPECT_EQ(x.at("name"), s.name);
+            EXPECT_GE(x.at("tid").get<std::uint32_t>(), cotrace::chrome_sink::request_track_tid_base);
+            EXPECT_EQ(x.at("args").at("status"), cotrace::to_string(s.status));
+            EXPECT_EQ(x.at("args").at("partial"), s.partial);
+            EXPECT_EQ(x.at("args").at("trace_id").get<std::string>().size(), 16u);
+            if (s.end_ns) {
+                EXPECT_EQ(x.at("args").at("duration_ns"), s.end_ns - s.start_ns);
+            }
         }
-    EXPECT_EQ(outer.size(), spans);
-    const json& root = outer.at(ROOT);
+    EXPECT_EQ(slices.size(), spans);
+    const json& root = slices.at(ROOT);
     EXPECT_EQ(root.at("args").at("site"), "/src/main.cpp:9");
     EXPECT_EQ(root.at("args").at("trace_id"), "0000109200000001");
-    EXPECT_EQ(outer.at(POLL).at("args").at("partial"), true);
+    EXPECT_EQ(slices.at(POLL).at("args").at("partial"), true);
+    for (const json& m : with_phase(doc, "M"))
+        if (m.at("tid") == root.at("tid")) {
+            EXPECT_EQ(m.at("args").at("name"), "requests 1");
+        }
+}
+
+TEST(ChromeSink, ASpanIsNestedUnderItsParentOnItsTrackAndConcurrentSiblingsTakeAnother) {
+    const json doc = render({request_trace()});
+    auto track = [&](std::uint64_t id) { return span_slice(doc, id).at("tid").get<std::uint32_t>(); };
+    // Sequential children share the root's track, inside it.
+    EXPECT_EQ(track(FETCH), track(ROOT));
+    EXPECT_EQ(track(WHEN_ALL), track(ROOT));
+    EXPECT_EQ(track(LOOKUP), track(WHEN_ALL));
+    // merge overlaps lookup without nesting in it: the next track, never
+    // under lookup.
+    EXPECT_NE(track(MERGE), track(LOOKUP));
+    // audit outlives the root (spawned, ends at 1200): not on the root's track.
+    EXPECT_NE(track(AUDIT), track(ROOT));
+    EXPECT_EQ(track(LESS), track(AUDIT));
+    const json root = span_slice(doc, ROOT), when_all = span_slice(doc, WHEN_ALL),
+               lookup = span_slice(doc, LOOKUP);
+    auto inside = [](const json& child, const json& parent) {
+        return ns(child.at("ts")) >= ns(parent.at("ts")) &&
+               ns(child.at("ts")) + ns(child.at("dur")) <= ns(parent.at("ts")) + ns(parent.at("dur"));
+    };
+    EXPECT_TRUE(inside(when_all, root));
+    EXPECT_TRUE(inside(lookup, when_all));
+}
+
+TEST(ChromeSink, RequestTracksAreReusedByRequestsThatDoNotOverlap) {
+    cotrace::trace later = request_trace();
+    later.id += 1;
+    const std::uint64_t shift = 10'000'000;  // 10 ms after the first
+    later.start_ns += shift;
+    later.end_ns += shift;
+    for (auto& s : later.spans) {
+        s.id += 100;
+        if (s.parent_id) s.parent_id += 100;
+        s.start_ns += shift;
+        s.first_run_ns += shift;
+        s.end_ns += shift;
+        for (auto& su : s.suspends) {
+            su.start_ns += shift;
+            su.end_ns += shift;
+            if (su.awaited) su.awaited += 100;
+        }
+        for (auto& a : s.events) a.ts_ns += shift;
+    }
+    for (auto& l : later.links) {
+        l.from += 100;
+        l.to += 100;
+        l.ts_ns += shift;
+    }
+    const json doc = render({request_trace(), later});
+    std::set<std::uint32_t> tracks;
+    for (const json& e : with_phase(doc, "X"))
+        if (e.at("cat") == "span") tracks.insert(e.at("tid").get<std::uint32_t>());
+    const json one = render({request_trace()});
+    std::set<std::uint32_t> tracks_of_one;
+    for (const json& e : with_phase(one, "X"))
+        if (e.at("cat") == "span") tracks_of_one.insert(e.at("tid").get<std::uint32_t>());
+    EXPECT_EQ(tracks, tracks_of_one);
+    EXPECT_EQ(span_slice(doc, ROOT + 100).at("tid"), span_slice(doc, ROOT).at("tid"));
 }
 
 TEST(ChromeSink, EveryFlowIdHasOneStartAndOneEndAndNeverPointsBackInTime) {
@@ -156,8 +198,9 @@ TEST(ChromeSink, EveryFlowIdHasOneStartAndOneEndAndNeverPointsBackInTime) {
         const json& f = list[0].at("ph") == "f" ? list[0] : list[1];
         EXPECT_EQ(s.at("ph"), "s");
         EXPECT_EQ(f.at("ph"), "f");
-        EXPECT_EQ(f.at("bp"), "e");
-        EXPECT_EQ(s.at("cat"), f.at("cat"));
+        EXPECT_FALSE(f.contains("bp"));  // bound to the run that starts there
+        EXPECT_EQ(s.at("cat"), "run");
+        EXPECT_EQ(f.at("cat"), "run");
         EXPECT_LE(ns(s.at("ts")), ns(f.at("ts"))) << "flow " << id;
     }
 }
@@ -193,8 +236,7 @@ TEST(ChromeSink, CompleteSlicesHaveNoNegativeDurationAndNestStrictlyOnEachThread
              std::vector<std::pair<std::int64_t, std::int64_t>>>
         by_thread;
     for (const json& e : with_phase(doc, "X")) {
-        ASSERT_TRUE(e.at("dur").is_number());
-        EXPECT_GE(e.at("dur").get<double>(), 0.0) << e.dump();
+        ASSERT_TRUE(e.at("dur").is_number_unsigned()) << e.dump();
         const std::int64_t start = ns(e.at("ts")), end = start + ns(e.at("dur"));
         EXPECT_LE(start, end);
         by_thread[{e.at("pid").get<std::uint32_t>(), e.at("tid").get<std::uint32_t>()}]
@@ -237,29 +279,27 @@ TEST(ChromeSink, EachRunIsOnTheThreadTheModelSaysItRanOn) {
     EXPECT_EQ(runs_of(doc, AUDIT), (std::vector<run>{r(T2, 1080, 1200)}));
     EXPECT_EQ(runs_of(doc, LESS), (std::vector<run>{r(T2, 1100, 1150)}));
     EXPECT_EQ(doc.at("otherData").at("runs_on_threads"), 15);
+    // Identical args for every run of a span, so viewers aggregate them.
+    for (const json& e : with_phase(doc, "X"))
+        if (e.at("cat") == "run") {
+            EXPECT_EQ(e.at("args").size(), 1u) << e.dump();
+            EXPECT_TRUE(e.at("args").contains("kind")) << e.dump();
+        }
     EXPECT_EQ(doc.at("otherData").at("runs_thread_unknown"), 0);
     EXPECT_EQ(doc.at("otherData").at("runs_overlapping"), 0);
 }
 
-TEST(ChromeSink, AQueuedSpanHasItsAsyncSliceFromItsStartAndSaysHowLongItWaited) {
+TEST(ChromeSink, AQueuedSpanHasItsSliceFromItsStartAndSaysHowLongItWaited) {
     const json doc = render({request_trace()});
-    bool found = false;
-    for (const json& e : with_phase(doc, "b"))
-        if (e.at("id") == AUDIT && e.at("args").contains("span_id")) {
-            found = true;
-            EXPECT_EQ(ns(e.at("ts")), at(doc, us(900)));
-            EXPECT_EQ(e.at("args").at("queued_ns"), 180'000);
-        }
-    EXPECT_TRUE(found);
+    const json audit = span_slice(doc, AUDIT);
+    EXPECT_EQ(ns(audit.at("ts")), at(doc, us(900)));
+    EXPECT_EQ(audit.at("args").at("queued_ns"), 180'000);
 }
 
 TEST(ChromeSink, ASpanRevisitingAThreadHasEachRunOnTheThreadItResumedOn) {
     const json doc = render({wandering_trace()});
     using run = std::tuple<std::uint32_t, std::int64_t, std::int64_t>;
-    std::int64_t begin = -1;
-    for (const json& e : with_phase(doc, "b"))
-        if (e.at("id") == WANDER) begin = ns(e.at("ts"));
-    ASSERT_GE(begin, 0);
+    const std::int64_t begin = ns(span_slice(doc, WANDER).at("ts"));
     auto r = [&](std::uint32_t tid, std::uint64_t from, std::uint64_t to) {
         return run{tid, begin + static_cast<std::int64_t>(us(from) - us(8000)),
                    begin + static_cast<std::int64_t>(us(to) - us(8000))};
@@ -267,8 +307,7 @@ TEST(ChromeSink, ASpanRevisitingAThreadHasEachRunOnTheThreadItResumedOn) {
     EXPECT_EQ(runs_of(doc, WANDER), (std::vector<run>{r(T1, 8000, 8050), r(T2, 8100, 8150),
                                                       r(T2, 8200, 8250), r(T1, 8300, 8400)}));
     EXPECT_EQ(doc.at("otherData").at("runs_thread_unknown"), 0);
-    for (const json& e : with_phase(doc, "b"))
-        EXPECT_TRUE(e.at("args").contains("span_id")) << "a nested run: " << e.dump();
+    EXPECT_TRUE(with_phase(doc, "b").empty());
 }
 
 TEST(ChromeSink, RunsAfterASuspensionWithNoResumedThreadAreNestedUnderTheirSpanInsteadOfGuessed) {
@@ -281,7 +320,7 @@ TEST(ChromeSink, RunsAfterASuspensionWithNoResumedThreadAreNestedUnderTheirSpanI
     EXPECT_EQ(std::get<0>(runs[0]), T1);
     std::size_t nested = 0;
     for (const json& e : with_phase(doc, "b"))
-        if (e.at("id") == WANDER && !e.at("args").contains("span_id")) {
+        if (e.at("id") == WANDER) {
             ++nested;
             EXPECT_EQ(e.at("name"), "running (thread unknown)");
             EXPECT_EQ(e.at("args").at("thread"), "unknown");
@@ -291,7 +330,7 @@ TEST(ChromeSink, RunsAfterASuspensionWithNoResumedThreadAreNestedUnderTheirSpanI
     EXPECT_EQ(doc.at("otherData").at("runs_on_threads"), 1);
 }
 
-TEST(ChromeSink, ASpanNeverSeenRunningHasItsAsyncSliceButNoRun) {
+TEST(ChromeSink, ASpanNeverSeenRunningHasItsSliceButNoRun) {
     cotrace::trace t = request_trace();
     t.spans[6].first_run_ns = 0;  // audit: spawned, never ran
     t.spans[6].tids.clear();
@@ -299,9 +338,7 @@ TEST(ChromeSink, ASpanNeverSeenRunningHasItsAsyncSliceButNoRun) {
     t.spans.pop_back();  // and so never began its scope
     const json doc = render({t});
     EXPECT_TRUE(runs_of(doc, AUDIT).empty());
-    std::size_t begins = 0;
-    for (const json& e : with_phase(doc, "b")) begins += e.at("id") == AUDIT;
-    EXPECT_EQ(begins, 1u);
+    EXPECT_EQ(span_slice(doc, AUDIT).at("name"), "audit(int)");
     for (const json& e : events_of(doc))
         if (e.at("ph") == "s" || e.at("ph") == "f") {
             EXPECT_NE(e.at("name"), "spawn") << "a spawn arrow to nothing: " << e.dump();
@@ -317,7 +354,7 @@ TEST(ChromeSink, ARunThatWouldStraddleAnotherOnItsThreadIsNestedUnderItsSpan) {
     EXPECT_TRUE(runs_of(doc, VALIDATE).empty());
     std::size_t nested = 0;
     for (const json& e : with_phase(doc, "b"))
-        if (e.at("id") == VALIDATE && !e.at("args").contains("span_id")) {
+        if (e.at("id") == VALIDATE) {
             ++nested;
             EXPECT_EQ(e.at("name"), "running (overlaps on its thread)");
             EXPECT_EQ(e.at("args").at("thread"), T1);
@@ -326,79 +363,121 @@ TEST(ChromeSink, ARunThatWouldStraddleAnotherOnItsThreadIsNestedUnderItsSpan) {
     EXPECT_EQ(doc.at("otherData").at("runs_overlapping"), 1);
 }
 
-TEST(ChromeSink, FlowsGoFromASuspensionToTheChildAndFromItsEndBackToTheResumption) {
+TEST(ChromeSink, FlowsGoFromASuspensionToTheChildAndBackAndFromEverySuspensionToAResumptionElsewhere) {
     const json doc = render({request_trace()});
     std::map<std::uint64_t, std::pair<json, json>> flows;
     for (const json& e : with_phase(doc, "s")) flows[e.at("id").get<std::uint64_t>()].first = e;
     for (const json& e : with_phase(doc, "f")) flows[e.at("id").get<std::uint64_t>()].second = e;
+    // Each end is at the start of the run it binds to (ts, thread and
+    // category equal, as DevTools binds them).
     auto has = [&](const char* name, std::uint32_t from_tid, std::uint64_t from_us,
                    std::uint32_t to_tid, std::uint64_t to_us) {
         for (const auto& [id, sf] : flows) {
             const auto& [s, f] = sf;
-            // Each end sits within 1 ns inside the slice it binds to.
-            if (s.at("name") == name && s.at("tid") == from_tid && f.at("tid") == to_tid &&
-                std::llabs(ns(s.at("ts")) - at(doc, us(from_us))) <= 1 &&
-                std::llabs(ns(f.at("ts")) - at(doc, us(to_us))) <= 1)
+            if (s.at("name") == name && f.at("name") == name && s.at("tid") == from_tid &&
+                f.at("tid") == to_tid && ns(s.at("ts")) == at(doc, us(from_us)) &&
+                ns(f.at("ts")) == at(doc, us(to_us)))
                 return true;
         }
         return false;
     };
-    EXPECT_TRUE(has("await", T1, 100, T1, 100));   // root → fetch_user
-    EXPECT_TRUE(has("return", T2, 400, T2, 400));  // fetch_user → root, where it ended
-    EXPECT_TRUE(has("await", T2, 450, T2, 450));   // root, back on T2 → when_all
-    EXPECT_TRUE(has("return", T3, 800, T3, 800));  // when_all → root
-    EXPECT_TRUE(has("start", T2, 470, T2, 480));   // when_all → lookup
-    EXPECT_TRUE(has("start", T2, 470, T2, 505));   // when_all → merge
-    // Links, from where and when they were made: lookup's final suspend
-    // completes the join (just after its end), merge wakes lookup, the root
-    // spawns audit (which first runs at 1080).
-    EXPECT_TRUE(has("join", T3, 760, T3, 780));
-    EXPECT_TRUE(has("wake", T2, 510, T3, 600));
+    EXPECT_TRUE(has("await", T1, 0, T1, 100));     // root → fetch_user
+    EXPECT_TRUE(has("return", T2, 300, T2, 400));  // fetch_user → root, where it ended
+    EXPECT_TRUE(has("await", T2, 400, T2, 450));   // root, back on T2 → when_all
+    EXPECT_TRUE(has("return", T3, 780, T3, 800));  // when_all → root
+    EXPECT_TRUE(has("start", T2, 450, T2, 480));   // when_all → lookup
+    EXPECT_TRUE(has("start", T2, 450, T2, 505));   // when_all → merge
+    // Every suspension resumed on another thread than it suspended on.
+    EXPECT_TRUE(has("resume", T1, 0, T2, 400));    // root at fetch_user
+    EXPECT_TRUE(has("resume", T2, 400, T3, 800));  // root at when_all
+    EXPECT_TRUE(has("resume", T1, 100, T2, 300));  // fetch_user at db.cpp
+    EXPECT_TRUE(has("resume", T2, 450, T3, 780));  // when_all
+    EXPECT_TRUE(has("resume", T2, 480, T3, 600));  // lookup
+    EXPECT_TRUE(has("resume", T2, 505, T1, 620));  // merge
+    // Links, from the run they were made in: lookup's final suspend
+    // completes the join, merge wakes lookup, the root spawns audit (which
+    // first runs at 1080).
+    EXPECT_TRUE(has("join", T3, 600, T3, 780));
+    EXPECT_TRUE(has("wake", T2, 505, T3, 600));
     EXPECT_TRUE(has("spawn", T3, 900, T2, 1080));
-    EXPECT_EQ(flows.size(), 9u);  // these, and no others
-    // Every flow binds inside complete slices on its threads: none dangles.
-    for (const auto& [id, sf] : flows) {
-        for (const json& end : {sf.first, sf.second}) {
-            bool inside = false;
-            for (const json& x : with_phase(doc, "X"))
-                if (x.at("tid") == end.at("tid") && ns(x.at("ts")) <= ns(end.at("ts")) &&
-                    ns(end.at("ts")) < ns(x.at("ts")) + std::max<std::int64_t>(ns(x.at("dur")), 1))
-                    inside = true;
-            EXPECT_TRUE(inside) << end.dump();
+    EXPECT_EQ(flows.size(), 15u);  // these, and no others (not root's same-thread resumption at 900)
+    EXPECT_EQ(doc.at("otherData").at("flows"), 15);
+    // Every flow end is written just before (f) or after (s) the run it
+    // binds to, in time order, so Perfetto binds it there too.
+    const json& events = events_of(doc);
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const json& e = events[i];
+        if (e.at("ph") != "s" && e.at("ph") != "f") continue;
+        bool bound = false;
+        for (std::size_t j = 0; j < events.size(); ++j) {
+            const json& x = events[j];
+            if (x.at("ph") == "X" && x.at("cat") == "run" && x.at("tid") == e.at("tid") && x.at("ts") == e.at("ts"))
+                bound = e.at("ph") == "s" ? j < i : j > i;
         }
+        EXPECT_TRUE(bound) << e.dump();
     }
 }
 
-TEST(ChromeSink, TimestampsAreMicrosecondsThatKeepEveryNanosecond) {
+TEST(ChromeSink, TimesAreWholeMicrosecondsRoundedSoTouchingRunsStillTouchAndChildrenNeverStartEarly) {
     cotrace::trace t = request_trace();
-    t.spans[1].start_ns += 7;  // validate: runs from 20.007 µs to 60 µs
-    t.spans[1].first_run_ns += 7;
+    // The root's first run ends (and fetch_user's begins) at 100.4996 µs,
+    // which rounds down; validate starts at 20.5 µs, which rounds up.
+    t.spans[0].suspends[0].start_ns += 499;
+    t.spans[2].start_ns += 499;
+    t.spans[2].first_run_ns += 499;
+    t.spans[1].start_ns += 500;
+    t.spans[1].first_run_ns += 500;
     const json doc = render({t});
-    bool found = false;
-    for (const json& e : with_phase(doc, "X"))
-        if (e.at("args").at("span_id") == VALIDATE) {
-            found = true;
-            EXPECT_EQ(ns(e.at("dur")), 39'993);
-            EXPECT_EQ(ns(e.at("ts")) - at(doc, us(0)), 20'007);
-        }
-    EXPECT_TRUE(found);
-    // Counted from a stated origin before every trace.
+    const auto root = runs_of(doc, ROOT), fetch = runs_of(doc, FETCH), validate = runs_of(doc, VALIDATE);
+    EXPECT_EQ(std::get<2>(root[0]), std::get<1>(fetch[0]));  // touching, in integers
+    EXPECT_EQ(std::get<2>(root[0]), at(doc, us(100)));
+    EXPECT_EQ(std::get<1>(validate[0]), at(doc, us(21)));
+    EXPECT_EQ(std::get<2>(validate[0]), at(doc, us(60)));
+    // The exact nanoseconds stay in the span's args.
+    EXPECT_EQ(span_slice(doc, VALIDATE).at("args").at("duration_ns"), 39'500);
+    EXPECT_EQ(span_slice(doc, VALIDATE).at("args").at("start_unix_ns"), us(20) + 500);
+    // Counted from a stated origin before every trace, on a microsecond.
     const std::uint64_t origin = doc.at("otherData").at("ts_origin_unix_ns");
     ASSERT_LT(origin, us(0));
+    EXPECT_EQ(origin % 1000, 0u);
     EXPECT_EQ(at(doc, us(0)), static_cast<std::int64_t>(us(0) - origin));
+}
+
+TEST(ChromeSink, ARunUnderAMicrosecondAtTheStartOfALongerSliceIsLeftOut) {
+    cotrace::trace t = request_trace();
+    // validate: a scope of 300 ns at the very start of the root's first run.
+    t.spans[1].start_ns = t.spans[1].first_run_ns = us(0) + 100;
+    t.spans[1].end_ns = us(0) + 400;
+    const json doc = render({t});
+    EXPECT_TRUE(runs_of(doc, VALIDATE).empty());
+    EXPECT_EQ(doc.at("otherData").at("runs_under_a_microsecond_hidden"), 1);
+    EXPECT_TRUE(with_phase(doc, "b").empty());
+    // Its span slice, of zero length, is not at the start of the root's on one track either.
+    EXPECT_NE(span_slice(doc, VALIDATE).at("tid"), span_slice(doc, ROOT).at("tid"));
+}
+
+TEST(ChromeSink, TheTargetsNamesNameItsProcessAndThreads) {
+    cotrace::trace t = request_trace();
+    t.process_name = "pipeline";
+    t.thread_names = {{T1, "pipeline"}, {T2, "pool-0"}};
+    const json doc = render({t});
+    std::map<std::uint32_t, std::string> threads;
+    std::string process;
+    for (const json& m : with_phase(doc, "M")) {
+        if (m.at("name") == "process_name") process = m.at("args").at("name");
+        if (m.at("name") == "thread_name") threads[m.at("tid").get<std::uint32_t>()] = m.at("args").at("name");
+    }
+    EXPECT_EQ(process, "pipeline");
+    EXPECT_EQ(threads.at(T1), "pipeline");
+    EXPECT_EQ(threads.at(T2), "pool-0");
+    EXPECT_EQ(threads.at(T3), "thread " + std::to_string(T3));  // not known: a placeholder
 }
 
 TEST(ChromeSink, ASpanStillRunningEndsItsSliceAtTheLastThingKnownOfItsTrace) {
     const json doc = render({partial_trace()});
-    std::int64_t begin = -1, end = -1;
-    for (const json& e : events_of(doc))
-        if (e.value("id", json()) == POLL && e.at("name") == "poll_loop()") {
-            if (e.at("ph") == "b") begin = ns(e.at("ts"));
-            if (e.at("ph") == "e") {
-                end = ns(e.at("ts"));
-                EXPECT_EQ(e.at("args").at("still_running"), true);
-            }
-        }
+    const json poll = span_slice(doc, POLL);
+    const std::int64_t begin = ns(poll.at("ts")), end = begin + ns(poll.at("dur"));
+    EXPECT_EQ(poll.at("args").at("still_running"), true);
     EXPECT_EQ(end - begin, 300'000);  // us(5000) to the trace's end, us(5300)
     // Its one recorded run: between the two suspensions, on T1.
     const auto runs = runs_of(doc, POLL);
@@ -419,10 +498,8 @@ TEST(ChromeSink, NamesThatNeedEscapingStillGiveValidJson) {
     sink.finish({});
     const json doc = json::parse(out.str());
     bool found = false;
-    for (const json& e : with_phase(doc, "b"))
-        if (e.at("id") == SAY &&
-            e.at("name").get<std::string>().rfind("say(\"hi\") \\ <now>", 0) == 0)
-            found = true;
+    for (const json& e : with_phase(doc, "X"))
+        if (e.at("name").get<std::string>().rfind("say(\"hi\") \\ <now>", 0) == 0) found = true;
     EXPECT_TRUE(found);
 }
 

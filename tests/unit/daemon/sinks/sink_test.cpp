@@ -15,6 +15,8 @@
 #include "sinks/jsonl_sink.hpp"
 #include "sinks/sink.hpp"
 #include "support/harness.hpp"
+#include "sinks/text_format.hpp"
+#include "sinks/trace_filter.hpp"
 #include "sinks/tree_sink.hpp"
 
 namespace {
@@ -131,8 +133,9 @@ TEST(JsonlSink, ATraceIsOneLineOfJsonWithExactlyTheContractFieldsAndTypes) {
 
     ASSERT_TRUE(j["spans"].is_array());
     ASSERT_EQ(j["spans"].size(), 4u);
-    const std::set<std::string> span_keys{"span_id", "parent_id", "name",   "partial",  "site",  "start_ns",
-                                          "end_ns",  "status",    "tids",   "suspends", "events"};
+    const std::set<std::string> span_keys{"span_id", "parent_id", "name",     "partial", "site",
+                                          "start_ns", "first_run_ns", "end_ns", "status", "tids",
+                                          "suspends", "events"};
     const std::set<std::string> statuses{"ok", "exception", "cancelled", "running"};
     for (const json& s : j["spans"]) {
         EXPECT_EQ(keys(s), span_keys) << s.dump();
@@ -153,7 +156,9 @@ TEST(JsonlSink, ATraceIsOneLineOfJsonWithExactlyTheContractFieldsAndTypes) {
         for (const json& tid : s["tids"]) EXPECT_TRUE(is_count(tid));
         ASSERT_TRUE(s["suspends"].is_array());
         for (const json& su : s["suspends"]) {
-            EXPECT_EQ(keys(su), (std::set<std::string>{"file", "line", "start_ns", "end_ns"})) << su.dump();
+            std::set<std::string> want{"file", "line", "start_ns", "end_ns"};
+            if (su.contains("resumed_tid")) want.insert("resumed_tid");  // when it resumed
+            EXPECT_EQ(keys(su), want) << su.dump();
             EXPECT_TRUE(su["file"].is_string());
             EXPECT_TRUE(is_count(su["line"]));
             EXPECT_TRUE(is_count(su["start_ns"]));
@@ -486,6 +491,116 @@ TEST(TreeSink, AVeryDeepChainIsDrawnInLinearSizeWithItsDepthShown) {
     EXPECT_EQ(static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')), depth + 1);
     EXPECT_LT(text.size(), depth * 200) << "output grows faster than the number of spans";
     EXPECT_NE(text.find("[depth 99999] step"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Durations, AreReadAsPeopleWriteThemWithEveryUnitAndCombinations) {
+    using cotrace::parse_duration_ns;
+    EXPECT_EQ(parse_duration_ns("100ns"), 100u);
+    EXPECT_EQ(parse_duration_ns("250us"), 250'000u);
+    EXPECT_EQ(parse_duration_ns("250µs"), 250'000u);
+    EXPECT_EQ(parse_duration_ns("5ms"), 5'000'000u);
+    EXPECT_EQ(parse_duration_ns("1.5s"), 1'500'000'000u);
+    EXPECT_EQ(parse_duration_ns("2m"), 120'000'000'000u);
+    EXPECT_EQ(parse_duration_ns("1h"), 3'600'000'000'000u);
+    EXPECT_EQ(parse_duration_ns("1h30m"), 5'400'000'000'000u);
+    EXPECT_EQ(parse_duration_ns("1m2.5s"), 62'500'000'000u);
+    EXPECT_EQ(parse_duration_ns("1s500ms"), 1'500'000'000u);
+    EXPECT_EQ(parse_duration_ns("42"), 42u);               // bare: nanoseconds
+    EXPECT_EQ(parse_duration_ns("10", 1e9), 10'000'000'000u);  // bare, where seconds are meant
+    for (const char* bad : {"", "ms", "5 ms", "-5ms", "1e3s", "5d", "1h30", "1..5s", "5ms!", "."})
+        EXPECT_FALSE(parse_duration_ns(bad)) << bad;
+}
+
+}  // namespace
+
+namespace {
+
+// A coroutine whose name, as g++ spells it, is hundreds of columns.
+cotrace::trace templated_trace() {
+    cotrace::trace t;
+    t.id = 0x77;
+    t.pid = 4242;
+    t.start_ns = 1000;
+    t.end_ns = 9'000'000;
+    cotrace::span root;
+    root.id = 1;
+    root.name = "handle_request(int)";
+    root.start_ns = 1000;
+    root.first_run_ns = 1000;
+    root.end_ns = 9'000'000;
+    root.status = cotrace::span_status::ok;
+    root.tids = {4243};
+    cotrace::span child = root;
+    child.id = 2;
+    child.parent_id = 1;
+    child.name =
+        "cotrace::task<std::map<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >, "
+        "std::vector<std::pair<int, std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > "
+        ">, std::allocator<std::pair<int, std::__cxx11::basic_string<char, std::char_traits<char>, "
+        "std::allocator<char> > > > >, std::less<std::__cxx11::basic_string<char, std::char_traits<char>, "
+        "std::allocator<char> > >, std::allocator<std::pair<const std::__cxx11::basic_string<char, "
+        "std::char_traits<char>, std::allocator<char> >, std::vector<std::pair<int, std::__cxx11::basic_string<char, "
+        "std::char_traits<char>, std::allocator<char> > >, std::allocator<std::pair<int, "
+        "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > > > > > > > > "
+        "group_orders_by_customer(std::vector<order_record, std::allocator<order_record> > const&, "
+        "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const&)";
+    child.tids = {4243, 4244, 4245};
+    t.spans = {root, child};
+    return t;
+}
+
+std::vector<std::string> tree_lines(const cotrace::trace& t, std::size_t width) {
+    std::ostringstream out;
+    cotrace::tree_sink sink(out, false, width);
+    sink.on_trace(t);
+    std::vector<std::string> lines;
+    std::istringstream in(out.str());
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    return lines;
+}
+
+TEST(TreeSink, ALongTemplatedNameReadsAsWrittenWithoutTheStandardLibrarysDefaults) {
+    const std::string shown = cotrace::short_name(templated_trace().spans[1].name);
+    EXPECT_EQ(shown,
+              "cotrace::task<std::map<std::string, std::vector<std::pair<int, std::string>>>> "
+              "group_orders_by_customer(std::vector<order_record> const&, std::string const&)");
+    EXPECT_EQ(cotrace::short_name("f(std::vector<int, my_alloc<int> >)"), "f(std::vector<int, my_alloc<int>>)");
+}
+
+TEST(TreeSink, AtWidth80And160NoLineIsLongerAndColumnsLineUp) {
+    for (std::size_t width : {80u, 160u}) {
+        SCOPED_TRACE(width);
+        const auto lines = tree_lines(templated_trace(), width);
+        ASSERT_EQ(lines.size(), 3u);
+        for (const std::string& l : lines) EXPECT_LE(cotrace::display_width(l), width) << l;
+        // The duration column starts at the same column on both span lines.
+        auto column_of = [](const std::string& l, const std::string& what) {
+            return cotrace::display_width(l.substr(0, l.find(what)));
+        };
+        EXPECT_EQ(column_of(lines[1], "9.00 ms"), column_of(lines[2], "9.00 ms"));
+        // The long name is shortened in its middle: its start and end stay.
+        EXPECT_NE(lines[2].find("cotrace::task<"), std::string::npos) << lines[2];
+        EXPECT_NE(lines[2].find("…"), std::string::npos) << lines[2];
+        EXPECT_NE(lines[2].find("tid 4243→4244→4245"), std::string::npos) << lines[2];
+        // No padding past the width: the line with the short name is not
+        // padded out to the long one's full length.
+        EXPECT_LE(cotrace::display_width(lines[1]), width);
+    }
+    // At 160 columns more of the name shows than at 80.
+    EXPECT_GT(cotrace::display_width(tree_lines(templated_trace(), 160)[2]),
+              cotrace::display_width(tree_lines(templated_trace(), 80)[2]));
+}
+
+TEST(TreeSink, WithoutAWidthNamesAreOnlyRidOfDefaultsAndJsonlKeepsTheFullName) {
+    const auto lines = tree_lines(templated_trace(), 0);
+    EXPECT_NE(lines[2].find("group_orders_by_customer(std::vector<order_record> const&, std::string const&)"),
+              std::string::npos);
+    const std::string jsonl = cotrace::jsonl_sink::to_json(templated_trace());
+    EXPECT_NE(jsonl.find("std::allocator<order_record> > const&"), std::string::npos);
 }
 
 }  // namespace
