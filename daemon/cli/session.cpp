@@ -195,7 +195,7 @@ private:
 // Events per turn of the session loop: at the assembler's pace, a turn takes
 // a few milliseconds, so Ctrl-C, --duration, --limit and the target's exit
 // are all seen within that however fast the target writes.
-constexpr std::size_t events_per_turn = 4096;
+constexpr std::size_t events_per_turn = 1024;
 // At the end: the reader's last pass over the ring is bounded (ring_reader),
 // and so is assembling what it queued. Together they keep the end of a
 // session under a flood within 100 ms; what they leave is counted as dropped.

@@ -314,12 +314,13 @@ void bpf_collector::stop() {
 std::size_t bpf_collector::drain(event_handler& h, std::chrono::steady_clock::time_point deadline) {
     event_queue& q = reader_->queue();
     std::size_t delivered = 0;
+    // A quiet session's tail is always delivered, however slowly the
+    // machine runs: the deadline is for a flood's backlog.
+    const bool flood = q.size() > quiet_tail_events;
     for (;;) {
         const std::size_t n = q.pop(256, [&](const cotrace_event& e) { h.on_event(e); });
         delivered += n;
-        // A quiet session's last events are always delivered, however
-        // slowly the machine runs: the deadline is for floods.
-        if (n == 0 || (delivered >= 65536 && std::chrono::steady_clock::now() >= deadline)) break;
+        if (n == 0 || (flood && std::chrono::steady_clock::now() >= deadline)) break;
     }
     const std::size_t left = q.pop(static_cast<std::size_t>(-1), [](const cotrace_event&) {});
     if (left) spdlog::debug("{} events still queued at the end: counted as dropped", left);

@@ -78,9 +78,9 @@ public:
     // destruction), the reader takes what the ring holds in one bounded
     // pass and counts the rest as dropped.
     void stop();
-    // After stop(): delivers what is queued, until `deadline` (but always the
-    // first 65536 events); what is still queued then is counted as dropped.
-    // Returns the number delivered.
+    // After stop(): delivers what is queued: all of it when it is no more
+    // than quiet_tail_events, else until `deadline`; what is still queued
+    // then is counted as dropped. Returns the number delivered.
     std::size_t drain(event_handler& h, std::chrono::steady_clock::time_point deadline);
     // Events lost since load: the ring was full (counted in BPF), the queue
     // was full, or they were not taken before the session ended.

@@ -20,10 +20,9 @@ constexpr int idle_wait_ms = 10;
 // far more than this much of any rate.
 constexpr auto catch_up_pause = std::chrono::microseconds(500);
 // The last pass at stop: bounded in time, what it cannot take is counted.
-// A quiet session's last events are always taken, however slowly the
-// machine runs this thread: the bound is for floods.
+// A quiet session's tail is always taken (quiet_tail_events), however
+// slowly the machine runs this thread: the bound is for floods.
 constexpr auto final_pass = std::chrono::milliseconds(30);
-constexpr std::size_t always_taken = 65536;
 }  // namespace
 
 ring_reader::ring_reader(int ring_map_fd, std::size_t ring_bytes, std::size_t queue_events)
@@ -53,11 +52,9 @@ void ring_reader::run() {
             std::this_thread::sleep_for(catch_up_pause);
     }
     const auto until = std::chrono::steady_clock::now() + final_pass;
-    std::size_t taken = 0;
-    for (std::size_t n; (n = take(batch_records)) > 0;) {
-        taken += n;
-        if (taken >= always_taken && std::chrono::steady_clock::now() >= until) break;
-    }
+    const bool flood = ring_.pending_bytes() / (sizeof(cotrace_event) + ring_record::header_size) > quiet_tail_events;
+    while (take(batch_records) > 0)
+        if (flood && std::chrono::steady_clock::now() >= until) break;
     left_behind_.store(ring_.discard_all(), std::memory_order_relaxed);
     queue_.close();
 }

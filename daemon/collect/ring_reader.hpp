@@ -17,6 +17,11 @@
 
 namespace cotrace {
 
+// At the end of a session, a backlog of at most this many events (in the
+// ring, then in the queue) is the quiet tail of a session and is always
+// taken; a larger one is a flood's, and is taken within a deadline.
+inline constexpr std::size_t quiet_tail_events = 65536;
+
 class ring_reader {
 public:
     ring_reader(int ring_map_fd, std::size_t ring_bytes, std::size_t queue_events);

@@ -21,7 +21,7 @@ std::unique_ptr<process> start_flood(int seconds) {
     return flood;
 }
 
-std::vector<std::string> flood_attach_args() { return {"--ring-size", "4096"}; }
+std::vector<std::string> flood_attach_args() { return {"--ring-size", "4096", "-o", "/dev/null"}; }
 
 bool served_line(const std::string& l) { return starts_with(l, "flood served "); }
 
