@@ -193,7 +193,7 @@ private:
         }
     }
 
-    json base(const char* ph, const std::string& name, const char* cat, std::uint32_t tid,
+    json base(const char* ph, std::string_view name, const char* cat, std::uint32_t tid,
               std::uint64_t ts) const {
         return json{{"name", name},  {"cat", cat}, {"ph", ph},
                     {"pid", t_.pid}, {"tid", tid}, {"ts", micros(ts)}};

@@ -97,7 +97,7 @@ private:
     }
 
     static std::string label(const span& s, std::size_t depth) {
-        const std::string& name = s.name.empty() ? unnamed : s.name;
+        const std::string name(s.name.empty() ? std::string_view(unnamed) : s.name);
         std::string l = depth > max_indent ? "[depth " + std::to_string(depth) + "] " + name : name;
         if (s.partial) l += " (partial)";
         return l;
