@@ -553,6 +553,8 @@ void assembler::enforce_bounds(std::uint64_t now) {
             order_push_back(head);
         }
     }
+    if (biggest_ != no_slot && slots_[biggest_].in_use && slots_[biggest_].records > options_.max_trace_records)
+        emit_segment(biggest_);
     while (open_trace_count_ > options_.max_open_traces && order_head_ != no_slot) {
         ++summary_.evicted_traces;
         emit(order_head_, true);  // the oldest open trace

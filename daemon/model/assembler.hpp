@@ -40,8 +40,11 @@ struct assembler_options {
     // segment; a trace holding only open spans is emitted whole, marked
     // incomplete and counted as evicted. Past max_open_traces the oldest is
     // evicted.
-    std::size_t max_open_spans = 1'000'000;
+    std::size_t max_open_spans = 200'000;
     std::size_t max_open_traces = 100'000;
+    // A trace holding more records than this emits what it finished as a
+    // segment: segments (and the output lines they make) stay small.
+    std::size_t max_trace_records = 8192;
     // A trace whose root is open longer than this emits what finished so far
     // as a segment (long-lived sessions show while they run); 0: never.
     std::uint64_t segment_after_ns = 1'000'000'000;
