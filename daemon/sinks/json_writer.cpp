@@ -36,6 +36,7 @@ void json_writer::grow(std::size_t n) {
 }
 
 void json_writer::put(const char* s, std::size_t n) {
+    if (n == 0) return;  // s may be null then
     std::memcpy(room(n), s, n);
     len_ += n;
 }
@@ -68,7 +69,7 @@ json_writer& json_writer::key(std::string_view k) {
     separate();
     char* p = room(k.size() + 3);
     *p++ = '"';
-    std::memcpy(p, k.data(), k.size());
+    if (!k.empty()) std::memcpy(p, k.data(), k.size());
     p += k.size();
     *p++ = '"';
     *p = ':';
@@ -103,7 +104,7 @@ json_writer& json_writer::value(std::string_view s) {
     if (i == s.size()) {
         char* p = room(s.size() + 2);
         *p++ = '"';
-        std::memcpy(p, s.data(), s.size());
+        if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data
         p[s.size()] = '"';
         len_ += s.size() + 2;
         return *this;
