@@ -25,6 +25,11 @@
 #                            from the command's start of attaching to the first event
 #                            collected, and how long each thread is stopped while its
 #                            state at attach is read (median and max); median of rounds
+#   drain_offline            the assembler + jsonl alone (bench_assembler), best of 3 runs,
+#                            against the 8 M events/s target
+#   memory                   peak RSS of the assembler + jsonl (bench_memory) at 10k and
+#                            100k live spans and for a long session (one connection, 2 M
+#                            children), against the 64 MiB and 100 MiB targets
 #
 # Adding a step: write a function step_<name> below, append <name> to STEPS, and
 # report its figures with `summary` (and `verdict` for a figure with a target).
@@ -35,12 +40,15 @@
 #   BENCH_STRICT=1        exit 1 when a figure misses its target (default: report only)
 set -euo pipefail
 
-STEPS=(variants detached_time detached_instructions attached drain stop asio attach_latency)
+STEPS=(variants detached_time detached_instructions attached drain drain_offline memory stop asio attach_latency)
 
 DETACHED_TARGET=1.02  # traced / untraced, DESIGN.md section 8
 ATTACHED_TARGET=1.2   # cotrace / bpftrace count(), per event, DESIGN.md section 8
 DRAIN_TARGET=2000000  # events/s the daemon takes in with 0 drops
 STOP_TARGET_MS=100    # Ctrl-C / --duration to exit under a flood, DESIGN.md section 8
+OFFLINE_TARGET=8000000  # events/s of the assembler + jsonl alone, DESIGN.md section 8
+LIVE_SPANS_RSS_TARGET_KIB=$((64 * 1024))  # at 100k live spans
+SESSION_RSS_TARGET_KIB=$((100 * 1024))    # a long session at any rate
 
 if [ $# -lt 1 ]; then
     echo "usage: $0 BUILD_DIR [STEP...]   (steps: ${STEPS[*]})" >&2
@@ -313,6 +321,48 @@ step_stop() {
             "$(awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { print (v <= t) ? "meets" : "MISSES" }')")"
         awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { exit !(v <= t) }' || MISSED=1
     done
+}
+
+# ---- step: drain_offline ------------------------------------------------------
+step_drain_offline() {
+    need "$BIN/bench_assembler" || return 0
+    local best=0 r i
+    for i in 1 2 3; do
+        r=$("$BIN/bench_assembler" 4000000 | awk '/events_per_s/ { print $2 }')
+        best=$(awk -v a="$best" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+    done
+    summary ""
+    summary "Offline drain (assembler + jsonl, best of 3):"
+    if awk -v v="$best" -v t="$OFFLINE_TARGET" 'BEGIN { exit !(v >= t) }'; then
+        summary "$(printf '  %-48s %12.0f events/s  target >= %s  meets' 'bench_assembler' "$best" "$OFFLINE_TARGET")"
+    else
+        summary "$(printf '  %-48s %12.0f events/s  target >= %s  MISSES' 'bench_assembler' "$best" "$OFFLINE_TARGET")"
+        MISSED=1
+    fi
+}
+
+# ---- step: memory -------------------------------------------------------------
+# memory_once LABEL TARGET_KIB MODE N: one bench_memory run, one summary line.
+memory_once() {
+    local label=$1 target=$2 kib
+    kib=$("$BIN/bench_memory" "$3" "$4" | tee "$OUT/memory.$3.$4.out" | awk '/peak_rss_kib/ { print $2 }')
+    [ -n "$kib" ] || { fail "bench_memory $3 $4 gave no figure"; return 0; }
+    if [ "$target" = - ]; then
+        summary "$(printf '  %-48s %8.1f MiB' "$label" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')")"
+    elif [ "$kib" -le "$target" ]; then
+        summary "$(printf '  %-48s %8.1f MiB  target <= %d MiB  meets' "$label" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')" $((target / 1024)))"
+    else
+        summary "$(printf '  %-48s %8.1f MiB  target <= %d MiB  MISSES' "$label" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')" $((target / 1024)))"
+        MISSED=1
+    fi
+}
+step_memory() {
+    need "$BIN/bench_memory" || return 0
+    summary ""
+    summary "Peak RSS of the assembler + jsonl (default bounds):"
+    memory_once "10k live spans" - live 10000
+    memory_once "100k live spans (100k requests in flight)" "$LIVE_SPANS_RSS_TARGET_KIB" live 100000
+    memory_once "long session: one root, 2 M children" "$SESSION_RSS_TARGET_KIB" session 2000000
 }
 
 # ---- step: asio ---------------------------------------------------------------

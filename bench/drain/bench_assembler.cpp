@@ -19,7 +19,7 @@ namespace {
 
 class fake_symbols : public cotrace::symbol_source {
 public:
-    cotrace::source_site site(std::uint32_t, std::uint64_t addr) override {
+    cotrace::resolved_site site(std::uint32_t, std::uint64_t addr) override {
         return {"handle(int)", "/src/pipeline.cpp", static_cast<std::uint32_t>(addr & 0xff)};
     }
     std::string function(std::uint32_t, std::uint64_t addr) override { return "coroutine_" + std::to_string(addr); }

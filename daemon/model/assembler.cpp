@@ -1,12 +1,21 @@
 #include "model/assembler.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <unordered_set>
+#include <cstring>
 
 namespace cotrace {
 
 namespace {
+
+constexpr std::string_view unknown_name = "?";
+constexpr std::uint32_t no_index = ~std::uint32_t{0};
+// Past this many threads in one process, threads with nothing running are
+// forgotten (a target creating threads without end cannot grow us).
+constexpr std::size_t max_threads = 1u << 16;
+// Emitted spans kept for reuse, and the largest vectors worth keeping.
+constexpr std::size_t max_free_spans = 4096;
+constexpr std::size_t max_kept_capacity = 256;
+
 span_status status_from(std::uint64_t code) {
     switch (code) {
         case COTRACE_STATUS_OK: return span_status::ok;
@@ -16,48 +25,63 @@ span_status status_from(std::uint64_t code) {
         default: return span_status::exception;
     }
 }
+
+// A NUL-padded name carried in event arguments (a comm), never trusted to end.
+std::string_view name_in_args(const cotrace_event& e, std::size_t words, char (&buf)[24]) {
+    std::memcpy(buf, e.args, words * 8);
+    return std::string_view(buf, strnlen(buf, words * 8));
+}
+
 }  // namespace
 
-struct assembler::process {
+struct assembler::thread_state {
     // What is current on a thread: a running span, or a span carried there by
     // a context_scope (token != 0).
     struct running_entry {
         std::uint64_t span_id;
         std::uint64_t token;
     };
-    struct ended {
-        std::uint64_t frame = 0;
-        std::uint64_t span_id = 0;
-    };
+    std::vector<running_entry> stack;  // innermost last
+    // The span that just ended here: a join link names it by its frame.
+    std::uint64_t ended_frame = 0;
+    std::uint64_t ended_span = 0;
+    // The partial span this thread was inside at attach (thread_in_span),
+    // until the thread names its frame.
+    std::uint64_t placeholder = 0;
+    bool idle_known = false;  // seen outside every span: a span begun here with no current span is a root
+    std::string_view name;
+};
+
+struct assembler::process {
     std::uint32_t next_trace = 1;
-    std::unordered_map<std::uint64_t, std::uint64_t> live;  // frame address -> span id, until its end
-    std::unordered_map<std::uint32_t, std::vector<running_entry>> running;  // per tid, innermost last
-    std::unordered_map<std::uint32_t, ended> last_ended;  // per tid: a join link names the span that just ended
-    std::unordered_map<std::uint64_t, std::uint64_t> contexts;  // token -> span id
-    // child span id -> the span that suspended awaiting it: the child's end
-    // resumes it there (the protocol leaves that resume implicit).
-    std::unordered_map<std::uint64_t, std::uint64_t> awaited_by;
-    // Threads seen outside every span (their stack emptied): a span begun
-    // there with no current span is certainly a root.
-    std::unordered_set<std::uint32_t> known_idle;
-    // The collector's census at attach: once it came, a thread it did not
-    // list began after attach (idle at its start); listed threads inside a
-    // span stay uncertain until seen leaving their spans.
-    bool census = false;
-    std::unordered_set<std::uint32_t> in_span_at_attach;
-    // Windows (monotonic ns) in which a new object's probes may have fired
-    // unseen (COTRACE_EV_objects_gap): a span begun in one may lack events.
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps;
+    u64_map<std::uint64_t> live;      // frame address -> span id, until its end
+    u64_map<std::uint64_t> contexts;  // token -> span id
+    std::unordered_map<std::uint32_t, thread_state> threads;
+    std::uint32_t last_tid = 0;
+    thread_state* last_thread = nullptr;
+    // The collector recorded every thread's state at attach: a thread it did
+    // not report inside a span was idle (and threads created later start so).
+    bool thread_states_known = false;
+    bool names_known = false;
+    std::string_view name;
 };
 
 struct assembler::open_trace {
+    struct span_aux {
+        std::uint64_t frame = 0;         // its frame address (to forget it when emitted)
+        std::uint32_t parent = no_index;  // its parent's index in spans
+        bool pending = false;            // its last suspension has not ended
+    };
     trace t;
-    std::vector<std::uint64_t> frames;     // per span: its frame address (to forget it when emitted)
-    std::vector<std::uint32_t> last_tids;  // per span: the thread it last ran on
-    std::list<std::uint64_t>::iterator order;  // its place in trace_order_
-    std::size_t open_spans = 0;
+    std::vector<span_aux> aux;  // per span
+    std::uint32_t prev = no_slot, next = no_slot;  // in the order of open traces
+    std::size_t open_spans = 0;  // spans still running
+    std::size_t records = 0;     // records held
+    std::uint64_t last_cut = 0;  // event time of its beginning or of its last segment
+    bool in_use = false;
     bool root_ended = false;
-    bool lost = false;  // events may be missing (drops, or a span's end never seen)
+    bool lost = false;     // events may be missing (drops, a gap, or a span's end never seen)
+    bool partial = false;  // holds (or held) a partial span
 };
 
 assembler::assembler(symbol_cache& symbols, trace_consumer& out, assembler_options options)
@@ -66,226 +90,557 @@ assembler::assembler(symbol_cache& symbols, trace_consumer& out, assembler_optio
 assembler::~assembler() = default;
 
 std::uint64_t assembler::epoch(std::uint64_t ts) const {
-    return static_cast<std::uint64_t>(static_cast<std::int64_t>(ts) + options_.clock_offset_ns);
+    // Unsigned: a crafted timestamp wraps instead of overflowing.
+    return ts + static_cast<std::uint64_t>(options_.clock_offset_ns);
 }
 
 assembler::process& assembler::process_of(std::uint32_t pid) {
+    if (last_process_ && last_pid_ == pid) return *last_process_;
     auto& p = processes_[pid];
     if (!p) p = std::make_unique<process>();
+    last_pid_ = pid;
+    last_process_ = p.get();
     return *p;
 }
 
+assembler::thread_state& assembler::thread_of(process& p, std::uint32_t tid) {
+    if (p.last_thread && p.last_tid == tid) return *p.last_thread;
+    auto it = p.threads.find(tid);
+    if (it == p.threads.end()) {
+        if (p.threads.size() >= max_threads) {
+            for (auto i = p.threads.begin(); i != p.threads.end();)
+                i = i->second.stack.empty() && i->second.placeholder == 0 ? p.threads.erase(i) : std::next(i);
+            p.last_thread = nullptr;
+        }
+        it = p.threads.emplace(tid, thread_state{}).first;
+    }
+    p.last_tid = tid;
+    p.last_thread = &it->second;
+    return it->second;
+}
+
 assembler::open_trace* assembler::trace_of(std::uint64_t span_id) {
-    auto it = span_index_.find(span_id);
-    if (it == span_index_.end()) return nullptr;
-    return traces_.at(it->second.first).get();
+    const span_ref* r = span_index_.find(span_id);
+    return r ? &slots_[r->slot] : nullptr;
 }
 
 span* assembler::find_span(std::uint64_t span_id) {
-    auto it = span_index_.find(span_id);
-    if (it == span_index_.end()) return nullptr;
-    return &traces_.at(it->second.first)->t.spans[it->second.second];
+    const span_ref* r = span_index_.find(span_id);
+    return r ? &slots_[r->slot].t.spans[r->index] : nullptr;
 }
 
 std::uint64_t assembler::live_span(const process& p, std::uint64_t frame) const {
-    auto it = p.live.find(frame);
-    return it == p.live.end() ? 0 : it->second;
+    const std::uint64_t* id = p.live.find(frame);
+    return id ? *id : 0;
 }
 
-std::uint64_t assembler::current_span(process& p, std::uint32_t tid) {
-    auto it = p.running.find(tid);
-    if (it == p.running.end()) return 0;
-    auto& stack = it->second;
+std::uint64_t assembler::current_span(thread_state& t) {
     // Entries of traces already emitted (or evicted) are stale: drop them.
-    while (!stack.empty() && !span_index_.count(stack.back().span_id)) stack.pop_back();
-    return stack.empty() ? 0 : stack.back().span_id;
+    while (!t.stack.empty() && !span_index_.contains(t.stack.back().span_id)) t.stack.pop_back();
+    return t.stack.empty() ? 0 : t.stack.back().span_id;
 }
 
-std::string assembler::coroutine_name(std::uint32_t pid, const cotrace_event& e, std::uint64_t frame,
-                                      bool code_in_event) {
+std::string_view assembler::coroutine_name(std::uint32_t pid, const cotrace_event& e, std::uint64_t frame,
+                                           bool code_in_event) {
     std::optional<std::uint64_t> code;
     if (code_in_event && (e.flags & COTRACE_EVF_CODE_VALID))
         code = e.code;
     else if (frame != 0)
         code = symbols_.frame_code(pid, frame);
-    if (!code || *code == 0) return "?";
-    return symbols_.function(pid, *code);
+    if (!code || *code == 0) return unknown_name;
+    const std::string_view name = symbols_.function(pid, *code);
+    return name.empty() ? unknown_name : name;
 }
+
+// ---- open traces: slots, order, reuse -------------------------------------------
+
+void assembler::order_push_back(std::uint32_t slot) {
+    open_trace& ot = slots_[slot];
+    ot.prev = order_tail_;
+    ot.next = no_slot;
+    if (order_tail_ != no_slot)
+        slots_[order_tail_].next = slot;
+    else
+        order_head_ = slot;
+    order_tail_ = slot;
+}
+
+void assembler::order_remove(std::uint32_t slot) {
+    open_trace& ot = slots_[slot];
+    if (ot.prev != no_slot)
+        slots_[ot.prev].next = ot.next;
+    else
+        order_head_ = ot.next;
+    if (ot.next != no_slot)
+        slots_[ot.next].prev = ot.prev;
+    else
+        order_tail_ = ot.prev;
+    ot.prev = ot.next = no_slot;
+}
+
+std::uint32_t assembler::new_trace(const cotrace_event& e, process& p) {
+    std::uint32_t slot;
+    if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+    } else {
+        slot = static_cast<std::uint32_t>(slots_.size());
+        slots_.emplace_back();
+    }
+    open_trace& ot = slots_[slot];
+    ot.in_use = true;
+    ot.open_spans = 0;
+    ot.records = 0;
+    ot.last_cut = e.ts_ns;
+    ot.root_ended = ot.lost = ot.partial = false;
+    trace& t = ot.t;
+    t.id = (static_cast<std::uint64_t>(e.pid) << 32) | p.next_trace++;
+    t.pid = e.pid;
+    t.process_name = {};
+    t.segment = 0;
+    t.final_segment = true;
+    t.complete = true;
+    t.start_ns = t.end_ns = epoch(e.ts_ns);
+    order_push_back(slot);
+    ++open_trace_count_;
+    return slot;
+}
+
+span& assembler::new_span(open_trace& ot) {
+    if (free_spans_.empty()) return ot.t.spans.emplace_back();
+    ot.t.spans.push_back(std::move(free_spans_.back()));
+    free_spans_.pop_back();
+    span& s = ot.t.spans.back();  // its vectors are empty, their storage kept
+    s.id = s.parent_id = 0;
+    s.kind = span_kind::coroutine;
+    s.name = {};
+    s.site = {};
+    s.partial = false;
+    s.start_ns = s.first_run_ns = s.end_ns = 0;
+    s.status = span_status::running;
+    s.thread_hops = 0;
+    return s;
+}
+
+namespace {
+void recycle(span& s, std::vector<span>& free_spans) {
+    if (free_spans.size() >= max_free_spans || s.suspends.capacity() > max_kept_capacity ||
+        s.events.capacity() > max_kept_capacity || s.tids.capacity() > max_kept_capacity)
+        return;
+    s.tids.clear();
+    s.suspends.clear();
+    s.events.clear();
+    free_spans.push_back(std::move(s));
+}
+}  // namespace
+
+void assembler::release(open_trace& ot) {
+    trace& t = ot.t;
+    open_span_count_ -= t.spans.size();
+    held_ -= ot.records;
+    for (span& s : t.spans) recycle(s, free_spans_);
+    t.spans.clear();
+    t.links.clear();
+    t.thread_names.clear();
+    ot.aux.clear();
+    if (t.spans.capacity() > 4 * max_kept_capacity) {
+        t.spans.shrink_to_fit();
+        ot.aux.shrink_to_fit();
+    }
+    if (t.links.capacity() > max_kept_capacity) t.links.shrink_to_fit();
+    ot.in_use = false;
+    ot.records = 0;
+    --open_trace_count_;
+}
+
+void assembler::note_growth(std::uint32_t slot) {
+    if (biggest_ == no_slot || !slots_[biggest_].in_use || slots_[slot].records > slots_[biggest_].records)
+        biggest_ = slot;
+}
+
+// ---- spans ------------------------------------------------------------------------
 
 std::uint64_t assembler::begin_span(process& p, const cotrace_event& e, std::uint64_t frame,
                                     std::uint64_t parent_id, span_kind kind, bool partial) {
-    open_trace* parent_trace = parent_id ? trace_of(parent_id) : nullptr;
-    if (!parent_trace) {
+    std::uint32_t slot, parent_index = no_index;
+    if (const span_ref* pr = parent_id ? span_index_.find(parent_id) : nullptr) {
+        slot = pr->slot;
+        parent_index = pr->index;
+    } else {
         parent_id = 0;
-        auto ot = std::make_unique<open_trace>();
-        ot->t.id = (static_cast<std::uint64_t>(e.pid) << 32) | p.next_trace++;
-        ot->t.pid = e.pid;
-        ot->t.start_ns = epoch(e.ts_ns);
-        parent_trace = ot.get();
-        ot->order = trace_order_.insert(trace_order_.end(), ot->t.id);
-        traces_.emplace(ot->t.id, std::move(ot));
+        slot = new_trace(e, p);
     }
+    open_trace& ot = slots_[slot];
+    const std::uint64_t id = next_span_id_++;
     if (frame != 0) {
+        std::uint64_t& live = p.live[frame];
         // A frame still live at a new beginning: its end was lost.
-        if (std::uint64_t old = live_span(p, frame); old != 0)
-            if (open_trace* ot = trace_of(old)) ot->lost = true;
-        p.live[frame] = next_span_id_;
-        if (auto it = p.last_ended.find(e.tid); it != p.last_ended.end() && it->second.frame == frame)
-            p.last_ended.erase(it);
+        if (live != 0)
+            if (open_trace* old = trace_of(live)) old->lost = true;
+        live = id;
+        thread_state& th = thread_of(p, e.tid);
+        if (th.ended_frame == frame) th.ended_frame = th.ended_span = 0;
     }
-    for (const auto& [from, to] : p.gaps)
-        if (e.ts_ns >= from && e.ts_ns <= to) parent_trace->lost = true;
-    span s;
-    s.id = next_span_id_++;
+    const auto index = static_cast<std::uint32_t>(ot.t.spans.size());
+    span& s = new_span(ot);
+    s.id = id;
     s.parent_id = parent_id;
     s.kind = kind;
     s.partial = partial;
     s.start_ns = epoch(e.ts_ns);
-    span_index_[s.id] = {parent_trace->t.id, parent_trace->t.spans.size()};
-    parent_trace->t.spans.push_back(std::move(s));
-    parent_trace->frames.push_back(frame);
-    parent_trace->last_tids.push_back(0);
-    ++parent_trace->open_spans;
+    ot.aux.push_back({frame, parent_index, false});
+    ot.partial |= partial;
+    span_index_[id] = {slot, index};
+    ++ot.open_spans;
+    ++ot.records;
+    ++held_;
     ++open_span_count_;
     ++summary_.spans;
-    return next_span_id_ - 1;
+    note_growth(slot);
+    return id;
 }
 
-std::uint64_t assembler::known_or_partial(process& p, const cotrace_event& e, std::uint64_t frame) {
+std::uint64_t assembler::known_or_partial(process& p, thread_state& th, const cotrace_event& e,
+                                          std::uint64_t frame) {
     if (std::uint64_t id = live_span(p, frame)) return id;
+    // The thread was inside a span begun before attach, and this is the
+    // first frame it names that we do not know: that span.
+    if (const std::uint64_t id = std::exchange(th.placeholder, 0); id != 0)
+        if (const span_ref* r = span_index_.find(id)) {
+            open_trace& ot = slots_[r->slot];
+            ot.aux[r->index].frame = frame;
+            p.live[frame] = id;
+            span& s = ot.t.spans[r->index];
+            if (s.name == unknown_name) s.name = coroutine_name(e.pid, e, frame, false);
+            return id;
+        }
     // First seen mid-flight: its parent is unknown, so it roots a partial trace
     // rather than being guessed into someone else's.
-    std::uint64_t id = begin_span(p, e, frame, 0, span_kind::coroutine, true);
+    const std::uint64_t id = begin_span(p, e, frame, 0, span_kind::coroutine, true);
     find_span(id)->name = coroutine_name(e.pid, e, frame, false);
     return id;
 }
 
-std::uint64_t assembler::implicit_parent(process& p, const cotrace_event& e, bool& uncertain) {
-    const std::uint64_t parent = current_span(p, e.tid);
-    uncertain = parent == 0 && !options_.threads_start_idle && !p.known_idle.count(e.tid) &&
-                (!p.census || p.in_span_at_attach.count(e.tid));
+std::uint64_t assembler::implicit_parent(process& p, thread_state& t, bool& uncertain) {
+    const std::uint64_t parent = current_span(t);
+    uncertain = parent == 0 && !options_.threads_start_idle && !p.thread_states_known && !t.idle_known;
     return parent;
 }
 
-void assembler::pop_running(process& p, std::uint32_t tid, std::uint64_t span_id) {
-    auto it = p.running.find(tid);
-    if (it == p.running.end()) {
-        p.known_idle.insert(tid);  // something left this thread, and nothing we know runs there
-        return;
-    }
-    auto& stack = it->second;
-    for (auto i = stack.size(); i-- > 0;) {
-        if (stack[i].span_id == span_id && stack[i].token == 0) {
-            stack.resize(i);  // and whatever was left open above it
+void assembler::pop_running(thread_state& t, std::uint64_t span_id) {
+    for (auto i = t.stack.size(); i-- > 0;) {
+        if (t.stack[i].span_id == span_id && t.stack[i].token == 0) {
+            t.stack.resize(i);  // and whatever was left open above it
             break;
         }
     }
-    if (stack.empty()) {
-        p.running.erase(it);
-        p.known_idle.insert(tid);
-    }
+    if (t.stack.empty()) t.idle_known = true;  // nothing we know runs here now
 }
 
-void assembler::finish_span(process& p, const cotrace_event& e, std::uint64_t span_id, span_status st) {
-    open_trace* ot = trace_of(span_id);
-    span& s = ot->t.spans[span_index_.at(span_id).second];
+void assembler::run_on(thread_state& t, const cotrace_event& e, std::uint64_t id) {
+    const span_ref r = *span_index_.find(id);
+    open_trace& ot = slots_[r.slot];
+    span& s = ot.t.spans[r.index];
+    open_trace::span_aux& a = ot.aux[r.index];
+    const std::uint64_t now = epoch(e.ts_ns);
+    if (a.pending) {
+        suspension& su = s.suspends.back();
+        su.end_ns = std::max(now, su.start_ns);
+        su.resumed_tid = e.tid;
+        a.pending = false;
+    }
+    if (s.tids.empty()) {
+        s.first_run_ns = std::max(now, s.start_ns);
+        s.tids.push_back(e.tid);
+    } else if (s.tids.back() != e.tid) {
+        ++s.thread_hops;
+        s.tids.push_back(e.tid);
+    }
+    // An explicit resume of what already runs here (derived earlier) is not a new run.
+    if (t.stack.empty() || t.stack.back().span_id != id || t.stack.back().token != 0) t.stack.push_back({id, 0});
+}
+
+void assembler::finish_span(process& p, thread_state& th, const cotrace_event& e, std::uint64_t span_id,
+                            span_status st) {
+    const span_ref r = *span_index_.find(span_id);
+    open_trace& ot = slots_[r.slot];
+    span& s = ot.t.spans[r.index];
+    open_trace::span_aux& a = ot.aux[r.index];
     if (s.status != span_status::running) return;
     const std::uint64_t now = std::max(epoch(e.ts_ns), s.start_ns);
-    s.end_ns = now;
     s.status = st;
-    if (!s.suspends.empty() && s.suspends.back().end_ns == 0)
-        s.suspends.back().end_ns = std::max(now, s.suspends.back().start_ns);
-    s.end_ns = std::max(s.end_ns, s.suspends.empty() ? 0 : s.suspends.back().end_ns);
-    const std::size_t index = span_index_.at(span_id).second;
-    if (std::uint64_t frame = ot->frames[index]) {
-        if (live_span(p, frame) == span_id) p.live.erase(frame);
-        p.last_ended[e.tid] = {frame, span_id};
+    s.end_ns = now;
+    if (a.pending) {
+        suspension& su = s.suspends.back();
+        su.end_ns = std::max(now, su.start_ns);
+        s.end_ns = std::max(s.end_ns, su.end_ns);
+        a.pending = false;
     }
-    pop_running(p, e.tid, span_id);
-    --ot->open_spans;
-    --open_span_count_;
-    if (index == 0) ot->root_ended = true;
-    if (ot->root_ended && ot->open_spans == 0) emit(ot->t.id, false);
+    if (a.frame != 0) {
+        if (live_span(p, a.frame) == span_id) p.live.erase(a.frame);
+        th.ended_frame = a.frame;
+        th.ended_span = span_id;
+    }
+    pop_running(th, span_id);
+    --ot.open_spans;
+    if (r.index == 0) ot.root_ended = true;
+    if (ot.root_ended && ot.open_spans == 0) emit(r.slot, false);
 }
 
 void assembler::add_link(const cotrace_event& e, std::uint64_t from, std::uint64_t to, link_kind kind) {
     if (from == 0 || to == 0) return;
-    if (open_trace* ot = trace_of(to)) ot->t.links.push_back({from, to, kind, epoch(e.ts_ns), e.tid});
+    if (open_trace* ot = trace_of(to)) {
+        ot->t.links.push_back({from, to, kind, epoch(e.ts_ns), e.tid});
+        ++ot->records;
+        ++held_;
+    }
 }
 
-void assembler::emit(std::uint64_t trace_id, bool forced) {
-    auto node = traces_.extract(trace_id);
-    if (node.empty()) return;
-    open_trace& ot = *node.mapped();
-    trace_order_.erase(ot.order);
+// ---- emitting -----------------------------------------------------------------------
+
+void assembler::fill_names(trace& t) {
+    process& p = process_of(t.pid);
+    t.process_name = p.name;
+    t.thread_names.clear();
+    if (!p.names_known) return;
+    for (const span& s : t.spans)
+        for (std::uint32_t tid : s.tids) {
+            if (std::any_of(t.thread_names.begin(), t.thread_names.end(),
+                            [&](const thread_name& n) { return n.tid == tid; }))
+                continue;
+            auto it = p.threads.find(tid);
+            if (it != p.threads.end() && !it->second.name.empty()) t.thread_names.push_back({tid, it->second.name});
+        }
+}
+
+void assembler::emit(std::uint32_t slot, bool forced) {
+    open_trace& ot = slots_[slot];
+    order_remove(slot);
     trace& t = ot.t;
-    const bool any_partial =
-        std::any_of(t.spans.begin(), t.spans.end(), [](const span& s) { return s.partial; });
-    t.complete = !forced && !ot.lost && !any_partial;
+    t.complete = !forced && !ot.lost && !ot.partial;
+    t.final_segment = true;
     t.end_ns = t.start_ns;
     process& p = process_of(t.pid);
     for (std::size_t i = 0; i < t.spans.size(); ++i) {
         const span& s = t.spans[i];
         t.end_ns = std::max({t.end_ns, s.end_ns, s.start_ns});
         span_index_.erase(s.id);
-        p.awaited_by.erase(s.id);
         if (s.status == span_status::running) {
-            --open_span_count_;
-            if (ot.frames[i] != 0 && live_span(p, ot.frames[i]) == s.id) p.live.erase(ot.frames[i]);
+            awaited_by_.erase(s.id);
+            const std::uint64_t frame = ot.aux[i].frame;
+            if (frame != 0 && live_span(p, frame) == s.id) p.live.erase(frame);
         }
     }
     ++summary_.traces;
     if (!t.complete) ++summary_.incomplete;
+    fill_names(t);
     out_.on_trace(t);
+    release(ot);
+    free_slots_.push_back(slot);
 }
 
-void assembler::enforce_bounds() {
-    while (!trace_order_.empty() &&
-           (traces_.size() > options_.max_open_traces || open_span_count_ > options_.max_open_spans)) {
+bool assembler::emit_segment(std::uint32_t slot) {
+    open_trace& ot = slots_[slot];
+    trace& t = ot.t;
+    const std::size_t n = t.spans.size();
+    enum : std::uint8_t { open_below = 1, included = 2 };
+    scratch_.assign(n, 0);
+    // Spans are in order of beginning, so a parent comes before its children:
+    // one backward pass carries what a child knows up to its parent.
+    std::size_t removable = 0;
+    for (std::size_t i = n; i-- > 0;) {
+        const span& s = t.spans[i];
+        const open_trace::span_aux& a = ot.aux[i];
+        if (s.status == span_status::running) scratch_[i] |= open_below;
+        const bool settled = !(scratch_[i] & open_below);
+        const std::size_t flushable = s.suspends.size() - (a.pending ? 1 : 0) + s.events.size();
+        if (settled) removable += 1 + s.suspends.size() + s.events.size();
+        else removable += flushable;
+        if (settled || flushable > 0) scratch_[i] |= included;
+        if (a.parent != no_index) scratch_[a.parent] |= scratch_[i];
+    }
+    // A link goes with the span it points to (always held in this trace).
+    const auto goes = [&](const link& l) {
+        const span_ref* r = span_index_.find(l.to);
+        return !r || (scratch_[r->index] & included) != 0;
+    };
+    for (const link& l : t.links) removable += goes(l) ? 1 : 0;
+    if (removable == 0) return false;
+
+    segment_.id = t.id;
+    segment_.pid = t.pid;
+    segment_.segment = t.segment++;
+    segment_.final_segment = false;
+    segment_.complete = !ot.lost && !ot.partial;
+    segment_.start_ns = segment_.end_ns = t.start_ns;
+    segment_.spans.clear();
+    segment_.links.clear();
+    for (const link& l : t.links)
+        if (goes(l)) segment_.links.push_back(l);
+    std::erase_if(t.links, goes);
+
+    // Settled spans move into the segment; spans still held appear there
+    // with what they have finished so far, which they give up.
+    std::size_t kept = 0, moved_spans = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        span& s = t.spans[i];
+        open_trace::span_aux& a = ot.aux[i];
+        if (!(scratch_[i] & open_below)) {
+            span_index_.erase(s.id);
+            segment_.spans.push_back(std::move(s));
+            ++moved_spans;
+            continue;
+        }
+        if (scratch_[i] & included) {
+            span& c = segment_.spans.emplace_back();
+            c.id = s.id;
+            c.parent_id = s.parent_id;
+            c.kind = s.kind;
+            c.name = s.name;
+            c.site = s.site;
+            c.partial = s.partial;
+            c.start_ns = s.start_ns;
+            c.first_run_ns = s.first_run_ns;
+            c.end_ns = s.end_ns;
+            c.status = s.status;
+            c.tids = s.tids;
+            c.thread_hops = s.thread_hops;
+            const auto done = s.suspends.end() - (a.pending ? 1 : 0);
+            c.suspends.assign(s.suspends.begin(), done);
+            s.suspends.erase(s.suspends.begin(), done);
+            c.events.swap(s.events);
+        }
+        // Kept: compact it down to index `kept`; its parent is kept too (it
+        // has a span open below it), at an index already rewritten.
+        if (kept != i) {
+            t.spans[kept] = std::move(s);
+            ot.aux[kept] = a;
+        }
+        span_index_[t.spans[kept].id] = {slot, static_cast<std::uint32_t>(kept)};
+        ++kept;
+    }
+    t.spans.resize(kept);
+    ot.aux.resize(kept);
+    // Parents: recompute from the index, now that every kept span has its new place.
+    for (std::size_t i = 0; i < kept; ++i) {
+        const std::uint64_t parent = t.spans[i].parent_id;
+        const span_ref* r = parent ? span_index_.find(parent) : nullptr;
+        ot.aux[i].parent = r ? r->index : no_index;
+    }
+    for (const span& s : segment_.spans) segment_.end_ns = std::max({segment_.end_ns, s.end_ns, s.start_ns});
+    ot.records -= removable;
+    held_ -= removable;
+    open_span_count_ -= moved_spans;
+
+    fill_names(segment_);
+    out_.on_trace(segment_);
+    for (span& s : segment_.spans) recycle(s, free_spans_);
+    segment_.spans.clear();
+    segment_.links.clear();
+    return true;
+}
+
+void assembler::enforce_bounds(std::uint64_t now) {
+    // Long-lived traces show what finished so far, once per segment_after_ns.
+    if (options_.segment_after_ns != 0) {
+        for (std::size_t guard = open_trace_count_; guard > 0 && order_head_ != no_slot; --guard) {
+            const std::uint32_t head = order_head_;
+            open_trace& ot = slots_[head];
+            if (now <= ot.last_cut || now - ot.last_cut <= options_.segment_after_ns) break;
+            emit_segment(head);
+            ot.last_cut = now;
+            order_remove(head);
+            order_push_back(head);
+        }
+    }
+    if (biggest_ != no_slot && slots_[biggest_].in_use && slots_[biggest_].records > options_.max_trace_records)
+        emit_segment(biggest_);
+    while (open_trace_count_ > options_.max_open_traces && order_head_ != no_slot) {
         ++summary_.evicted_traces;
-        emit(trace_order_.front(), true);  // the oldest open trace
+        emit(order_head_, true);  // the oldest open trace
     }
-}
-
-void assembler::run_on(process& p, const cotrace_event& e, std::uint64_t id) {
-    open_trace* ot = trace_of(id);
-    const std::size_t index = span_index_.at(id).second;
-    span& s = ot->t.spans[index];
-    const std::uint64_t now = epoch(e.ts_ns);
-    if (!s.suspends.empty() && s.suspends.back().end_ns == 0) {
-        s.suspends.back().end_ns = std::max(now, s.suspends.back().start_ns);
-        s.suspends.back().resumed_tid = e.tid;
+    // Spans count against max_open_spans; what they hold (suspensions,
+    // annotations, links) is bounded too, more loosely.
+    while ((open_span_count_ > options_.max_open_spans || held_ > 4 * options_.max_open_spans) &&
+           order_head_ != no_slot) {
+        // The trace that grew most gives up what it finished; failing that,
+        // the oldest; a trace holding only open spans is evicted whole.
+        if (biggest_ != no_slot && slots_[biggest_].in_use && emit_segment(biggest_)) continue;
+        biggest_ = no_slot;
+        const std::uint32_t head = order_head_;
+        if (emit_segment(head)) {
+            order_remove(head);
+            order_push_back(head);
+            continue;
+        }
+        ++summary_.evicted_traces;
+        emit(head, true);
     }
-    if (s.first_run_ns == 0) s.first_run_ns = std::max(now, s.start_ns);
-    std::uint32_t& last = ot->last_tids[index];
-    if (last != 0 && last != e.tid) ++s.thread_hops;
-    last = e.tid;
-    if (std::find(s.tids.begin(), s.tids.end(), e.tid) == s.tids.end()) s.tids.push_back(e.tid);
-    auto& stack = p.running[e.tid];
-    // An explicit resume of what already runs here (derived earlier) is not a new run.
-    if (stack.empty() || stack.back().span_id != id || stack.back().token != 0) stack.push_back({id, 0});
 }
 
 void assembler::on_drops(std::uint64_t total_dropped) {
     if (total_dropped <= dropped_seen_) return;
     dropped_seen_ = total_dropped;
     summary_.drops = total_dropped;
-    for (auto& [id, ot] : traces_) ot->lost = true;
+    for (std::uint32_t s = order_head_; s != no_slot; s = slots_[s].next) slots_[s].lost = true;
 }
 
 void assembler::flush() {
-    while (!trace_order_.empty()) emit(trace_order_.front(), true);  // oldest first
+    while (order_head_ != no_slot) emit(order_head_, true);  // oldest first
+}
+
+// ---- events -----------------------------------------------------------------------
+
+void assembler::on_collector_event(process& p, const cotrace_event& e) {
+    char buf[24];
+    switch (e.kind) {
+        case COTRACE_EV_thread_idle:
+            p.thread_states_known = true;
+            thread_of(p, e.tid).idle_known = true;
+            break;
+        case COTRACE_EV_thread_in_span: {  // (code of the innermost coroutine function)
+            p.thread_states_known = true;
+            thread_state& th = thread_of(p, e.tid);
+            const std::uint64_t id = begin_span(p, e, 0, 0, span_kind::coroutine, true);
+            std::string_view name = e.args[0] != 0 ? symbols_.function(e.pid, e.args[0]) : unknown_name;
+            find_span(id)->name = name.empty() ? unknown_name : name;
+            th.placeholder = id;
+            run_on(th, e, id);
+            break;
+        }
+        case COTRACE_EV_objects_gap: {  // (from ts): events between then and now may be missing
+            const std::uint64_t to = epoch(e.ts_ns);
+            for (std::uint32_t s = order_head_; s != no_slot; s = slots_[s].next)
+                if (slots_[s].t.start_ns <= to) slots_[s].lost = true;
+            break;
+        }
+        case COTRACE_EV_thread_name:
+            thread_of(p, e.tid).name = symbols_.intern(name_in_args(e, 2, buf));
+            p.names_known = true;
+            break;
+        case COTRACE_EV_process_name:
+            p.name = symbols_.intern(name_in_args(e, 3, buf));
+            break;
+        default:
+            break;  // a collector record this version does not know: nothing to assemble
+    }
 }
 
 void assembler::on_event(const cotrace_event& e) {
-    if (e.kind < COTRACE_EV_COLLECTOR_FIRST) ++summary_.events;  // probe firings; the daemon's own records are not
     process& p = process_of(e.pid);
+    if (e.kind >= COTRACE_EV_COLLECTOR_FIRST) {  // not a probe event: not counted
+        on_collector_event(p, e);
+        enforce_bounds(e.ts_ns);
+        return;
+    }
+    ++summary_.events;
+    thread_state& th = thread_of(p, e.tid);
     const std::uint64_t a0 = e.args[0], a1 = e.args[1], a2 = e.args[2];
 
     switch (e.kind) {
         case COTRACE_EV_suspend: {  // (span, site, awaited)
-            const std::uint64_t id = known_or_partial(p, e, a0);
-            pop_running(p, e.tid, id);
+            const std::uint64_t id = known_or_partial(p, th, e, a0);
+            pop_running(th, id);
             suspension su;
             su.site = symbols_.site(e.pid, a1);
             su.start_ns = epoch(e.ts_ns);
@@ -297,15 +652,21 @@ void assembler::on_event(const cotrace_event& e) {
                     child.name = coroutine_name(e.pid, e, a2, true);
                     child.site = su.site;
                 }
-                p.awaited_by[su.awaited] = id;
+                awaited_by_[su.awaited] = id;
             }
             const std::uint64_t child = su.awaited;
-            find_span(id)->suspends.push_back(std::move(su));
-            if (child != 0) run_on(p, e, child);  // control passes to the child, on this thread
+            const span_ref r = *span_index_.find(id);
+            open_trace& ot = slots_[r.slot];
+            ot.t.spans[r.index].suspends.push_back(su);
+            ot.aux[r.index].pending = true;
+            ++ot.records;
+            ++held_;
+            note_growth(r.slot);
+            if (child != 0) run_on(th, e, child);  // control passes to the child, on this thread
             break;
         }
         case COTRACE_EV_resume:  // (span)
-            run_on(p, e, known_or_partial(p, e, a0));
+            run_on(th, e, known_or_partial(p, th, e, a0));
             break;
         case COTRACE_EV_end: {  // (span, status)
             std::uint64_t id = live_span(p, a0);
@@ -313,19 +674,23 @@ void assembler::on_event(const cotrace_event& e) {
                 // A task destroyed before it ever ran is cancelled too; that
                 // is no span. Anything else began before we attached: a
                 // partial span, so a request that was already running shows.
-                if (a1 == COTRACE_STATUS_CANCELLED) break;
-                id = known_or_partial(p, e, a0);
+                if (a1 == COTRACE_STATUS_CANCELLED && th.placeholder == 0) break;
+                id = known_or_partial(p, th, e, a0);
             }
-            finish_span(p, e, id, status_from(a1));
+            finish_span(p, th, e, id, status_from(a1));
             // A completed child hands control back to the span awaiting it,
             // on this thread (a cancelled one is being destroyed instead).
-            if (auto it = p.awaited_by.find(id); it != p.awaited_by.end()) {
-                const std::uint64_t parent = it->second;
-                p.awaited_by.erase(it);
-                span* ps = a1 != COTRACE_STATUS_CANCELLED ? find_span(parent) : nullptr;
-                if (ps && ps->status == span_status::running && !ps->suspends.empty() &&
-                    ps->suspends.back().awaited == id && ps->suspends.back().end_ns == 0)
-                    run_on(p, e, parent);
+            if (const std::uint64_t* w = awaited_by_.find(id)) {
+                const std::uint64_t parent = *w;
+                awaited_by_.erase(id);
+                const span_ref* r = a1 != COTRACE_STATUS_CANCELLED ? span_index_.find(parent) : nullptr;
+                if (r) {
+                    const open_trace& ot = slots_[r->slot];
+                    const span& ps = ot.t.spans[r->index];
+                    if (ps.status == span_status::running && ot.aux[r->index].pending &&
+                        ps.suspends.back().awaited == id)
+                        run_on(th, e, parent);
+                }
             }
             break;
         }
@@ -333,21 +698,18 @@ void assembler::on_event(const cotrace_event& e) {
             bool uncertain = false;
             std::uint64_t parent = 0;  // COTRACE_PARENT_NONE: a new trace, whatever is current
             if (a1 != COTRACE_PARENT_NONE)
-                parent = a1 != 0 ? known_or_partial(p, e, a1) : implicit_parent(p, e, uncertain);
+                parent = a1 != 0 ? known_or_partial(p, th, e, a1) : implicit_parent(p, th, uncertain);
             const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::coroutine, uncertain);
             span& s = *find_span(id);
             s.name = coroutine_name(e.pid, e, a0, true);
             if (a2 != 0) s.site = symbols_.site(e.pid, a2);
-            run_on(p, e, id);  // it starts running at once, on this thread
+            run_on(th, e, id);  // it starts running at once, on this thread
             break;
         }
         case COTRACE_EV_link: {  // (from, to, kind)
             bool uncertain = false;
-            std::uint64_t from = a0 == 0 ? implicit_parent(p, e, uncertain) : live_span(p, a0);
-            if (from == 0 && a0 != 0) {
-                auto it = p.last_ended.find(e.tid);
-                if (it != p.last_ended.end() && it->second.frame == a0) from = it->second.span_id;
-            }
+            std::uint64_t from = a0 == 0 ? implicit_parent(p, th, uncertain) : live_span(p, a0);
+            if (from == 0 && a0 != 0 && th.ended_frame == a0) from = th.ended_span;
             if (a2 == COTRACE_LINK_SPAWN) {
                 const std::uint64_t id = begin_span(p, e, a1, from, span_kind::coroutine, uncertain);
                 find_span(id)->name = coroutine_name(e.pid, e, a1, true);
@@ -359,22 +721,27 @@ void assembler::on_event(const cotrace_event& e) {
         }
         case COTRACE_EV_scope_begin: {  // (scope, site)
             bool uncertain = false;
-            const std::uint64_t parent = implicit_parent(p, e, uncertain);
+            const std::uint64_t parent = implicit_parent(p, th, uncertain);
             const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::scope, uncertain);
             span& s = *find_span(id);
             s.site = symbols_.site(e.pid, a1);
-            s.name = s.site.function.empty() ? "?" : s.site.function;
-            run_on(p, e, id);
+            s.name = s.site.function.empty() ? unknown_name : s.site.function;
+            run_on(th, e, id);
             break;
         }
         case COTRACE_EV_event: {  // (name, value, site)
-            const std::uint64_t id = current_span(p, e.tid);
+            const std::uint64_t id = current_span(th);
             if (id == 0) {
                 ++summary_.unattributed;
                 break;
             }
-            find_span(id)->events.push_back(
+            const span_ref r = *span_index_.find(id);
+            open_trace& ot = slots_[r.slot];
+            ot.t.spans[r.index].events.push_back(
                 {symbols_.text(e.pid, a0), static_cast<std::int64_t>(a1), epoch(e.ts_ns)});
+            ++ot.records;
+            ++held_;
+            note_growth(r.slot);
             break;
         }
         case COTRACE_EV_async_begin: {  // (span, parent, name): pending until resumed
@@ -383,21 +750,26 @@ void assembler::on_event(const cotrace_event& e) {
             if (a1 == COTRACE_PARENT_NONE)
                 parent = 0;
             else if (a1 != 0)
-                parent = known_or_partial(p, e, a1);
+                parent = known_or_partial(p, th, e, a1);
             else
-                parent = implicit_parent(p, e, uncertain);
+                parent = implicit_parent(p, th, uncertain);
             const std::uint64_t id = begin_span(p, e, a0, parent, span_kind::coroutine, uncertain);
-            span& s = *find_span(id);
-            s.name = a2 ? symbols_.text(e.pid, a2) : "?";
+            const std::string_view name = a2 ? symbols_.text(e.pid, a2) : unknown_name;
+            find_span(id)->name = name.empty() ? unknown_name : name;
             // Work its explicit parent has just suspended for (a suspend on no
             // traced child, then this): the parent awaits it. The child takes
             // the suspension's site and stands for the wait, which is not kept
             // twice (a long session holds one child per wait, not two records).
             if (a1 != 0 && a1 != COTRACE_PARENT_NONE && parent != 0) {
-                span& ps = *find_span(parent);
-                if (!ps.suspends.empty() && ps.suspends.back().end_ns == 0 && ps.suspends.back().awaited == 0) {
-                    s.site = std::move(ps.suspends.back().site);
+                const span_ref pr = *span_index_.find(parent);
+                open_trace& pot = slots_[pr.slot];
+                span& ps = pot.t.spans[pr.index];
+                if (pot.aux[pr.index].pending && !ps.suspends.empty() && ps.suspends.back().awaited == 0) {
+                    find_span(id)->site = ps.suspends.back().site;
                     ps.suspends.pop_back();
+                    pot.aux[pr.index].pending = false;
+                    --pot.records;
+                    --held_;
                 }
             }
             break;
@@ -405,47 +777,25 @@ void assembler::on_event(const cotrace_event& e) {
         case COTRACE_EV_context_capture:  // (token)
             // Bounded like everything else: a capture never entered is forgotten eventually.
             if (p.contexts.size() >= options_.max_open_spans) p.contexts.clear();
-            p.contexts[a0] = current_span(p, e.tid);
+            p.contexts[a0] = current_span(th);
             break;
         case COTRACE_EV_context_enter: {  // (token)
-            auto it = p.contexts.find(a0);
-            if (it != p.contexts.end() && it->second != 0 && span_index_.count(it->second))
-                p.running[e.tid].push_back({it->second, a0});
+            const std::uint64_t* id = p.contexts.find(a0);
+            if (id && *id != 0 && span_index_.contains(*id)) th.stack.push_back({*id, a0});
             break;
         }
-        case COTRACE_EV_context_exit: {  // (token)
-            auto it = p.running.find(e.tid);
-            if (it == p.running.end()) break;
-            auto& stack = it->second;
-            for (auto i = stack.size(); i-- > 0;)
-                if (stack[i].token == a0) {
-                    stack.erase(stack.begin() + static_cast<std::ptrdiff_t>(i));
+        case COTRACE_EV_context_exit:  // (token)
+            for (auto i = th.stack.size(); i-- > 0;)
+                if (th.stack[i].token == a0) {
+                    th.stack.erase(th.stack.begin() + static_cast<std::ptrdiff_t>(i));
                     break;
                 }
-            if (stack.empty()) p.running.erase(it);
-            break;
-        }
-        case COTRACE_EV_thread_idle:
-            p.census = true;
-            p.known_idle.insert(e.tid);
-            break;
-        case COTRACE_EV_thread_in_span:
-            p.census = true;
-            p.in_span_at_attach.insert(e.tid);
-            break;
-        case COTRACE_EV_objects_gap:
-            // What is open now may have run the new object's code unseen, and
-            // so may what begins in the window (it comes later in the stream).
-            for (auto& [id, ot] : traces_)
-                if (ot->t.pid == e.pid) ot->lost = true;
-            p.gaps.emplace_back(std::min(a0, e.ts_ns), e.ts_ns);
             break;
         default:
-            if (e.kind >= COTRACE_EV_COLLECTOR_FIRST) break;  // the collector's other records
             ++summary_.unattributed;
             break;
     }
-    enforce_bounds();
+    enforce_bounds(e.ts_ns);
 }
 
 const char* to_string(span_status s) {

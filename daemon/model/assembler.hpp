@@ -7,10 +7,19 @@
 // that thread, and trace ids from the root of each await chain. It knows
 // nothing of BPF (events come from any source) or of output formats (traces
 // go to a trace_consumer).
+//
+// Memory is bounded by the options, whatever the stream: everything it holds
+// (spans, finished or not, their suspensions, annotations and links) counts.
+// A trace that outgrows the bounds, or whose root has been open longer than
+// segment_after_ns, is emitted in segments (trace.segment), each a tree of
+// the spans finished since the previous one and their ancestors still held.
+// In the steady state it allocates nothing per event or per span: traces,
+// spans and their vectors are reused.
 
 #include <cstdint>
-#include <list>
+#include <deque>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -18,21 +27,34 @@
 #include "model/model.hpp"
 #include "model/symbol_cache.hpp"
 #include "model/trace_consumer.hpp"
+#include "model/u64_map.hpp"
 
 namespace cotrace {
 
 struct assembler_options {
     // Added to event timestamps (CLOCK_MONOTONIC) to give Unix-epoch times.
     std::int64_t clock_offset_ns = 0;
-    // Bounds on memory: past them the oldest open trace is emitted early,
-    // marked incomplete, and counted as evicted.
-    std::size_t max_open_spans = 1'000'000;
+    // Bounds on memory. Past max_open_spans spans held (finished or not),
+    // or 4x as many records held (spans, suspensions, annotations, links),
+    // the trace that grew most, or else the oldest, emits what it can as a
+    // segment; a trace holding only open spans is emitted whole, marked
+    // incomplete and counted as evicted. Past max_open_traces the oldest is
+    // evicted.
+    std::size_t max_open_spans = 200'000;
     std::size_t max_open_traces = 100'000;
+    // A trace holding more records than this emits what it finished as a
+    // segment: segments (and the output lines they make) stay small.
+    std::size_t max_trace_records = 8192;
+    // A trace whose root is open longer than this emits what finished so far
+    // as a segment (long-lived sessions show while they run); 0: never.
+    std::uint64_t segment_after_ns = 1'000'000'000;
     // True when the collector was there before the process ran any traced
     // code (`run`): every thread then starts outside any span. Otherwise a
-    // thread's state is unknown until it is seen leaving its spans, and a
-    // span begun there with no known current span may belong to a request
-    // that began before the collector attached: it is marked partial.
+    // thread's state comes from the collector's thread-state records
+    // (thread_idle, thread_in_span); in a stream without any, it is unknown
+    // until the thread is seen leaving its spans, and a span begun there with
+    // no known current span may belong to a request that began before the
+    // collector attached: it is marked partial.
     bool threads_start_idle = false;
 };
 
@@ -51,35 +73,56 @@ public:
     void flush();
 
     const session_summary& summary() const { return summary_; }
-    std::size_t open_traces() const { return traces_.size(); }
-    std::size_t open_spans() const { return open_span_count_; }
+    std::size_t open_traces() const { return open_trace_count_; }
+    std::size_t open_spans() const { return open_span_count_; }  // spans held, finished or not
+    std::size_t held_records() const { return held_; }
 
 private:
     struct open_trace;
     struct process;
+    struct thread_state;
+    struct span_ref {
+        std::uint32_t slot = 0;   // in slots_
+        std::uint32_t index = 0;  // in its trace's spans
+    };
+    static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
 
     process& process_of(std::uint32_t pid);
+    thread_state& thread_of(process& p, std::uint32_t tid);
     open_trace* trace_of(std::uint64_t span_id);
     span* find_span(std::uint64_t span_id);
     std::uint64_t live_span(const process& p, std::uint64_t frame) const;
-    std::uint64_t current_span(process& p, std::uint32_t tid);
+    std::uint64_t current_span(thread_state& t);
     // The parent of a span begun on e.tid without an explicit one; sets
     // `uncertain` when the thread may be inside a span begun before attach.
-    std::uint64_t implicit_parent(process& p, const cotrace_event& e, bool& uncertain);
+    std::uint64_t implicit_parent(process& p, thread_state& t, bool& uncertain);
     std::uint64_t begin_span(process& p, const cotrace_event& e, std::uint64_t frame,
                              std::uint64_t parent_id, span_kind kind, bool partial);
-    std::uint64_t known_or_partial(process& p, const cotrace_event& e, std::uint64_t frame);
-    void pop_running(process& p, std::uint32_t tid, std::uint64_t span_id);
+    std::uint64_t known_or_partial(process& p, thread_state& t, const cotrace_event& e, std::uint64_t frame);
+    void pop_running(thread_state& t, std::uint64_t span_id);
     // span_id runs on e.tid from e.ts_ns: ends its pending suspension, counts
     // a thread hop, and makes it the thread's current span.
-    void run_on(process& p, const cotrace_event& e, std::uint64_t span_id);
-    void finish_span(process& p, const cotrace_event& e, std::uint64_t span_id, span_status st);
+    void run_on(thread_state& t, const cotrace_event& e, std::uint64_t span_id);
+    void finish_span(process& p, thread_state& t, const cotrace_event& e, std::uint64_t span_id,
+                     span_status st);
     void add_link(const cotrace_event& e, std::uint64_t from, std::uint64_t to, link_kind kind);
-    void emit(std::uint64_t trace_id, bool forced);
-    void enforce_bounds();
+    void on_collector_event(process& p, const cotrace_event& e);
+
+    std::uint32_t new_trace(const cotrace_event& e, process& p);
+    span& new_span(open_trace& ot);
+    void emit(std::uint32_t slot, bool forced);
+    // Emits what `slot` can give up as a segment; false when it holds only
+    // open spans with nothing finished in them.
+    bool emit_segment(std::uint32_t slot);
+    void release(open_trace& ot);
+    void order_push_back(std::uint32_t slot);
+    void order_remove(std::uint32_t slot);
+    void enforce_bounds(std::uint64_t now);
+    void note_growth(std::uint32_t slot);
+    void fill_names(trace& t);
     std::uint64_t epoch(std::uint64_t ts) const;
-    std::string coroutine_name(std::uint32_t pid, const cotrace_event& e, std::uint64_t frame,
-                               bool code_in_event);
+    std::string_view coroutine_name(std::uint32_t pid, const cotrace_event& e, std::uint64_t frame,
+                                    bool code_in_event);
 
     symbol_cache& symbols_;
     trace_consumer& out_;
@@ -87,13 +130,24 @@ private:
     session_summary summary_;
     std::uint64_t next_span_id_ = 1;
     std::uint64_t dropped_seen_ = 0;
-    std::size_t open_span_count_ = 0;
+    std::size_t open_span_count_ = 0;  // spans held
+    std::size_t open_trace_count_ = 0;
+    std::size_t held_ = 0;  // records held: spans, suspensions, annotations, links
 
     std::unordered_map<std::uint32_t, std::unique_ptr<process>> processes_;
-    std::unordered_map<std::uint64_t, std::unique_ptr<open_trace>> traces_;
-    std::list<std::uint64_t> trace_order_;  // open traces, oldest first
-    // span id -> (trace id, index in trace.spans), for spans of open traces
-    std::unordered_map<std::uint64_t, std::pair<std::uint64_t, std::size_t>> span_index_;
+    std::uint32_t last_pid_ = 0;
+    process* last_process_ = nullptr;
+
+    // Open traces live in slots, reused; a deque keeps references stable.
+    std::deque<open_trace> slots_;
+    std::vector<std::uint32_t> free_slots_;
+    std::uint32_t order_head_ = no_slot, order_tail_ = no_slot;  // oldest first
+    std::uint32_t biggest_ = no_slot;  // the trace holding most records, roughly
+    u64_map<span_ref> span_index_;             // span id -> where it is, for spans held
+    u64_map<std::uint64_t> awaited_by_;        // child span id -> the span suspended awaiting it
+    std::vector<span> free_spans_;             // emitted spans, their vectors kept for reuse
+    trace segment_;                            // scratch for segments
+    std::vector<std::uint8_t> scratch_;        // per span, while cutting a segment
 };
 
 }  // namespace cotrace

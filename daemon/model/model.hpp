@@ -1,17 +1,23 @@
 #pragma once
 // The neutral value model the assembler produces and every sink reads.
 // It knows nothing of BPF or of output formats.
+//
+// Names, files and annotation names are views into the strings the
+// symbol_cache interned (each resolved once per process): they stay valid as
+// long as that cache lives, which is the whole session, so a trace holds no
+// string of its own and assembling one allocates nothing per event.
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cotrace {
 
 // A resolved site: where a co_await, a scope or an annotation is in source.
 struct source_site {
-    std::string function;
-    std::string file;
+    std::string_view function;
+    std::string_view file;
     std::uint32_t line = 0;
     bool known() const { return line != 0 || !file.empty() || !function.empty(); }
 };
@@ -26,13 +32,13 @@ const char* to_string(link_kind k);
 struct suspension {
     source_site site;
     std::uint64_t start_ns = 0;
-    std::uint64_t end_ns = 0;  // 0 while still suspended
+    std::uint64_t end_ns = 0;  // 0 while still suspended (or if it ended at epoch 0)
     std::uint64_t awaited = 0;  // span id of the traced child it waited for, or 0
     std::uint32_t resumed_tid = 0;  // the thread it ran on next; 0 while suspended (or never resumed)
 };
 
 struct annotation {
-    std::string name;
+    std::string_view name;
     std::int64_t value = 0;
     std::uint64_t ts_ns = 0;
 };
@@ -42,15 +48,17 @@ struct span {
     std::uint64_t id = 0;         // unique in a session, never 0
     std::uint64_t parent_id = 0;  // 0: the trace's root (or a partial span with no known parent)
     span_kind kind = span_kind::coroutine;
-    std::string name;
+    std::string_view name;
     source_site site;  // where it was started: the awaiting co_await, sync_wait call or scope
     bool partial = false;  // its beginning, or its parent, may not have been seen (attached mid-flight)
     std::uint64_t start_ns = 0;
     std::uint64_t first_run_ns = 0;  // when it first ran (as seen); later than start_ns when queued first
-    std::uint64_t end_ns = 0;  // 0 while running
+    std::uint64_t end_ns = 0;  // 0 while running; `status` says whether it ended
     span_status status = span_status::running;
-    std::vector<std::uint32_t> tids;  // threads it ran on, in first-run order
-    std::uint32_t thread_hops = 0;    // resumptions on a different thread than the last run
+    // The threads it ran on, in the order it ran there, consecutive repeats
+    // collapsed: A->B->A is {A, B, A}.
+    std::vector<std::uint32_t> tids;
+    std::uint32_t thread_hops = 0;  // resumptions on another thread than the last run: tids.size() - 1
     std::vector<suspension> suspends;
     std::vector<annotation> events;
 };
@@ -65,13 +73,13 @@ struct link {
 
 struct thread_name {
     std::uint32_t tid = 0;
-    std::string name;  // the thread's comm, as captured while it ran
+    std::string_view name;  // the thread's comm, as captured while it ran
 };
 
 struct trace {
     std::uint64_t id = 0;
     std::uint32_t pid = 0;
-    std::string process_name;               // empty when not known
+    std::string_view process_name;          // empty when not known
     std::vector<thread_name> thread_names;  // for the threads its spans ran on, when known
     // A trace too large or too long-lived to hold whole is emitted in
     // segments, in order, all with the same id: each holds the spans that

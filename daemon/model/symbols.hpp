@@ -11,11 +11,20 @@
 
 namespace cotrace {
 
+// A site as a symbol_source reads it: owning strings, interned by the
+// symbol_cache into the source_site views traces carry.
+struct resolved_site {
+    std::string function;
+    std::string file;
+    std::uint32_t line = 0;
+    bool known() const { return line != 0 || !file.empty() || !function.empty(); }
+};
+
 class symbol_source {
 public:
     virtual ~symbol_source() = default;
     // The struct cotrace_site at addr.
-    virtual source_site site(std::uint32_t pid, std::uint64_t addr) = 0;
+    virtual resolved_site site(std::uint32_t pid, std::uint64_t addr) = 0;
     // The function containing code address addr (a coroutine's resume function).
     virtual std::string function(std::uint32_t pid, std::uint64_t addr) = 0;
     // The NUL-terminated string at addr.

@@ -297,7 +297,7 @@ private:
         lanes_ = open.size();
     }
 
-    json base(const char* ph, const std::string& name, const char* cat, std::uint32_t tid,
+    json base(const char* ph, std::string_view name, const char* cat, std::uint32_t tid,
               std::uint64_t ts_us) const {
         return json{{"name", name}, {"cat", cat}, {"ph", ph}, {"pid", t_.pid}, {"tid", tid}, {"ts", ts_us}};
     }
@@ -310,9 +310,8 @@ private:
 
     std::uint32_t lane_tid(std::size_t i) const { return (*lane_tids_)[lane_[i]]; }
 
-    const std::string& name_of(const span& s) const {
-        static const std::string unnamed = "?";
-        return s.name.empty() ? unnamed : s.name;
+    std::string_view name_of(const span& s) const {
+        return s.name.empty() ? std::string_view("?") : s.name;
     }
 
     void span_events(std::size_t i, std::vector<placed_event>& out) const {

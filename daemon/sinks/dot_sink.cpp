@@ -85,7 +85,7 @@ private:
 
     void node(const span& s) {
         std::vector<std::string> lines;
-        lines.push_back(s.partial ? s.name + " (partial)" : s.name);
+        lines.push_back(s.partial ? std::string(s.name) + " (partial)" : std::string(s.name));
         lines.push_back((s.end_ns ? millis_text(s.end_ns - s.start_ns) : std::string("not ended")) +
                         " · " + to_string(s.status));
         if (!s.tids.empty()) {
@@ -98,7 +98,7 @@ private:
             lines.push_back(threads);
         }
         for (std::size_t i = 0; i < s.events.size() && i < max_annotations; ++i)
-            lines.push_back(s.events[i].name + " = " + std::to_string(s.events[i].value));
+            lines.push_back(std::string(s.events[i].name) + " = " + std::to_string(s.events[i].value));
         if (s.events.size() > max_annotations)
             lines.push_back("+" + std::to_string(s.events.size() - max_annotations) +
                             " more annotations");

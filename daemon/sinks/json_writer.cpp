@@ -1,6 +1,8 @@
 #include "sinks/json_writer.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace cotrace {
 
@@ -29,104 +31,152 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
 
 }  // namespace
 
+void json_writer::grow(std::size_t n) {
+    out_.resize(std::max({len_ + n, out_.size() * 2, std::size_t{256}}));
+}
+
+void json_writer::put(const char* s, std::size_t n) {
+    if (n == 0) return;  // s may be null then
+    std::memcpy(room(n), s, n);
+    len_ += n;
+}
+
 void json_writer::separate() {
     if (after_key_) {
         after_key_ = false;
         return;
     }
-    if (!first_.back()) out_ += ',';
-    first_.back() = false;
+    const std::uint64_t bit = std::uint64_t{1} << (depth_ & 63);
+    if (nonempty_ & bit) put(',');
+    nonempty_ |= bit;
 }
 
 json_writer& json_writer::open(char c) {
     separate();
-    out_ += c;
-    first_.push_back(true);
+    put(c);
+    ++depth_;
+    nonempty_ &= ~(std::uint64_t{1} << (depth_ & 63));
     return *this;
 }
 
 json_writer& json_writer::close(char c) {
-    first_.pop_back();
-    out_ += c;
+    if (depth_ > 0) --depth_;
+    put(c);
     return *this;
 }
 
 json_writer& json_writer::key(std::string_view k) {
-    value(k);
-    out_ += ':';
+    separate();
+    char* p = room(k.size() + 3);
+    *p++ = '"';
+    if (!k.empty()) std::memcpy(p, k.data(), k.size());
+    p += k.size();
+    *p++ = '"';
+    *p = ':';
+    len_ += k.size() + 3;
     after_key_ = true;
     return *this;
 }
 
+namespace {
+// Whether any of the 8 bytes of w needs escaping: a control character
+// (< 0x20), a byte >= 0x80 (to check as UTF-8), '"' or '\\'.
+bool needs_escape(std::uint64_t w) {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const auto has_zero = [&](std::uint64_t x) { return (x - ones) & ~x & highs; };
+    return ((w | (w - ones * 0x20)) & highs) != 0 ||  // >= 0x80, or < 0x20 (the subtraction borrows)
+           has_zero(w ^ (ones * '"')) != 0 || has_zero(w ^ (ones * '\\')) != 0;
+}
+
+bool plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
+}  // namespace
+
 json_writer& json_writer::value(std::string_view s) {
     separate();
-    out_ += '"';
+    // Most text needs no escape: find the first byte that may, 8 at a time.
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        if (needs_escape(w)) break;
+    }
+    while (i < s.size() && plain(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == s.size()) {
+        char* p = room(s.size() + 2);
+        *p++ = '"';
+        if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data
+        p[s.size()] = '"';
+        len_ += s.size() + 2;
+        return *this;
+    }
+    put('"');
     // Copy runs of characters that need no escape in one go.
     std::size_t run = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
+    for (; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+        if (plain(c)) continue;
         if (c >= 0x80) {
             // Names come from binaries and target memory: not always UTF-8.
             if (const std::size_t n = utf8_sequence(s, i)) {
                 i += n - 1;
                 continue;
             }
-            out_.append(s.data() + run, i - run);
-            out_ += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+            put(s.data() + run, i - run);
+            put("\xEF\xBF\xBD", 3);  // U+FFFD REPLACEMENT CHARACTER
             run = i + 1;
             continue;
         }
-        out_.append(s.data() + run, i - run);
+        put(s.data() + run, i - run);
         run = i + 1;
         switch (c) {
-            case '"': out_ += "\\\""; break;
-            case '\\': out_ += "\\\\"; break;
-            case '\n': out_ += "\\n"; break;
-            case '\r': out_ += "\\r"; break;
-            case '\t': out_ += "\\t"; break;
+            case '"': put("\\\"", 2); break;
+            case '\\': put("\\\\", 2); break;
+            case '\n': put("\\n", 2); break;
+            case '\r': put("\\r", 2); break;
+            case '\t': put("\\t", 2); break;
             default: {
                 static const char hex[] = "0123456789abcdef";
                 const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
-                out_.append(esc, sizeof esc);
+                put(esc, sizeof esc);
             }
         }
     }
-    out_.append(s.data() + run, s.size() - run);
-    out_ += '"';
+    put(s.data() + run, s.size() - run);
+    put('"');
     return *this;
 }
 
 json_writer& json_writer::value(bool b) {
     separate();
-    out_ += b ? "true" : "false";
+    if (b)
+        put("true", 4);
+    else
+        put("false", 5);
     return *this;
 }
 
 namespace {
 template <class Integer>
-void append_integer(std::string& out, Integer n) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out.append(buf, r.ptr);
+std::size_t write_integer(char* at, Integer n) {
+    return static_cast<std::size_t>(std::to_chars(at, at + 24, n).ptr - at);
 }
 }  // namespace
 
 json_writer& json_writer::value(std::uint64_t n) {
     separate();
-    append_integer(out_, n);
+    len_ += write_integer(room(24), n);
     return *this;
 }
 
 json_writer& json_writer::value(std::int64_t n) {
     separate();
-    append_integer(out_, n);
+    len_ += write_integer(room(24), n);
     return *this;
 }
 
 json_writer& json_writer::null() {
     separate();
-    out_ += "null";
+    put("null", 4);
     return *this;
 }
 

@@ -3,21 +3,29 @@
 // of a session, and building a DOM per trace (nlohmann::json) cost more than
 // assembling it. Writes straight into a std::string; commas are automatic.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace cotrace {
 
 class json_writer {
 public:
-    explicit json_writer(std::string& out) : out_(out) {}
+    // Appends to out; the text is complete in `out` once the writer is gone
+    // (it writes through a pointer into spare room, trimmed at the end).
+    explicit json_writer(std::string& out) : out_(out), len_(out.size()) {}
+    // Writes over out from offset `from` on (a reused line keeps its room).
+    json_writer(std::string& out, std::size_t from) : out_(out), len_(std::min(from, out.size())) {}
+    ~json_writer() { out_.resize(len_); }
+    json_writer(const json_writer&) = delete;
+    json_writer& operator=(const json_writer&) = delete;
 
     json_writer& begin_object() { return open('{'); }
     json_writer& end_object() { return close('}'); }
     json_writer& begin_array() { return open('['); }
     json_writer& end_array() { return close(']'); }
+    // Keys are the writer's caller's own ASCII literals: written as they are.
     json_writer& key(std::string_view k);
 
     json_writer& value(std::string_view s);
@@ -28,6 +36,11 @@ public:
     json_writer& value(std::int64_t n);
     json_writer& value(std::uint32_t n) { return value(static_cast<std::uint64_t>(n)); }
     json_writer& null();
+    // Text outside any JSON value (a line's newline).
+    json_writer& raw(std::string_view s) {
+        put(s.data(), s.size());
+        return *this;
+    }
 
     // key(k).value(v)
     template <class T>
@@ -39,9 +52,21 @@ private:
     json_writer& open(char c);
     json_writer& close(char c);
     void separate();
+    // Room for n more bytes at out_[len_].
+    char* room(std::size_t n) {
+        if (len_ + n > out_.size()) grow(n);
+        return out_.data() + len_;
+    }
+    void grow(std::size_t n);
+    void put(char c) { *room(1) = c, ++len_; }
+    void put(const char* s, std::size_t n);
 
     std::string& out_;
-    std::vector<bool> first_{true};  // per open container: nothing written in it yet
+    std::size_t len_;  // bytes written; out_ beyond them is spare room
+    // Bit d: the container open at depth d has a member already (nesting up
+    // to 64 levels; no allocation per writer).
+    std::uint64_t nonempty_ = 0;
+    unsigned depth_ = 0;
     bool after_key_ = false;
 };
 

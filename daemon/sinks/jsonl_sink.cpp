@@ -9,16 +9,27 @@ namespace cotrace {
 
 namespace {
 
-// Span ids: hex without padding (trace ids use trace_id_text, as every sink does).
-std::string hex(std::uint64_t v) {
+// Span ids: hex without padding, formatted in place (no allocation per span).
+struct hex {
+    explicit hex(std::uint64_t v) : size(static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v, 16).ptr - buf)) {}
+    operator std::string_view() const { return {buf, size}; }
     char buf[16];
-    auto r = std::to_chars(buf, buf + sizeof buf, v, 16);
-    return std::string(buf, r.ptr);
-}
+    std::size_t size;
+};
 
-void write_optional_ns(json_writer& w, std::string_view key, std::uint64_t ns) {
+// Trace ids: 16 hex digits, exactly as trace_id_text writes them.
+struct trace_id_chars {
+    explicit trace_id_chars(std::uint64_t id) {
+        static const char digits[] = "0123456789abcdef";
+        for (int i = 15; i >= 0; --i, id >>= 4) buf[i] = digits[id & 0xf];
+    }
+    operator std::string_view() const { return {buf, sizeof buf}; }
+    char buf[16];
+};
+
+void write_optional_ns(json_writer& w, std::string_view key, bool known, std::uint64_t ns) {
     w.key(key);
-    if (ns == 0)
+    if (!known)
         w.null();
     else
         w.value(ns);
@@ -27,17 +38,18 @@ void write_optional_ns(json_writer& w, std::string_view key, std::uint64_t ns) {
 void write_trace(json_writer& w, const trace& t) {
     w.begin_object()
         .field("type", "trace")
-        .field("trace_id", trace_id_text(t.id))
+        .field("trace_id", std::string_view(trace_id_chars(t.id)))
         .field("pid", t.pid)
         .field("complete", t.complete)
         .field("start_ns", t.start_ns)
         .field("end_ns", t.end_ns);
+    if (t.segment != 0 || !t.final_segment) w.field("segment", t.segment).field("final_segment", t.final_segment);
     w.key("spans").begin_array();
     for (const span& s : t.spans) {
-        w.begin_object().field("span_id", hex(s.id));
+        w.begin_object().field("span_id", std::string_view(hex(s.id)));
         w.key("parent_id");
         if (s.parent_id)
-            w.value(hex(s.parent_id));
+            w.value(std::string_view(hex(s.parent_id)));
         else
             w.null();
         w.field("name", s.name).field("partial", s.partial);
@@ -48,8 +60,8 @@ void write_trace(json_writer& w, const trace& t) {
             .field("line", s.site.line)
             .end_object();
         w.field("start_ns", s.start_ns);
-        write_optional_ns(w, "first_run_ns", s.first_run_ns);
-        write_optional_ns(w, "end_ns", s.end_ns);
+        write_optional_ns(w, "first_run_ns", s.first_run_ns != 0, s.first_run_ns);
+        write_optional_ns(w, "end_ns", s.status != span_status::running, s.end_ns);
         w.field("status", to_string(s.status));
         w.key("tids").begin_array();
         for (std::uint32_t tid : s.tids) w.value(tid);
@@ -57,7 +69,7 @@ void write_trace(json_writer& w, const trace& t) {
         w.key("suspends").begin_array();
         for (const suspension& su : s.suspends) {
             w.begin_object().field("file", su.site.file).field("line", su.site.line).field("start_ns", su.start_ns);
-            write_optional_ns(w, "end_ns", su.end_ns);
+            write_optional_ns(w, "end_ns", su.end_ns != 0, su.end_ns);
             if (su.resumed_tid) w.field("resumed_tid", su.resumed_tid);
             w.end_object();
         }
@@ -71,7 +83,11 @@ void write_trace(json_writer& w, const trace& t) {
     w.end_array();
     w.key("links").begin_array();
     for (const link& l : t.links)
-        w.begin_object().field("from", hex(l.from)).field("to", hex(l.to)).field("kind", to_string(l.kind)).end_object();
+        w.begin_object()
+            .field("from", std::string_view(hex(l.from)))
+            .field("to", std::string_view(hex(l.to)))
+            .field("kind", to_string(l.kind))
+            .end_object();
     w.end_array();
     w.end_object();
 }
@@ -80,31 +96,35 @@ void write_trace(json_writer& w, const trace& t) {
 
 std::string jsonl_sink::to_json(const trace& t) {
     std::string out;
-    json_writer w(out);
-    write_trace(w, t);
+    {
+        json_writer w(out);
+        write_trace(w, t);
+    }
     return out;
 }
 
 void jsonl_sink::on_trace(const trace& t) {
-    line_.clear();
-    json_writer w(line_);
-    write_trace(w, t);
-    line_ += '\n';
+    {
+        json_writer w(line_, 0);
+        write_trace(w, t);
+        w.raw("\n");
+    }
     out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
 }
 
 void jsonl_sink::finish(const session_summary& s) {
-    line_.clear();
-    json_writer w(line_);
-    w.begin_object()
-        .field("type", "summary")
-        .field("events", s.events)
-        .field("traces", s.traces)
-        .field("spans", s.spans)
-        .field("drops", s.drops)
-        .field("incomplete", s.incomplete)
-        .end_object();
-    line_ += '\n';
+    {
+        json_writer w(line_, 0);
+        w.begin_object()
+            .field("type", "summary")
+            .field("events", s.events)
+            .field("traces", s.traces)
+            .field("spans", s.spans)
+            .field("drops", s.drops)
+            .field("incomplete", s.incomplete)
+            .end_object()
+            .raw("\n");
+    }
     out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
     out_.flush();
 }

@@ -82,7 +82,7 @@ void stats_sink::on_trace(const trace& t) {
     if (!t.complete) ++incomplete_;
     for (const span& s : t.spans) {
         ++spans_;
-        name_stats& n = names_[s.name];
+        name_stats& n = names_[std::string(s.name)];
         ++n.count;
         n.suspends += s.suspends.size();
         n.hops += s.thread_hops;

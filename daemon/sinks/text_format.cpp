@@ -18,9 +18,9 @@ std::string millis_text(std::uint64_t ns) {
 
 std::string site_text(const source_site& s, bool full_path) {
     if (!s.known()) return "?";
-    if (s.file.empty()) return s.function + ":" + std::to_string(s.line);
+    if (s.file.empty()) return std::string(s.function) + ":" + std::to_string(s.line);
     const auto slash = s.file.rfind('/');
-    const std::string file = full_path || slash == std::string::npos ? s.file : s.file.substr(slash + 1);
+    const std::string file(full_path || slash == std::string::npos ? s.file : s.file.substr(slash + 1));
     return file + ":" + std::to_string(s.line);
 }
 

@@ -15,7 +15,7 @@ bool trace_filter::keeps(const trace& t) const {
     if (options_.min_duration_ns && t.end_ns - t.start_ns < options_.min_duration_ns) return false;
     if (!options_.name_glob.empty() &&
         std::none_of(t.spans.begin(), t.spans.end(), [&](const span& s) {
-            return fnmatch(options_.name_glob.c_str(), s.name.c_str(), 0) == 0;
+            return fnmatch(options_.name_glob.c_str(), std::string(s.name).c_str(), 0) == 0;
         }))
         return false;
     return true;

@@ -133,7 +133,7 @@ private:
     }
 
     static std::string right_text(const span& s) {
-        std::string r = (s.end_ns ? millis_text(s.end_ns - s.start_ns) : "running") + "  " + to_string(s.status) +
+        std::string r = (s.status != span_status::running ? millis_text(s.end_ns - s.start_ns) : std::string("running")) + "  " + to_string(s.status) +
                         "  " + threads(s);
         if (!s.suspends.empty())
             r += "  " + std::to_string(s.suspends.size()) + (s.suspends.size() == 1 ? " suspend" : " suspends");
@@ -148,7 +148,7 @@ private:
         const std::size_t extra = columns(before) + columns(after);
         const std::size_t room = max_columns == 0 ? 0 : std::max(max_columns > extra ? max_columns - extra : 0,
                                                                   min_name_columns);
-        return before + short_name(s.name.empty() ? unnamed : s.name, room) + after;
+        return before + short_name(std::string(s.name.empty() ? std::string_view(unnamed) : s.name), room) + after;
     }
 
     // The tree drawn to the left of a line at `depth`, capped at max_indent levels.

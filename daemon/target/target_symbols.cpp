@@ -93,8 +93,8 @@ std::optional<std::string> target_symbols::read_text(std::uint32_t pid, std::uin
     return std::nullopt;
 }
 
-source_site target_symbols::site(std::uint32_t pid, std::uint64_t addr) {
-    source_site out;
+resolved_site target_symbols::site(std::uint32_t pid, std::uint64_t addr) {
+    resolved_site out;
     if (addr == 0) return out;
     cotrace_site raw{};
     if (auto where = locate(pid, addr); where && where->object->read(where->vaddr, &raw, sizeof raw)) {

@@ -18,7 +18,7 @@ namespace cotrace {
 
 class target_symbols : public symbol_source {
 public:
-    source_site site(std::uint32_t pid, std::uint64_t addr) override;
+    resolved_site site(std::uint32_t pid, std::uint64_t addr) override;
     std::string function(std::uint32_t pid, std::uint64_t addr) override;
     std::string text(std::uint32_t pid, std::uint64_t addr) override;
     std::optional<std::uint64_t> frame_code(std::uint32_t pid, std::uint64_t frame) override;

@@ -37,7 +37,7 @@ TEST(Assembler, ANestedAwaitChainIsOneTraceWithRootFirstAndEachSpanUnderItsAwait
     });
     EXPECT_TRUE(h.traces().empty()) << "emitted before its root ended";
     EXPECT_EQ(h.assembler().open_traces(), 1u);
-    EXPECT_EQ(h.assembler().open_spans(), 1u);
+    EXPECT_EQ(h.assembler().open_spans(), 3u) << "finished spans of an open trace are held, and counted";
 
     h.play({end(T2, ROOT)});  // 1090
     ASSERT_EQ(h.traces().size(), 1u);
@@ -291,9 +291,9 @@ TEST(Assembler, AllSpansOfADeepAwaitChainShareTheRootsTraceAcrossThreadHops) {
     EXPECT_NE(a.id, b.id);
     // Roots: begun on the first thread, resumed on the second, back on the
     // last thread (= the first) where their children ended.
-    EXPECT_EQ(a.spans[0].tids, (tids{T1, T2}));
+    EXPECT_EQ(a.spans[0].tids, (tids{T1, T2, T1}));
     EXPECT_EQ(a.spans[0].thread_hops, 2u);
-    EXPECT_EQ(b.spans[0].tids, (tids{T2, T3}));
+    EXPECT_EQ(b.spans[0].tids, (tids{T2, T3, T2}));
     EXPECT_EQ(b.spans[0].thread_hops, 2u);
     EXPECT_EQ(a.spans[3].tids, (tids{T1}));
     EXPECT_EQ(h.summary().spans, 8u);
@@ -466,7 +466,7 @@ TEST(Assembler, AttachedMidFlightASpanBegunWithNoParentIsACompleteRoot) {
 
 // ---- threads ------------------------------------------------------------------
 
-TEST(Assembler, ThreadHopsCountResumptionsOnAnotherThreadAndTidsKeepFirstRunOrder) {
+TEST(Assembler, TidsAreTheSequenceOfThreadsASpanRanOnAndThreadHopsCountItsChanges) {
     harness h;
     h.play({
         span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),  // 1010 runs on T1
@@ -475,15 +475,16 @@ TEST(Assembler, ThreadHopsCountResumptionsOnAnotherThreadAndTidsKeepFirstRunOrde
         suspend(T1, ROOT, AWAIT_CHILD_SITE),  // 1040  an untraced awaitable at line 42
         resume(T2, ROOT),                     // 1050  hop 1
         suspend(T2, ROOT, IO_SITE),           // 1060
-        resume(T1, ROOT),                     // 1070  hop 2 (T1 already listed)
+        resume(T1, ROOT),                     // 1070  hop 2: back on T1
         suspend(T1, ROOT, IO_SITE),           // 1080
         resume(T3, ROOT),                     // 1090  hop 3
         end(T3, ROOT),                        // 1100
     });
     ASSERT_EQ(h.traces().size(), 1u);
     const auto& s = h.traces()[0].spans[0];
-    EXPECT_EQ(s.tids, (tids{T1, T2, T3}));
+    EXPECT_EQ(s.tids, (tids{T1, T2, T1, T3})) << "A->B->A as it happened, the repeat on T1 collapsed";
     EXPECT_EQ(s.thread_hops, 3u);
+    EXPECT_EQ(s.thread_hops + 1, s.tids.size());
     ASSERT_EQ(s.suspends.size(), 4u);
     const std::uint64_t starts[] = {1020, 1040, 1060, 1080}, ends[] = {1030, 1050, 1070, 1090};
     for (std::size_t i = 0; i < 4; ++i) {

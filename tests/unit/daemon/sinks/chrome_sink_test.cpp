@@ -491,7 +491,8 @@ TEST(ChromeSink, ASpanStillRunningEndsItsSliceAtTheLastThingKnownOfItsTrace) {
 
 TEST(ChromeSink, NamesThatNeedEscapingStillGiveValidJson) {
     cotrace::trace t = partial_trace();
-    t.spans[1].name += "\n\t\x01 bad utf-8: \xC3\x28";
+    static const std::string name = std::string(t.spans[1].name) + "\n\t\x01 bad utf-8: \xC3\x28";  // outlives t
+    t.spans[1].name = name;
     std::ostringstream out;
     cotrace::chrome_sink sink(out);
     sink.on_trace(t);

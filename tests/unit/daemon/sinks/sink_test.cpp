@@ -246,7 +246,8 @@ TEST(JsonlSink, TraceIdsAreSixteenHexDigitsEvenWhenSmallAndStatusesAreSpelledOut
 // a string read from a target) must not make the line invalid JSON.
 TEST(JsonlSink, NamesWithInvalidUtf8OrControlCharactersStillGiveOneParsableLine) {
     cotrace::trace t = sample_trace();
-    t.spans[0].name = std::string("bad\xff\xfe name\nwith newline\t");
+    static const std::string bad_name("bad\xff\xfe name\nwith newline\t");  // outlives the trace
+    t.spans[0].name = bad_name;
     std::stringstream out;
     cotrace::jsonl_sink sink(out);
     sink.on_trace(t);

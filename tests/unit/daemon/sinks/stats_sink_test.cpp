@@ -79,7 +79,7 @@ std::string render(const std::vector<cotrace::trace>& traces,
 }
 
 // One trace of `durations_ns.size()` ended spans named `name`, in the given order.
-cotrace::trace spans_named(const std::string& name, const std::vector<std::uint64_t>& durations_ns,
+cotrace::trace spans_named(std::string_view name, const std::vector<std::uint64_t>& durations_ns,
                            std::uint64_t first_id = 1000) {
     cotrace::trace t;
     t.id = first_id;

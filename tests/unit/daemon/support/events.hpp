@@ -13,6 +13,8 @@
 // unless a test sets one with .at(ns); pid defaults to test_pid.
 
 #include <cstdint>
+#include <cstring>
+#include <string_view>
 
 #include "cotrace_probes.h"
 
@@ -99,5 +101,27 @@ inline event context_enter(std::uint32_t tid, std::uint64_t token) {
 inline event context_exit(std::uint32_t tid, std::uint64_t token) {
     return make_event(COTRACE_EV_context_exit, tid, token);
 }
+
+// ---- collector events (records the daemon writes into the stream) ----
+
+// At attach: `tid` was inside no span.
+inline event thread_idle(std::uint32_t tid) { return make_event(static_cast<cotrace_event_kind>(COTRACE_EV_thread_idle), tid); }
+// At attach: `tid` was inside a span begun before; `code` is in the innermost
+// coroutine function on its stack (0: unknown).
+inline event thread_in_span(std::uint32_t tid, std::uint64_t code) {
+    return make_event(static_cast<cotrace_event_kind>(COTRACE_EV_thread_in_span), tid, code);
+}
+// Probes may have fired unseen from `from_ns` to this event's timestamp.
+inline event objects_gap(std::uint64_t from_ns) {
+    return make_event(static_cast<cotrace_event_kind>(COTRACE_EV_objects_gap), 0, from_ns);
+}
+// A name packed NUL-padded into the arguments, as the collector does.
+inline event named(cotrace_collector_event_kind kind, std::uint32_t tid, std::string_view name) {
+    event e = make_event(static_cast<cotrace_event_kind>(kind), tid);
+    std::memcpy(e.raw.args, name.data(), name.size() < sizeof e.raw.args ? name.size() : sizeof e.raw.args);
+    return e;
+}
+inline event thread_name(std::uint32_t tid, std::string_view name) { return named(COTRACE_EV_thread_name, tid, name); }
+inline event process_name(std::string_view name) { return named(COTRACE_EV_process_name, 0, name); }
 
 }  // namespace cotrace_test

@@ -22,7 +22,7 @@ public:
 
     fake_symbols& add_site(std::uint32_t pid, std::uint64_t addr, std::string function, std::string file,
                            std::uint32_t line) {
-        sites_[{pid, addr}] = cotrace::source_site{std::move(function), std::move(file), line};
+        sites_[{pid, addr}] = cotrace::resolved_site{std::move(function), std::move(file), line};
         return *this;
     }
     fake_symbols& add_function(std::uint32_t pid, std::uint64_t code, std::string name) {
@@ -39,11 +39,11 @@ public:
         return *this;
     }
 
-    cotrace::source_site site(std::uint32_t pid, std::uint64_t addr) override {
+    cotrace::resolved_site site(std::uint32_t pid, std::uint64_t addr) override {
         ++site_calls;
         ++calls[{pid, addr}];
         auto it = sites_.find({pid, addr});
-        return it == sites_.end() ? cotrace::source_site{} : it->second;
+        return it == sites_.end() ? cotrace::resolved_site{} : it->second;
     }
     std::string function(std::uint32_t pid, std::uint64_t addr) override {
         ++function_calls;
@@ -71,7 +71,7 @@ public:
     std::map<key, int> calls;  // per (pid, address), sites/functions/texts
 
 private:
-    std::map<key, cotrace::source_site> sites_;
+    std::map<key, cotrace::resolved_site> sites_;
     std::map<key, std::string> functions_;
     std::map<key, std::string> texts_;
     std::map<key, std::uint64_t> frame_codes_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/model.hpp"
@@ -46,13 +47,13 @@ inline suspension wait(cotrace::source_site where, std::uint64_t start, std::uin
     return s;
 }
 
-inline span make_span(std::uint64_t id, std::uint64_t parent, std::string name, std::uint64_t start,
+inline span make_span(std::uint64_t id, std::uint64_t parent, std::string_view name, std::uint64_t start,
                       std::uint64_t end, span_status status, std::vector<std::uint32_t> tids,
                       std::uint32_t hops = 0) {
     span s;
     s.id = id;
     s.parent_id = parent;
-    s.name = std::move(name);
+    s.name = name;  // literals: they outlive every trace
     s.start_ns = start;
     s.first_run_ns = start;
     s.end_ns = end;
@@ -199,7 +200,7 @@ inline std::vector<trace> all_traces() {
 inline std::vector<std::string> all_span_names() {
     std::vector<std::string> names;
     for (const trace& t : all_traces())
-        for (const span& s : t.spans) names.push_back(s.name);
+        for (const span& s : t.spans) names.emplace_back(s.name);
     return names;
 }
 

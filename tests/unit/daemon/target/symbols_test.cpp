@@ -211,7 +211,7 @@ TEST(TargetSymbols, ACoroutineFramesFirstWordIsNamedByTheSymbolTableOfThisProces
 TEST(TargetSymbols, ASiteAndAStringInStaticDataAreReadFromTheExecutable) {
     const auto pid = static_cast<std::uint32_t>(getpid());
     cotrace::target_symbols symbols;
-    const cotrace::source_site s = symbols.site(pid, reinterpret_cast<std::uint64_t>(&this_site));
+    const cotrace::resolved_site s = symbols.site(pid, reinterpret_cast<std::uint64_t>(&this_site));
     EXPECT_EQ(s.file, __FILE__);
     EXPECT_EQ(s.function, "this_scope");
     EXPECT_EQ(s.line, 4321u);

@@ -1,0 +1,160 @@
+// The assembler on the collector's own records: each thread's state at
+// attach (thread_idle, thread_in_span), gaps while objects were loading,
+// thread and process names; and times at the edges of the clock.
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+#include "support/harness.hpp"
+
+namespace {
+
+using namespace cotrace_test;
+using cotrace::span_status;
+using cotrace::trace;
+using names = std::vector<std::string>;
+using tids = std::vector<std::uint32_t>;
+
+// Attached to a running process (not `run`): thread states come from the stream.
+cotrace::assembler_options attached() { return cotrace::assembler_options{}; }
+
+TEST(AttachState, AThreadReportedInsideASpanGivesItsNewSpansAPartialParentNeverARoot) {
+    harness h(attached());
+    h.play({
+        thread_in_span(T1, CODE_ROOT),
+        span_begin(T1, CHILD, 0, AWAIT_CHILD_SITE).code(CODE_CHILD),  // begun under the request in flight
+        end(T1, CHILD),
+        suspend(T1, ROOT, IO_SITE),  // the thread names the frame it was in: the same span
+        resume(T1, ROOT),
+        end(T1, ROOT),
+    });
+    ASSERT_EQ(h.traces().size(), 1u);
+    const trace& t = h.traces()[0];
+    EXPECT_TRUE(well_formed(t));
+    EXPECT_FALSE(t.complete) << "it began before attach";
+    ASSERT_EQ(span_names(t), (names{"handle_request(int)", "fetch_user(int)"}));
+    EXPECT_TRUE(t.spans[0].partial);
+    EXPECT_FALSE(t.spans[1].partial) << "its own beginning was seen";
+    EXPECT_EQ(t.spans[1].parent_id, t.spans[0].id);
+    EXPECT_EQ(t.spans[0].status, span_status::ok);
+    EXPECT_EQ(t.spans[0].suspends.size(), 1u);
+    EXPECT_EQ(h.summary().spans, 2u) << "the placeholder and its frame are one span";
+}
+
+TEST(AttachState, OnceThreadStatesAreKnownAThreadNotReportedInASpanRootsCompleteTraces) {
+    harness h(attached());
+    h.play({
+        thread_idle(T1),
+        thread_in_span(T2, CODE_OTHER),
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),  // reported idle
+        end(T1, ROOT),
+        span_begin(T3, ROOT_B, 0, MAIN_SITE).code(CODE_CALLBACK),  // created after attach: idle too
+        end(T3, ROOT_B),
+    });
+    ASSERT_EQ(h.traces().size(), 2u);
+    for (const trace& t : h.traces()) {
+        EXPECT_TRUE(well_formed(t));
+        EXPECT_TRUE(t.complete) << t.spans[0].name;
+        EXPECT_FALSE(t.spans[0].partial);
+    }
+    EXPECT_EQ(h.summary().events, 4u) << "collector records are not probe events";
+    EXPECT_EQ(h.summary().unattributed, 0u);
+}
+
+TEST(AttachState, WithoutThreadStateRecordsAThreadOfUnknownStateStillBeginsPartialSpans) {
+    harness h(attached());
+    h.play({span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT), end(T1, ROOT)});
+    ASSERT_EQ(h.traces().size(), 1u);
+    EXPECT_TRUE(h.traces()[0].spans[0].partial);
+    EXPECT_FALSE(h.traces()[0].complete);
+}
+
+TEST(AttachState, APlaceholderIsBoundToTheFirstUnknownFrameItsThreadEnds) {
+    harness h(attached());
+    h.play({thread_in_span(T1, 0), end(T1, ROOT)});
+    ASSERT_EQ(h.traces().size(), 1u);
+    const trace& t = h.traces()[0];
+    EXPECT_TRUE(well_formed(t));
+    ASSERT_EQ(t.spans.size(), 1u);
+    EXPECT_EQ(t.spans[0].name, "?") << "no code address: unnamed";
+    EXPECT_TRUE(t.spans[0].partial);
+    EXPECT_EQ(t.spans[0].status, span_status::ok);
+    EXPECT_EQ(t.spans[0].tids, (tids{T1}));
+}
+
+TEST(AttachState, AnObjectsGapMarksEveryTraceOpenInItIncomplete) {
+    harness h;
+    h.play({span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT).at(2000)});
+    h.play({objects_gap(1500).at(3000)});
+    h.play({
+        end(T1, ROOT),
+        span_begin(T2, ROOT_B, 0, MAIN_SITE).code(CODE_OTHER),  // begun after the gap
+        end(T2, ROOT_B),
+    });
+    ASSERT_EQ(h.traces().size(), 2u);
+    EXPECT_FALSE(h.traces()[0].complete) << "events may be missing";
+    EXPECT_TRUE(h.traces()[1].complete);
+    EXPECT_EQ(h.summary().events, 4u);
+}
+
+TEST(AttachState, ThreadAndProcessNamesNameTheTracesThatRanThere) {
+    harness h;
+    h.play({
+        process_name("demo-server-with-a-long-name"),  // cut to 24 bytes
+        thread_name(T1, "acceptor"),
+        thread_name(T2, "worker-1"),
+        thread_name(T3, "unused"),
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),
+        suspend(T1, ROOT, IO_SITE),
+        resume(T2, ROOT),
+        end(T2, ROOT),
+    });
+    ASSERT_EQ(h.traces().size(), 1u);
+    const trace& t = h.traces()[0];
+    EXPECT_EQ(t.process_name, "demo-server-with-a-long-");
+    ASSERT_EQ(t.thread_names.size(), 2u);
+    EXPECT_EQ(t.thread_names[0].tid, T1);
+    EXPECT_EQ(t.thread_names[0].name, "acceptor");
+    EXPECT_EQ(t.thread_names[1].tid, T2);
+    EXPECT_EQ(t.thread_names[1].name, "worker-1");
+    EXPECT_EQ(h.summary().events, 4u);
+}
+
+// ---- the clock's edges ----------------------------------------------------------
+
+TEST(AssemblerClock, ACraftedTimestampWrapsInsteadOfOverflowing) {
+    cotrace::assembler_options options = traced_from_start();
+    options.clock_offset_ns = std::numeric_limits<std::int64_t>::max();
+    harness h(options);
+    h.play({
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT).at(std::numeric_limits<std::uint64_t>::max() - 5),
+        end(T1, ROOT).at(std::numeric_limits<std::uint64_t>::max()),
+    });
+    ASSERT_EQ(h.traces().size(), 1u);
+    EXPECT_TRUE(well_formed(h.traces()[0]));
+    EXPECT_EQ(h.traces()[0].spans[0].status, span_status::ok);
+}
+
+TEST(AssemblerClock, ASpanEndingAtEpochZeroHasEndedAndIsNotRunning) {
+    cotrace::assembler_options options = traced_from_start();
+    options.clock_offset_ns = -5000;
+    harness h(options);
+    h.play({
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT).at(5000),  // epoch 0
+        suspend(T1, ROOT, AWAIT_CHILD_SITE, CHILD).code(CODE_CHILD).at(5000),
+        end(T1, CHILD).at(5000),
+        end(T1, ROOT).at(5000),
+    });
+    ASSERT_EQ(h.traces().size(), 1u);
+    const trace& t = h.traces()[0];
+    EXPECT_TRUE(t.complete);
+    for (const auto& s : t.spans) {
+        EXPECT_EQ(s.status, span_status::ok) << s.name;
+        EXPECT_EQ(s.end_ns, 0u);
+    }
+    EXPECT_EQ(t.spans[0].tids, (tids{T1})) << "resumed after its child, at epoch 0 too";
+    EXPECT_EQ(h.assembler().open_spans(), 0u);
+}
+
+}  // namespace
