@@ -757,20 +757,15 @@ void assembler::on_event(const cotrace_event& e) {
             const std::string_view name = a2 ? symbols_.text(e.pid, a2) : unknown_name;
             find_span(id)->name = name.empty() ? unknown_name : name;
             // Work its explicit parent has just suspended for (a suspend on no
-            // traced child, then this): the parent awaits it. The child takes
-            // the suspension's site and stands for the wait, which is not kept
-            // twice (a long session holds one child per wait, not two records).
+            // traced child, then this): the parent awaits it, so the child is
+            // sited where the parent waits. The suspension stays: it is when
+            // the parent does not run (viewers draw its runs from it).
             if (a1 != 0 && a1 != COTRACE_PARENT_NONE && parent != 0) {
                 const span_ref pr = *span_index_.find(parent);
                 open_trace& pot = slots_[pr.slot];
-                span& ps = pot.t.spans[pr.index];
-                if (pot.aux[pr.index].pending && !ps.suspends.empty() && ps.suspends.back().awaited == 0) {
+                const span& ps = pot.t.spans[pr.index];
+                if (pot.aux[pr.index].pending && !ps.suspends.empty() && ps.suspends.back().awaited == 0)
                     find_span(id)->site = ps.suspends.back().site;
-                    ps.suspends.pop_back();
-                    pot.aux[pr.index].pending = false;
-                    --pot.records;
-                    --held_;
-                }
             }
             break;
         }

@@ -515,7 +515,7 @@ private:
     std::uint64_t flows_left_out_ = 0;
 };
 
-const std::string* known_thread_name(const trace& t, std::uint32_t tid) {
+const std::string_view* known_thread_name(const trace& t, std::uint32_t tid) {
     for (const thread_name& n : t.thread_names)
         if (n.tid == tid && !n.name.empty()) return &n.name;
     return nullptr;
@@ -536,7 +536,7 @@ void chrome_sink::write(const json& event) {
 }
 
 void chrome_sink::name_process(const trace& t) {
-    const std::string name = t.process_name.empty() ? "process " + std::to_string(t.pid) : t.process_name;
+    const std::string name = t.process_name.empty() ? "process " + std::to_string(t.pid) : std::string(t.process_name);
     auto [it, inserted] = process_names_.try_emplace(t.pid, name);
     const bool better = !inserted && !t.process_name.empty() && it->second != name;
     if (!inserted && !better) return;
@@ -592,8 +592,8 @@ void chrome_sink::on_trace(const trace& t) {
         const auto tid = e["tid"].get<std::uint32_t>();
         if (tid >= request_track_tid_base) {
             name_thread(t.pid, tid, "requests " + std::to_string(tid - request_track_tid_base + 1));
-        } else if (const std::string* name = known_thread_name(t, tid)) {
-            name_thread(t.pid, tid, *name);
+        } else if (const std::string_view* name = known_thread_name(t, tid)) {
+            name_thread(t.pid, tid, std::string(*name));
         } else if (!thread_names_.count({t.pid, tid})) {
             name_thread(t.pid, tid, "thread " + std::to_string(tid));
         }

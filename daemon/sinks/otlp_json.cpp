@@ -123,9 +123,9 @@ void otlp_encoder::resource_spans(const trace& t, std::string& out) const {
         const std::string trace_id = trace_id_hex(t);
         w.begin_object();
         w.key("resource").begin_object().key("attributes").begin_array();
-        const std::string& service = !options_.service_name.empty() ? options_.service_name
-                                     : !t.process_name.empty()       ? t.process_name
-                                                                     : std::string("unknown_service");
+        const std::string_view service = !options_.service_name.empty() ? std::string_view(options_.service_name)
+                                          : !t.process_name.empty()       ? std::string_view(t.process_name)
+                                                                          : std::string_view("unknown_service");
         string_attribute(w, "service.name", service);
         int_attribute(w, "process.pid", t.pid);
         if (!host_name_.empty()) string_attribute(w, "host.name", host_name_);

@@ -68,8 +68,8 @@ std::string fit_width(const std::string& s, std::size_t width) {
     return s.substr(0, offset_of_column(s, width - 1)) + "…";
 }
 
-std::string short_name(const std::string& name, std::size_t max_width) {
-    std::string s = name;
+std::string short_name(std::string_view name, std::size_t max_width) {
+    std::string s(name);
     replace_all(s, "std::__cxx11::", "std::");
     replace_all(s, "std::__1::", "std::");
     // Default arguments the standard library spells out: ", std::allocator<...>" and co.

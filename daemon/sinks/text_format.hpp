@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "model/model.hpp"
 
@@ -31,6 +32,6 @@ std::string fit_width(const std::string& s, std::size_t width);
 // ", std::default_delete<...>", ...; std::__cxx11:: → std::), then, when
 // still longer than max_width columns, its middle replaced by "…" (0: no
 // limit). The full name stays in jsonl.
-std::string short_name(const std::string& name, std::size_t max_width = 0);
+std::string short_name(std::string_view name, std::size_t max_width = 0);
 
 }  // namespace cotrace

@@ -50,6 +50,7 @@ trace_output::trace_output(const output_options& options, symbol_cache& symbols,
     }
     fan_out_ = std::make_unique<fan_out>(*sink_, exporter_.get());
     filter_ = std::make_unique<trace_filter>(options.filter, *fan_out_);
+    filter_active_ = options.filter.active();
     assembler_options limits = options.limits;
     limits.clock_offset_ns = clock_offset_ns;
     assembler_ = std::make_unique<assembler>(symbols, *filter_, limits);
@@ -65,7 +66,8 @@ void trace_output::finish() {
                  static_cast<unsigned long long>(s.spans), static_cast<unsigned long long>(s.drops),
                  static_cast<unsigned long long>(s.incomplete));
     if (s.evicted_traces) std::fprintf(stderr, ", %llu evicted", static_cast<unsigned long long>(s.evicted_traces));
-    if (filter_->passed() != s.traces)
+    // (Counted in traces and segments alike, so only what a filter chose.)
+    if (filter_active_ && filter_->passed() != s.traces)
         std::fprintf(stderr, ", %llu shown", static_cast<unsigned long long>(filter_->passed()));
     std::fprintf(stderr, "\n");
     if (exporter_) {

@@ -62,6 +62,7 @@ private:
     std::unique_ptr<otlp_http_exporter> exporter_;
     std::unique_ptr<fan_out> fan_out_;
     std::unique_ptr<trace_filter> filter_;
+    bool filter_active_ = false;
     std::unique_ptr<assembler> assembler_;
 };
 

@@ -196,7 +196,7 @@ private:
         }
         for (const annotation& a : s.events) {
             line d;
-            d.add(detail_prefix, dim).add("• " + a.name + " = " + std::to_string(a.value));
+            d.add(detail_prefix, dim).add("• " + std::string(a.name) + " = " + std::to_string(a.value));
             d.write(out_, st_, max_width_);
         }
     }
