@@ -2,6 +2,10 @@
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+# Not run in the sanitizer build: a 200k-message Asio session measured for
+# peak RSS and output while open; under ASan (its shadow memory and
+# quarantine, 10x slower) those figures mean nothing. It runs in the normal build.
+ASAN_EXCLUDE ?= ALongSessionTracedFromItsStartReachesTheOutputInPartsWhileOpen
 FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -33,7 +37,7 @@ run: deps
 # ASan/UBSan build of the daemon and the tests.
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j1
-	cd $(BUILD_ASAN) && ctest --output-on-failure -j1
+	cd $(BUILD_ASAN) && ctest --output-on-failure -j1 -E "$(ASAN_EXCLUDE)"
 
 # Every libFuzzer harness (fuzz/) for FUZZ_SECONDS each, built with clang in
 # $(BUILD_FUZZ), seeded from the demo's binary (built in $(BUILD)), its notes
