@@ -11,27 +11,15 @@
 #include <streambuf>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "model/assembler.hpp"
 #include "sinks/jsonl_sink.hpp"
 #include "model/symbol_cache.hpp"
 
 namespace {
 
-class fake_symbols : public cotrace::symbol_source {
-public:
-    cotrace::resolved_site site(std::uint32_t, std::uint64_t addr) override {
-        return {"handle(int)", "/src/pipeline.cpp", static_cast<std::uint32_t>(addr & 0xff)};
-    }
-    std::string function(std::uint32_t, std::uint64_t addr) override { return "coroutine_" + std::to_string(addr); }
-    std::string text(std::uint32_t, std::uint64_t) override { return "name"; }
-    std::optional<std::uint64_t> frame_code(std::uint32_t, std::uint64_t) override { return std::nullopt; }
-};
-
-class null_buffer : public std::streambuf {
-protected:
-    int overflow(int c) override { return c; }
-    std::streamsize xsputn(const char*, std::streamsize n) override { return n; }
-};
+using bench::fake_symbols;
+using bench::null_buffer;
 
 struct stream_builder {
     std::vector<cotrace_event> events;
