@@ -92,21 +92,13 @@ void otlp_http_exporter::finish() {
     flushing_ = true;
     seal_locked();
     wake_.notify_all();
-    const bool delivered = wake_.wait_for(lock, options_.finish_timeout, [&] { return queue_.empty() && open_.body.empty() && !sending_; });
-    if (!delivered) {
-        stopping_ = true;  // ends the retries, and the transfer under way:
-        abort_transfer_ = true;
-        wake_.notify_all();
-    }
+    const bool delivered = wake_.wait_for(lock, options_.finish_timeout,
+                                          [&] { return queue_.empty() && open_.body.empty() && !sending_; });
+    stopping_ = true;                        // ends the retries
+    if (!delivered) abort_transfer_ = true;  // and the transfer under way
     lock.unlock();
-    if (sender_.joinable()) {
-        {
-            std::lock_guard l(mutex_);
-            stopping_ = true;
-        }
-        wake_.notify_all();
-        sender_.join();
-    }
+    wake_.notify_all();
+    if (sender_.joinable()) sender_.join();
 }
 
 otlp_http_totals otlp_http_exporter::totals() const {
