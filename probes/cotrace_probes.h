@@ -167,5 +167,11 @@ struct cotrace_event {
 
 /* flags */
 #define COTRACE_EVF_CODE_VALID 0x1 /* code was read successfully */
+/*
+ * Events of this thread were lost (ring buffer or daemon queue full) just
+ * before this one: what the thread was running is no longer known. Set by
+ * the collector on the thread's next event that gets through.
+ */
+#define COTRACE_EVF_AFTER_LOSS 0x2
 
 #endif /* COTRACE_PROBES_H */

@@ -48,7 +48,15 @@ struct assembler::thread_state {
     // The partial span this thread was inside at attach (thread_in_span),
     // until the thread names its frame.
     std::uint64_t placeholder = 0;
+    // The thread has come back to the placeholder from a span begun under it.
+    bool placeholder_revisited = false;
     bool idle_known = false;  // seen outside every span: a span begun here with no current span is a root
+    // Events of this thread were lost (COTRACE_EVF_AFTER_LOSS): what it runs
+    // is unknown, and every trace its events touch may miss some, until it is
+    // seen leaving what it ran at the loss (loss_bottom, the outermost span
+    // then; 0: none) or a root leaves it with nothing left on it.
+    bool after_loss = false;
+    std::uint64_t loss_bottom = 0;
     std::string_view name;
 };
 
@@ -71,6 +79,9 @@ struct assembler::open_trace {
         std::uint64_t frame = 0;         // its frame address (to forget it when emitted)
         std::uint32_t parent = no_index;  // its parent's index in spans
         bool pending = false;            // its last suspension has not ended
+        // It was running on a thread when that thread lost events: it may
+        // have ended unseen, and its frame been freed and reused.
+        bool orphaned = false;
     };
     trace t;
     std::vector<span_aux> aux;  // per span
@@ -262,6 +273,10 @@ void assembler::note_growth(std::uint32_t slot) {
 
 std::uint64_t assembler::begin_span(process& p, const cotrace_event& e, std::uint64_t frame,
                                     std::uint64_t parent_id, span_kind kind, bool partial) {
+    // A frame still live at a new beginning: its end was lost. Settled
+    // first: it may complete (and emit) the trace it was in.
+    if (frame != 0)
+        if (const std::uint64_t old = live_span(p, frame)) end_unseen(old);
     std::uint32_t slot, parent_index = no_index;
     if (const span_ref* pr = parent_id ? span_index_.find(parent_id) : nullptr) {
         slot = pr->slot;
@@ -273,11 +288,7 @@ std::uint64_t assembler::begin_span(process& p, const cotrace_event& e, std::uin
     open_trace& ot = slots_[slot];
     const std::uint64_t id = next_span_id_++;
     if (frame != 0) {
-        std::uint64_t& live = p.live[frame];
-        // A frame still live at a new beginning: its end was lost.
-        if (live != 0)
-            if (open_trace* old = trace_of(live)) old->lost = true;
-        live = id;
+        p.live[frame] = id;
         thread_state& th = thread_of(p, e.tid);
         if (th.ended_frame == frame) th.ended_frame = th.ended_span = 0;
     }
@@ -322,8 +333,19 @@ std::uint64_t assembler::known_or_partial(process& p, thread_state& th, const co
 }
 
 std::uint64_t assembler::implicit_parent(process& p, thread_state& t, bool& uncertain) {
-    const std::uint64_t parent = current_span(t);
-    uncertain = parent == 0 && !options_.threads_start_idle && !p.thread_states_known && !t.idle_known;
+    std::uint64_t parent = current_span(t);
+    if (parent != 0 && parent == t.placeholder && t.placeholder_revisited) {
+        // The thread keeps beginning spans under the one the census saw it
+        // in, and never names that span's frame: more likely the census
+        // caught it just after that span's end, and every later request
+        // would nest under it. Stop guessing: the thread's state is unknown.
+        t.stack.pop_back();
+        t.after_loss = true;
+        t.loss_bottom = 0;
+        parent = current_span(t);
+    }
+    uncertain = parent == 0 &&
+                (t.after_loss || (!options_.threads_start_idle && !p.thread_states_known && !t.idle_known));
     return parent;
 }
 
@@ -334,7 +356,68 @@ void assembler::pop_running(thread_state& t, std::uint64_t span_id) {
             break;
         }
     }
-    if (t.stack.empty()) t.idle_known = true;  // nothing we know runs here now
+    if (!t.stack.empty()) {
+        if (t.placeholder != 0 && t.stack.back().span_id == t.placeholder) t.placeholder_revisited = true;
+        return;
+    }
+    t.idle_known = true;  // nothing we know runs here now
+    if (t.after_loss) {
+        const span_ref* r = span_index_.find(span_id);
+        if (span_id == t.loss_bottom || (r && r->index == 0)) t.after_loss = false, t.loss_bottom = 0;
+    }
+}
+
+void assembler::lose_track(thread_state& t) {
+    t.after_loss = true;
+    t.loss_bottom = 0;
+    for (const thread_state::running_entry& r : t.stack) {
+        if (r.token == 0 && t.loss_bottom == 0) t.loss_bottom = r.span_id;
+        taint(r.span_id);
+        // It and the spans awaiting it (suspended, not on the stack): the
+        // lost events may have ended any of them.
+        std::uint64_t id = r.span_id;
+        for (int depth = 0; id != 0 && depth < 4096; ++depth) {
+            const span_ref* at = span_index_.find(id);
+            if (!at || slots_[at->slot].aux[at->index].orphaned) break;
+            slots_[at->slot].aux[at->index].orphaned = true;
+            const std::uint64_t* waiter = awaited_by_.find(id);
+            id = waiter ? *waiter : 0;
+        }
+    }
+    t.stack.clear();
+    t.ended_frame = t.ended_span = 0;
+    if (t.placeholder != 0) taint(std::exchange(t.placeholder, 0));
+}
+
+void assembler::end_unseen(std::uint64_t span_id) {
+    const span_ref* r = span_index_.find(span_id);
+    if (!r) return;
+    const std::uint32_t slot = r->slot;
+    open_trace& ot = slots_[slot];
+    ot.lost = true;
+    span& s = ot.t.spans[r->index];
+    if (s.status != span_status::running || ot.aux[r->index].frame == 0) return;
+    // Its end is unknown: it stays "running" in the output, but no longer
+    // holds its trace open.
+    ot.aux[r->index].frame = 0;
+    ot.aux[r->index].pending = false;
+    if (ot.open_spans > 0) --ot.open_spans;
+    if (r->index == 0) ot.root_ended = true;
+    if (ot.root_ended && ot.open_spans == 0) emit(slot, false);
+}
+
+bool assembler::orphaned(std::uint64_t span_id) const {
+    const span_ref* r = span_index_.find(span_id);
+    return r && slots_[r->slot].aux[r->index].orphaned;
+}
+
+void assembler::taint(std::uint64_t span_id) {
+    if (open_trace* ot = trace_of(span_id)) ot->lost = true;
+}
+
+void assembler::taint_frame(process& p, std::uint64_t frame) {
+    if (frame != 0 && frame != COTRACE_PARENT_NONE)
+        if (const std::uint64_t id = live_span(p, frame)) taint(id);
 }
 
 void assembler::run_on(thread_state& t, const cotrace_event& e, std::uint64_t id) {
@@ -582,7 +665,6 @@ void assembler::on_drops(std::uint64_t total_dropped) {
     if (total_dropped <= dropped_seen_) return;
     dropped_seen_ = total_dropped;
     summary_.drops = total_dropped;
-    for (std::uint32_t s = order_head_; s != no_slot; s = slots_[s].next) slots_[s].lost = true;
 }
 
 void assembler::flush() {
@@ -605,6 +687,7 @@ void assembler::on_collector_event(process& p, const cotrace_event& e) {
             std::string_view name = e.args[0] != 0 ? symbols_.function(e.pid, e.args[0]) : unknown_name;
             find_span(id)->name = name.empty() ? unknown_name : name;
             th.placeholder = id;
+            th.placeholder_revisited = false;
             run_on(th, e, id);
             break;
         }
@@ -628,6 +711,7 @@ void assembler::on_collector_event(process& p, const cotrace_event& e) {
 
 void assembler::on_event(const cotrace_event& e) {
     process& p = process_of(e.pid);
+    if (e.flags & COTRACE_EVF_AFTER_LOSS) lose_track(thread_of(p, e.tid));
     if (e.kind >= COTRACE_EV_COLLECTOR_FIRST) {  // not a probe event: not counted
         on_collector_event(p, e);
         enforce_bounds(e.ts_ns);
@@ -636,6 +720,13 @@ void assembler::on_event(const cotrace_event& e) {
     ++summary_.events;
     thread_state& th = thread_of(p, e.tid);
     const std::uint64_t a0 = e.args[0], a1 = e.args[1], a2 = e.args[2];
+    if (th.after_loss) {  // whatever this touches may have lost events
+        if (e.kind == COTRACE_EV_suspend || e.kind == COTRACE_EV_resume || e.kind == COTRACE_EV_end ||
+            e.kind == COTRACE_EV_link)
+            taint_frame(p, a0);
+        if (e.kind == COTRACE_EV_span_begin || e.kind == COTRACE_EV_link || e.kind == COTRACE_EV_async_begin)
+            taint_frame(p, a1);
+    }
 
     switch (e.kind) {
         case COTRACE_EV_suspend: {  // (span, site, awaited)
@@ -646,6 +737,9 @@ void assembler::on_event(const cotrace_event& e) {
             su.start_ns = epoch(e.ts_ns);
             if (a2 != 0) {
                 su.awaited = live_span(p, a2);
+                // A frame of a span orphaned by lost events, now awaited as
+                // a new task: it ended unseen and its memory was reused.
+                if (su.awaited != 0 && orphaned(su.awaited)) su.awaited = 0;
                 if (su.awaited == 0) {
                     su.awaited = begin_span(p, e, a2, id, span_kind::coroutine, false);
                     span& child = *find_span(su.awaited);

@@ -66,8 +66,12 @@ public:
     assembler& operator=(const assembler&) = delete;
 
     void on_event(const cotrace_event& e);
-    // The collector's running total of lost events: every trace open now may
-    // have lost some, so each is marked incomplete.
+    // The collector's running total of lost events, for the summary. Where
+    // they were lost is in the stream itself: the next event of a thread
+    // that lost some carries COTRACE_EVF_AFTER_LOSS, and the traces that
+    // thread was running, and those it touches until it is seen idle again,
+    // are marked incomplete (a span whose first event was lost begins a
+    // partial trace when it is next seen).
     void on_drops(std::uint64_t total_dropped);
     // Emits every open trace, marked incomplete (end of the session).
     void flush();
@@ -100,6 +104,13 @@ private:
                              std::uint64_t parent_id, span_kind kind, bool partial);
     std::uint64_t known_or_partial(process& p, thread_state& t, const cotrace_event& e, std::uint64_t frame);
     void pop_running(thread_state& t, std::uint64_t span_id);
+    // Events of t were lost just before this one: forget what runs on it.
+    void lose_track(thread_state& t);
+    void taint(std::uint64_t span_id);  // its trace may miss events
+    // span_id's end was lost (its frame begins anew): its trace no longer waits for it.
+    void end_unseen(std::uint64_t span_id);
+    bool orphaned(std::uint64_t span_id) const;
+    void taint_frame(process& p, std::uint64_t frame);
     // span_id runs on e.tid from e.ts_ns: ends its pending suspension, counts
     // a thread hop, and makes it the thread's current span.
     void run_on(thread_state& t, const cotrace_event& e, std::uint64_t span_id);
