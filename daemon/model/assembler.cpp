@@ -403,7 +403,16 @@ void assembler::end_unseen(std::uint64_t span_id) {
     ot.aux[r->index].pending = false;
     if (ot.open_spans > 0) --ot.open_spans;
     if (r->index == 0) ot.root_ended = true;
-    if (ot.root_ended && ot.open_spans == 0) emit(slot, false);
+    // Emitted once the event is handled: the caller may still hold this trace.
+    if (ot.root_ended && ot.open_spans == 0) settled_.push_back(slot);
+}
+
+void assembler::emit_settled() {
+    for (const std::uint32_t slot : settled_) {
+        open_trace& ot = slots_[slot];
+        if (ot.in_use && ot.root_ended && ot.open_spans == 0) emit(slot, false);
+    }
+    settled_.clear();
 }
 
 bool assembler::orphaned(std::uint64_t span_id) const {
@@ -714,6 +723,7 @@ void assembler::on_event(const cotrace_event& e) {
     if (e.flags & COTRACE_EVF_AFTER_LOSS) lose_track(thread_of(p, e.tid));
     if (e.kind >= COTRACE_EV_COLLECTOR_FIRST) {  // not a probe event: not counted
         on_collector_event(p, e);
+        emit_settled();
         enforce_bounds(e.ts_ns);
         return;
     }
@@ -884,6 +894,7 @@ void assembler::on_event(const cotrace_event& e) {
             ++summary_.unattributed;
             break;
     }
+    if (!settled_.empty()) emit_settled();
     enforce_bounds(e.ts_ns);
 }
 

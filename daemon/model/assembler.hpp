@@ -110,6 +110,7 @@ private:
     // span_id's end was lost (its frame begins anew): its trace no longer waits for it.
     void end_unseen(std::uint64_t span_id);
     bool orphaned(std::uint64_t span_id) const;
+    void emit_settled();  // the traces end_unseen left with nothing open
     void taint_frame(process& p, std::uint64_t frame);
     // span_id runs on e.tid from e.ts_ns: ends its pending suspension, counts
     // a thread hop, and makes it the thread's current span.
@@ -153,6 +154,7 @@ private:
     std::deque<open_trace> slots_;
     std::vector<std::uint32_t> free_slots_;
     std::uint32_t order_head_ = no_slot, order_tail_ = no_slot;  // oldest first
+    std::vector<std::uint32_t> settled_;  // slots end_unseen completed during this event
     std::uint32_t biggest_ = no_slot;  // the trace holding most records, roughly
     u64_map<span_ref> span_index_;             // span id -> where it is, for spans held
     u64_map<std::uint64_t> awaited_by_;        // child span id -> the span suspended awaiting it
