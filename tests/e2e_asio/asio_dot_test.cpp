@@ -8,11 +8,10 @@
 // It never skips: without root, BPF, uprobes or Graphviz it fails.
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdio>
@@ -56,7 +55,8 @@ bool listening(unsigned port) {
         std::istringstream fields(line);
         std::string slot, local, remote, state;
         fields >> slot >> local >> remote >> state;
-        if (state == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, wanted) == 0) return true;
+        if (state == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, wanted) == 0)
+            return true;
     }
     return false;
 }
@@ -66,7 +66,8 @@ bool wait_listening(unsigned port, process& server) {
     while (std::chrono::steady_clock::now() < until) {
         if (listening(port)) return true;
         if (!server.running()) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polls a kernel table: no event to wait on
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(5));  // polls a kernel table: no event to wait on
     }
     return false;
 }
@@ -90,8 +91,8 @@ std::string read_file(const fs::path& p) {
 }
 
 std::size_t count_of(const std::string& text, const std::regex& what) {
-    return static_cast<std::size_t>(
-        std::distance(std::sregex_iterator(text.begin(), text.end(), what), std::sregex_iterator()));
+    return static_cast<std::size_t>(std::distance(
+        std::sregex_iterator(text.begin(), text.end(), what), std::sregex_iterator()));
 }
 
 struct scratch_dir {
@@ -113,24 +114,27 @@ TEST(AsioDot, ALongSessionIntoADirectoryIsAGraphPerTraceThatGraphvizDrawsWithIts
     const fs::path dir = tmp.path / "graphs", recording = tmp.path / "session.cotrace";
 
     const unsigned port = free_port();
-    auto cotrace = process::spawn({cotrace_bin, "run", "-f", "dot", "-o", dir.string() + "/", "--save",
-                                   recording.string(), "--", asio_echo_bin, "--port", std::to_string(port),
-                                   "--sessions", "1"});
+    auto cotrace = process::spawn({cotrace_bin, "run", "-f", "dot", "-o", dir.string() + "/",
+                                   "--save", recording.string(), "--", asio_echo_bin, "--port",
+                                   std::to_string(port), "--sessions", "1"});
     ASSERT_TRUE(wait_listening(port, *cotrace)) << cotrace->describe();
     constexpr long messages = 20'000;
-    const e2e::completed client = e2e::run_to_completion(
-        {client_bin, "--port", std::to_string(port), "--messages", std::to_string(messages), "--timeout-s", "100"},
-        deadline);
+    const e2e::completed client =
+        e2e::run_to_completion({client_bin, "--port", std::to_string(port), "--messages",
+                                std::to_string(messages), "--timeout-s", "100"},
+                               deadline);
     ASSERT_TRUE(client.status.ok()) << client.describe();
     // The server exits after its one session, and cotrace with it.
     const auto st = cotrace->wait(deadline);
     ASSERT_TRUE(st && st->ok()) << cotrace->describe();
     EXPECT_TRUE(cotrace->out().wait_closed(deadline));
     for (const std::string& line : cotrace->out().lines())  // the server's own lines only
-        EXPECT_EQ(line.find("digraph"), std::string::npos) << "with -o DIR/ no graph goes to stdout";
+        EXPECT_EQ(line.find("digraph"), std::string::npos)
+            << "with -o DIR/ no graph goes to stdout";
 
     // What the graphs must be: the traces of the same session, from its recording.
-    const e2e::completed report = e2e::run_to_completion({cotrace_bin, "report", recording.string(), "-f", "jsonl"});
+    const e2e::completed report =
+        e2e::run_to_completion({cotrace_bin, "report", recording.string(), "-f", "jsonl"});
     ASSERT_TRUE(report.status.ok()) << report.describe();
     const e2e::jsonl_output traces = e2e::parse_jsonl(report.out);
     ASSERT_TRUE(traces.bad.empty());
@@ -158,8 +162,10 @@ TEST(AsioDot, ALongSessionIntoADirectoryIsAGraphPerTraceThatGraphvizDrawsWithIts
     for (const std::string& name : have) {
         SCOPED_TRACE(name);
         const fs::path svg = tmp.path / (name + ".svg");
-        const e2e::completed drawn = e2e::run_to_completion({dot_bin, "-Tsvg", (dir / name).string(), "-o", svg.string()});
-        ASSERT_TRUE(drawn.status.ok()) << "Graphviz (" << dot_bin << ") failed: " << drawn.describe();
+        const e2e::completed drawn =
+            e2e::run_to_completion({dot_bin, "-Tsvg", (dir / name).string(), "-o", svg.string()});
+        ASSERT_TRUE(drawn.status.ok())
+            << "Graphviz (" << dot_bin << ") failed: " << drawn.describe();
         EXPECT_TRUE(drawn.err.empty()) << "Graphviz warned: " << drawn.describe();
         const std::string text = read_file(svg);
         const std::size_t nodes = count_of(text, node);
