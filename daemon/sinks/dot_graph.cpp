@@ -121,9 +121,9 @@ public:
         std::vector<std::vector<note>> notes(nodes_.size());
         for (std::size_t n = 0; n < nodes_.size(); ++n) {
             if (nodes_[n].summary)
-                summary_node(nodes_[n]);
+                summary_node(n);
             else
-                span_node(t_.spans[nodes_[n].members.front()]);
+                span_node(n);
             notes[n] = nodes_[n].summary ? std::vector<note>{} : wait_notes(n);
             for (const note& w : notes[n])
                 out_ << "  " << w.name
@@ -227,7 +227,8 @@ private:
 
     std::string shown_name(const span& s) const { return short_name(s.name, max_name_columns); }
 
-    void span_node(const span& s) {
+    void span_node(std::size_t n) {
+        const span& s = t_.spans[nodes_[n].members.front()];
         std::vector<std::string> lines;
         lines.push_back(s.partial ? shown_name(s) + " (partial)" : shown_name(s));
         lines.push_back((s.end_ns ? millis_text(s.end_ns - s.start_ns) : std::string("not ended")) +
@@ -250,12 +251,13 @@ private:
 
         std::string style = s.kind == span_kind::scope ? "filled" : "rounded,filled";
         if (s.partial || s.status == span_status::running) style += ",dashed";
-        write_box(node_of_[index_.at(s.id)], lines, style, s.status);
+        write_box(n, lines, style, s.status);
     }
 
     // "×N name", the members' total, shortest and longest duration, and how
     // many ended in each status.
-    void summary_node(const node& x) {
+    void summary_node(std::size_t n) {
+        const node& x = nodes_[n];
         std::uint64_t total = 0, shortest = std::numeric_limits<std::uint64_t>::max(), longest = 0;
         std::size_t ended = 0, waits = 0;
         std::uint64_t waited_ns = 0;
@@ -303,7 +305,7 @@ private:
                             ")");
         std::string style = first.kind == span_kind::scope ? "filled" : "rounded,filled";
         if (worst == span_status::running) style += ",dashed";
-        write_box(node_of_[x.members.front()], lines, style, worst, true);
+        write_box(n, lines, style, worst, true);
     }
 
     void write_box(std::size_t n, const std::vector<std::string>& lines, const std::string& style,

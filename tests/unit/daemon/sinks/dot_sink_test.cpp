@@ -479,6 +479,16 @@ TEST(DotSink, ASessionOf200kOperationsIsOneSmallGraphThatRenders) {
     EXPECT_EQ(run_dot(dot).status, 0);
 }
 
+TEST(DotSink, SpansSharingAnIdAsADamagedInputMightStillMakeAGraphThatRenders) {
+    REQUIRE_DOT();
+    trace t = request_trace();
+    for (std::size_t i = 1; i < 4; ++i) t.spans.push_back(t.spans[i]);  // ids 2..4 again
+    t.spans.push_back(t.spans[0]);                                     // and the root's
+    const std::string dot = render_with(t, {6, 4});
+    EXPECT_EQ(run_dot(dot).status, 0) << dot;
+    EXPECT_EQ(run_dot(render({t})).status, 0);
+}
+
 // ---- -o DIR ------------------------------------------------------------------------
 
 struct scratch_dir {
