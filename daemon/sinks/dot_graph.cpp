@@ -132,14 +132,7 @@ public:
         }
         for (std::size_t n = 0; n < nodes_.size(); ++n) out_edges(n, notes[n]);
         cross_links();
-        if (left_out_ > 0)
-            out_ << "  left_out [shape=note, style=filled, fillcolor=\"#fffde7\", "
-                    "color=\"#9e9e9e\", label=\""
-                 << label({std::to_string(left_out_) +
-                               (left_out_ == 1 ? " more span" : " more spans") + " not drawn",
-                           "(a graph shows at most " + std::to_string(limits_.max_nodes) +
-                               " nodes; --format jsonl lists every span)"})
-                 << "\"];\n";
+        if (left_out_ > 0) left_out_node();
         out_ << "}\n";
     }
 
@@ -316,6 +309,33 @@ private:
         if (severity(status) >= 2) out_ << ", penwidth=1.6";
         if (summary) out_ << ", peripheries=2";
         out_ << "];\n";
+    }
+
+    // How many spans were not drawn, and the names most of them have.
+    void left_out_node() {
+        std::unordered_map<std::string_view, std::size_t> by_name;
+        for (std::size_t i = 0; i < t_.spans.size(); ++i)
+            if (node_of_[i] == none) ++by_name[t_.spans[i].name];
+        std::vector<std::pair<std::size_t, std::string_view>> common;
+        for (const auto& [name, count] : by_name) common.emplace_back(count, name);
+        const std::size_t shown = std::min<std::size_t>(common.size(), 3);
+        std::partial_sort(common.begin(), common.begin() + static_cast<std::ptrdiff_t>(shown),
+                          common.end(), [](const auto& a, const auto& b) {
+                              return a.first != b.first ? a.first > b.first : a.second < b.second;
+                          });
+        std::vector<std::string> lines{std::to_string(left_out_) +
+                                       (left_out_ == 1 ? " more span" : " more spans") +
+                                       " not drawn"};
+        for (std::size_t i = 0; i < shown; ++i)
+            lines.push_back("×" + std::to_string(common[i].first) + " " +
+                            short_name(common[i].second, max_name_columns));
+        if (common.size() > shown)
+            lines.push_back("and " + std::to_string(common.size() - shown) + " other names");
+        lines.push_back("(a graph shows at most " + std::to_string(limits_.max_nodes) +
+                        " nodes; --format jsonl lists every span)");
+        out_ << "  left_out [shape=note, style=filled, fillcolor=\"#fffde7\", color=\"#9e9e9e\", "
+                "label=\""
+             << label(lines) << "\"];\n";
     }
 
     // Everything hanging off one node, in the order it happened: its children

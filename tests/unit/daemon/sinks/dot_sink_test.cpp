@@ -455,8 +455,10 @@ TEST(DotSink, PastTheNodeCapTheRestIsOneNodeSayingHowManySpansWereNotDrawn) {
     const std::size_t boxes = box_count(dot);
     EXPECT_EQ(boxes, 499u);
     const std::size_t left_out = t.spans.size() - boxes;
-    EXPECT_NE(dot.find(std::to_string(left_out) + " more spans not drawn\\n(a graph shows at most 500 nodes"),
-              std::string::npos);
+    EXPECT_NE(dot.find(std::to_string(left_out) + " more spans not drawn\\n×2000 leaf\\n×1502 step\\n" +
+                       "(a graph shows at most 500 nodes"),
+              std::string::npos)
+        << dot.substr(dot.find("left_out"));
     // Breadth first: the root and the first children, no grandchild.
     EXPECT_FALSE(node_line(dot, SESSION).empty());
     EXPECT_FALSE(node_line(dot, 10'000).empty());
