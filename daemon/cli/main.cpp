@@ -27,7 +27,10 @@ void add_output_options(CLI::App& cmd, cotrace::output_options& o, filter_args& 
     cmd.add_option("--format,-f", o.format, "Output format: " + cotrace::sink_formats())
         ->check(CLI::IsMember(cotrace::sink_format_names()))
         ->capture_default_str();
-    cmd.add_option("--output,-o", o.output, "Write traces to FILE instead of stdout")->type_name("FILE");
+    cmd.add_option("--output,-o", o.output,
+                   "Write traces to FILE instead of stdout; with --format dot, a directory (existing, or "
+                   "ending in '/') gets a graph per trace, DIR/<trace id>.dot")
+        ->type_name("FILE|DIR");
     cmd.add_option("--width", o.width,
                    "Longest line of the tree, in columns (default: COLUMNS, else the terminal's, else no limit)")
         ->type_name("N")
