@@ -222,9 +222,16 @@ void assembler::continue_remote(trace& t, const thread_state& th) {
     t.w3c_trace_hi = r.trace_hi;
     t.w3c_trace_lo = r.trace_lo;
     t.remote_parent = r.span;
-    // The caller traced in this session too: the root joins its span.
-    if (const remote_origin* o = remote_spans_.find(r.span))
-        if (o->trace_hi == r.trace_hi && o->trace_lo == r.trace_lo) {
+}
+
+// The caller traced in this session too: the root joins its span. Decided
+// when the trace is emitted, not when it begins: the caller's announcement
+// may come from another ring (another process's collector) a moment later,
+// but always before the callee's root ends, which answers the caller.
+void assembler::resolve_join(trace& t) const {
+    if (t.remote_parent == 0 || t.joined_trace != 0) return;
+    if (const remote_origin* o = remote_spans_.find(t.remote_parent))
+        if (o->trace_hi == t.w3c_trace_hi && o->trace_lo == t.w3c_trace_lo) {
             t.joined_trace = o->trace;
             t.joined_span = o->span;
             t.joined_pid = o->pid;
@@ -479,6 +486,7 @@ void assembler::emit(std::uint32_t slot, bool forced) {
     }
     ++summary_.traces;
     if (!t.complete) ++summary_.incomplete;
+    resolve_join(t);
     fill_names(t);
     out_.on_trace(t);
     release(ot);
@@ -585,6 +593,10 @@ bool assembler::emit_segment(std::uint32_t slot) {
     held_ -= removable;
     open_span_count_ -= moved_spans;
 
+    resolve_join(t);
+    segment_.joined_trace = t.joined_trace;
+    segment_.joined_span = t.joined_span;
+    segment_.joined_pid = t.joined_pid;
     fill_names(segment_);
     out_.on_trace(segment_);
     for (span& s : segment_.spans) recycle(s, free_spans_);

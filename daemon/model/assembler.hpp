@@ -111,6 +111,8 @@ private:
     std::uint32_t new_trace(const cotrace_event& e, process& p);
     // A trace rooted on a thread inside a remote_enter scope continues that remote trace.
     void continue_remote(trace& t, const thread_state& th);
+    // Sets t.joined_* when its remote parent is a span of this session.
+    void resolve_join(trace& t) const;
     // remote_span: the span current on this thread is known elsewhere by these ids.
     void announce_remote(thread_state& th, const cotrace_event& e);
     span& new_span(open_trace& ot);
