@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <map>
@@ -97,14 +98,18 @@ struct target {
 };
 
 // Names per process: thread_names knows one.
+// A process's name is read while it lives (at attach, or when it is first
+// seen), since its events may be read after it exited.
 class names_by_process {
 public:
+    void add(std::uint32_t pid) {
+        if (names_.size() >= 1u << 16) names_.clear();  // bounded: a flood of short-lived processes
+        if (!names_.count(pid)) names_.emplace(pid, thread_names(pid, thread_names::process_name_of(pid)));
+    }
     void before(const cotrace_event& e, const thread_names::emit_fn& emit) {
         if (e.kind >= COTRACE_EV_COLLECTOR_FIRST) return;
-        auto it = names_.find(e.pid);
-        if (it == names_.end())
-            it = names_.emplace(e.pid, thread_names(e.pid, thread_names::process_name_of(e.pid))).first;
-        it->second.before(e, emit);
+        add(e.pid);
+        names_.find(e.pid)->second.before(e, emit);
     }
 
 private:
@@ -151,7 +156,15 @@ void check_fleet_options(const session_options& options, const char* what) {
 void trace_processes(const std::vector<std::uint32_t>& pids, const session_options& options) {
     check_fleet_options(options, "several -p");
     check_tracing_privilege();
-    std::set<std::uint32_t> distinct(pids.begin(), pids.end());
+    // Every PID checked before any is touched: a typo fails at once.
+    std::vector<std::uint32_t> distinct;
+    for (std::uint32_t pid : pids) {
+        if (pid == 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
+            throw error("no process with PID " + std::to_string(pid) + " (check it with `ps -p " +
+                            std::to_string(pid) + "`)",
+                        exit_usage);
+        if (std::find(distinct.begin(), distinct.end(), pid) == distinct.end()) distinct.push_back(pid);
+    }
     target_symbols symbols;
     symbol_cache cache(&symbols);
     output_options output_opts = options.output;
@@ -175,6 +188,7 @@ void trace_processes(const std::vector<std::uint32_t>& pids, const session_optio
                             std::to_string(pid) + "`)",
                         exit_usage);
         symbols.refresh(pid);
+        names.add(pid);
         std::set<std::pair<dev_t, ino_t>> examined;
         std::vector<probe_object> objects = find_probe_objects(pid, &examined);
         if (objects.empty())
@@ -325,7 +339,10 @@ void trace_binary(const std::string& path, const session_options& options) {
     // between attaching and this look counts as already running (its threads'
     // states unknown): the safe side.
     const std::set<std::uint32_t> running = processes_running(file);
-    for (std::uint32_t pid : running) symbols.refresh(pid);
+    for (std::uint32_t pid : running) {
+        symbols.refresh(pid);
+        names.add(pid);
+    }
     new_process_stage stage(symbols, running, [&](const cotrace_event& e) {
         names.before(e, [&](const cotrace_event& n) { output.on_event(n); });
         output.on_event(e);
@@ -333,8 +350,22 @@ void trace_binary(const std::string& path, const session_options& options) {
     spdlog::info("attached {} probe links to {} ({} processes running it)", collector.links(), path,
                  running.size());
 
-    const auto start = std::chrono::steady_clock::now();
+    // Names are read from a process's mappings while it lives: a look at
+    // the processes running the file, a few times a second, catches the
+    // short-lived ones before their events are read.
+    std::set<std::uint32_t> known = running;
+    auto last_scan = std::chrono::steady_clock::now();
+    const auto start = last_scan;
     for (;;) {
+        if (std::chrono::steady_clock::now() - last_scan >= std::chrono::milliseconds(100)) {
+            last_scan = std::chrono::steady_clock::now();
+            for (std::uint32_t pid : processes_running(file))
+                if (known.insert(pid).second) {
+                    symbols.refresh(pid);
+                    names.add(pid);
+                }
+            if (known.size() > 1u << 16) known.clear();
+        }
         const std::size_t n = collector.poll(20, stage, events_per_poll);
         output.on_drops(collector.dropped());
         if (n > 0) output.flush();

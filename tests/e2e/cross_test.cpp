@@ -20,6 +20,7 @@ namespace {
 constexpr int requests = 4;
 constexpr const char* rpc_client_path = COTRACE_E2E_RPC_CLIENT;
 constexpr const char* rpc_server_path = COTRACE_E2E_RPC_SERVER;
+constexpr const char* rpc_client_source = COTRACE_E2E_RPC_CLIENT_SOURCE;  // a file that is not ELF
 
 struct otlp_span {
     std::string trace_id, span_id, parent, name, service;
@@ -160,6 +161,100 @@ TEST_F(cross_process, a_client_nobody_traces_sends_no_header_and_the_server_root
     }
     EXPECT_EQ(spans.size(), static_cast<std::size_t>(3 * requests));
     EXPECT_EQ(trace_ids.size(), static_cast<std::size_t>(requests));
+}
+
+TEST_F(cross_process, one_cotrace_attached_to_both_processes_exports_one_trace_per_request_joined_at_the_calling_span) {
+    rpc_pair p = start_rpc_pair();
+    auto tracer = start_cotrace({"-p", std::to_string(p.server->pid()), "-p", std::to_string(p.client->pid()), "-f",
+                                 "otlp"},
+                                {p.server->pid(), p.client->pid()});
+    finish(p, {tracer.get()});
+    ASSERT_TRUE(tracer->out().wait_closed());
+    const std::vector<otlp_span> spans = otlp_spans(tracer->out().lines());
+    EXPECT_EQ(spans.size(), static_cast<std::size_t>(6 * requests)) << tracer->describe();
+    expect_joined_per_request(spans, client_headers(*p.client));
+}
+
+TEST_F(cross_process, one_cotrace_attached_to_both_processes_shows_each_server_trace_joined_to_the_clients_calling_span_in_jsonl) {
+    rpc_pair p = start_rpc_pair();
+    auto tracer = start_cotrace({"-p", std::to_string(p.server->pid()), "-p", std::to_string(p.client->pid()), "-f",
+                                 "jsonl"},
+                                {p.server->pid(), p.client->pid()});
+    finish(p, {tracer.get()});
+    const session_output out = collect_output(*tracer);
+    std::map<std::string, json> by_id;  // session trace id -> trace
+    for (const json& t : out.jsonl.traces) by_id[t.at("trace_id")] = t;
+    std::size_t server_traces = 0, client_traces = 0;
+    for (const json& t : out.jsonl.traces) {
+        EXPECT_TRUE(t.at("complete").get<bool>()) << t.dump();
+        if (t.at("pid") == p.client->pid()) {
+            ++client_traces;
+            continue;
+        }
+        ASSERT_EQ(t.at("pid"), p.server->pid()) << "traces carry their pid: " << t.dump();
+        ++server_traces;
+        ASSERT_TRUE(t.contains("joined")) << "the server's trace names the caller's: " << t.dump();
+        const json& j = t.at("joined");
+        EXPECT_EQ(j.at("pid"), p.client->pid());
+        ASSERT_TRUE(by_id.count(j.at("trace_id"))) << "the caller's trace is in the same output: " << t.dump();
+        const json& caller = by_id[j.at("trace_id")];
+        const json* calling = nullptr;
+        for (const json& s : caller.at("spans"))
+            if (s.at("span_id") == j.at("span_id")) calling = &s;
+        ASSERT_NE(calling, nullptr) << caller.dump();
+        EXPECT_EQ(calling->at("name").get<std::string>().rfind("call_server", 0), 0u) << calling->dump();
+        EXPECT_EQ(t.at("remote_parent"), calling->at("remote_id")) << "the header's span is the calling span";
+        EXPECT_EQ(t.at("w3c_trace_id"), caller.at("w3c_trace_id"));
+        EXPECT_EQ(t.at("spans").at(0).at("name").get<std::string>().rfind("serve_request", 0), 0u);
+    }
+    EXPECT_EQ(server_traces, static_cast<std::size_t>(requests));
+    EXPECT_EQ(client_traces, static_cast<std::size_t>(requests));
+}
+
+TEST_F(cross_process, attach_binary_traces_a_process_started_after_attaching_from_its_first_request) {
+    auto tracer = process::spawn({paths::cotrace, "-v", "attach", "--binary", rpc_server_path, "-f", "jsonl"});
+    ASSERT_TRUE(tracer->err().wait_for([](const std::string& l) {
+        return starts_with(l, "cotrace: attached ") && contains(l, " probe links to ");
+    })) << tracer->describe();
+    // Started now, and serving until told to stop: its names are read while it lives.
+    auto server = process::spawn({rpc_server_path});
+    static const std::regex ready(R"(^rpc_server pid \d+ port (\d+) ready$)");
+    const auto line = server->out().wait_for([](const std::string& l) { return std::regex_match(l, ready); });
+    ASSERT_TRUE(line) << server->describe();
+    std::smatch m;
+    std::regex_match(*line, m, ready);
+    const completed client = run_to_completion({rpc_client_path, "--port", m[1], "--requests", std::to_string(requests)});
+    ASSERT_TRUE(client.status.ok()) << client.describe();
+    ASSERT_TRUE(tracer->out().wait_for_count(any_trace, requests)) << tracer->describe();
+    tracer->signal(SIGINT);
+    const auto st = tracer->wait();
+    ASSERT_TRUE(st && st->ok()) << tracer->describe();
+    server->signal(SIGTERM);
+    server->wait();
+    const session_output out = collect_output(*tracer);
+    ASSERT_EQ(out.jsonl.traces.size(), static_cast<std::size_t>(requests)) << tracer->describe();
+    for (const json& t : out.jsonl.traces) {
+        EXPECT_EQ(t.at("pid"), server->pid());
+        EXPECT_TRUE(t.at("complete").get<bool>()) << "begun after attach, in a process started after attach: " << t.dump();
+        ASSERT_EQ(t.at("spans").size(), 3u) << t.dump();
+        EXPECT_EQ(t.at("spans").at(0).at("name"), "serve_request(long)") << t.dump();
+    }
+}
+
+TEST_F(cross_process, attaching_to_a_missing_pid_among_several_fails_in_one_line_naming_it) {
+    const pid_t gone = vacant_pid();
+    const completed r = run_to_completion(
+        {paths::cotrace, "attach", "-p", std::to_string(getpid()), "-p", std::to_string(gone)});
+    EXPECT_TRUE(r.status.exited && r.status.code == 2) << r.describe();
+    ASSERT_EQ(r.err.size(), 1u) << r.describe();
+    EXPECT_TRUE(contains(r.err[0], "no process with PID " + std::to_string(gone))) << r.err[0];
+}
+
+TEST_F(cross_process, attach_binary_of_a_file_that_is_not_elf_fails_in_one_line_naming_it) {
+    const completed r = run_to_completion({paths::cotrace, "attach", "--binary", rpc_client_source});
+    EXPECT_TRUE(r.status.exited && r.status.code == 2) << r.describe();
+    ASSERT_EQ(r.err.size(), 1u) << r.describe();
+    EXPECT_TRUE(contains(r.err[0], rpc_client_source)) << r.err[0];
 }
 
 }  // namespace
