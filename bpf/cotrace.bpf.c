@@ -390,6 +390,9 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 #define CODE_ARG_context_capture -1
 #define CODE_ARG_context_enter -1
 #define CODE_ARG_context_exit -1
+#define CODE_ARG_remote_span -1
+#define CODE_ARG_remote_enter -1
+#define CODE_ARG_remote_exit -1
 
 #define COTRACE_PROGRAM(name, nargs)                                           \
 	SEC("usdt")                                                            \

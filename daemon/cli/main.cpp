@@ -126,9 +126,21 @@ int main(int argc, char** argv) {
 
     cotrace::session_options attach_opts;
     filter_args attach_filters;
-    std::uint32_t attach_pid = 0;
-    auto* attach = app.add_subcommand("attach", "Trace a running process by PID until Ctrl-C, --duration or its exit");
-    attach->add_option("-p,--pid", attach_pid, "Process to trace")->required();
+    std::vector<std::uint32_t> attach_pids;
+    std::string attach_binary;
+    auto* attach = app.add_subcommand(
+        "attach", "Trace running processes by PID until Ctrl-C, --duration or their exit, or every process running a file");
+    auto* attach_pid_opt = attach->add_option("-p,--pid", attach_pids, "Process to trace (repeat for several, one session)")
+                               ->take_all()
+                               ->expected(1, 1 << 16);
+    auto* attach_binary_opt =
+        attach->add_option("--binary", attach_binary,
+                           "Trace every process running PATH, and every one started later, until Ctrl-C or --duration")
+            ->type_name("PATH");
+    attach_pid_opt->excludes(attach_binary_opt);
+    attach->callback([&] {
+        if (attach_pids.empty() && attach_binary.empty()) throw CLI::ValidationError("give -p PID (one or more) or --binary PATH");
+    });
     add_session_options(*attach, attach_opts, attach_filters);
 
     cotrace::session_options run_opts;
@@ -174,7 +186,11 @@ int main(int argc, char** argv) {
         apply(attach_filters, attach_opts.output);
         apply(run_filters, run_opts.output);
         apply(report_filters, report_opts);
-        if (attach->parsed()) return cotrace::attach_command(attach_pid, attach_opts);
+        if (attach->parsed()) {
+            if (!attach_binary.empty()) return cotrace::attach_binary_command(attach_binary, attach_opts);
+            if (attach_pids.size() > 1) return cotrace::attach_command(attach_pids, attach_opts);
+            return cotrace::attach_command(attach_pids.front(), attach_opts);
+        }
         if (run->parsed()) return cotrace::run_command(run_argv, run_opts);
         if (report->parsed()) {
             cotrace::replay_file(report_path, report_opts);

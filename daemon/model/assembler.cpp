@@ -58,6 +58,12 @@ struct assembler::thread_state {
     bool after_loss = false;
     std::uint64_t loss_bottom = 0;
     std::string_view name;
+    // Open remote_enter scopes, innermost last: a trace rooted here continues
+    // the innermost one's remote trace.
+    struct remote_entry {
+        std::uint64_t trace_hi, trace_lo, span;
+    };
+    std::vector<remote_entry> remote;
 };
 
 struct assembler::process {
@@ -212,9 +218,55 @@ std::uint32_t assembler::new_trace(const cotrace_event& e, process& p) {
     t.final_segment = true;
     t.complete = true;
     t.start_ns = t.end_ns = epoch(e.ts_ns);
+    t.w3c_trace_hi = t.w3c_trace_lo = t.remote_parent = 0;
+    t.joined_trace = t.joined_span = 0;
+    t.joined_pid = 0;
+    if (e.kind < COTRACE_EV_COLLECTOR_FIRST) continue_remote(t, thread_of(p, e.tid));
     order_push_back(slot);
     ++open_trace_count_;
     return slot;
+}
+
+void assembler::continue_remote(trace& t, const thread_state& th) {
+    if (th.remote.empty()) return;
+    const thread_state::remote_entry& r = th.remote.back();
+    t.w3c_trace_hi = r.trace_hi;
+    t.w3c_trace_lo = r.trace_lo;
+    t.remote_parent = r.span;
+}
+
+// The caller traced in this session too: the root joins its span. Decided
+// when the trace is emitted, not when it begins: the caller's announcement
+// may come from another ring (another process's collector) a moment later,
+// but always before the callee's root ends, which answers the caller.
+void assembler::resolve_join(trace& t) const {
+    if (t.remote_parent == 0 || t.joined_trace != 0) return;
+    if (const remote_origin* o = remote_spans_.find(t.remote_parent))
+        if (o->trace_hi == t.w3c_trace_hi && o->trace_lo == t.w3c_trace_lo) {
+            t.joined_trace = o->trace;
+            t.joined_span = o->span;
+            t.joined_pid = o->pid;
+        }
+}
+
+void assembler::announce_remote(thread_state& th, const cotrace_event& e) {
+    const std::uint64_t id = current_span(th);
+    if (id == 0 || e.args[2] == 0) {
+        ++summary_.unattributed;
+        return;
+    }
+    const span_ref r = *span_index_.find(id);
+    open_trace& ot = slots_[r.slot];
+    span& s = ot.t.spans[r.index];
+    // The first id a span or a trace is announced under is the one exported.
+    if (s.remote_id == 0) s.remote_id = e.args[2];
+    if (!ot.t.has_w3c_id()) {
+        ot.t.w3c_trace_hi = e.args[0];
+        ot.t.w3c_trace_lo = e.args[1];
+    }
+    // Bounded like contexts: an announcement nobody answers is forgotten eventually.
+    if (remote_spans_.size() >= options_.max_open_spans) remote_spans_.clear();
+    remote_spans_[e.args[2]] = {e.args[0], e.args[1], ot.t.id, id, e.pid};
 }
 
 span& assembler::new_span(open_trace& ot) {
@@ -230,6 +282,7 @@ span& assembler::new_span(open_trace& ot) {
     s.start_ns = s.first_run_ns = s.end_ns = 0;
     s.status = span_status::running;
     s.thread_hops = 0;
+    s.remote_id = 0;
     return s;
 }
 
@@ -525,6 +578,7 @@ void assembler::emit(std::uint32_t slot, bool forced) {
     }
     ++summary_.traces;
     if (!t.complete) ++summary_.incomplete;
+    resolve_join(t);
     fill_names(t);
     out_.on_trace(t);
     release(ot);
@@ -565,6 +619,12 @@ bool assembler::emit_segment(std::uint32_t slot) {
     segment_.final_segment = false;
     segment_.complete = !ot.lost && !ot.partial;
     segment_.start_ns = segment_.end_ns = t.start_ns;
+    segment_.w3c_trace_hi = t.w3c_trace_hi;
+    segment_.w3c_trace_lo = t.w3c_trace_lo;
+    segment_.remote_parent = t.remote_parent;
+    segment_.joined_trace = t.joined_trace;
+    segment_.joined_span = t.joined_span;
+    segment_.joined_pid = t.joined_pid;
     segment_.spans.clear();
     segment_.links.clear();
     for (const link& l : t.links)
@@ -597,6 +657,7 @@ bool assembler::emit_segment(std::uint32_t slot) {
             c.status = s.status;
             c.tids = s.tids;
             c.thread_hops = s.thread_hops;
+            c.remote_id = s.remote_id;
             const auto done = s.suspends.end() - (a.pending ? 1 : 0);
             c.suspends.assign(s.suspends.begin(), done);
             s.suspends.erase(s.suspends.begin(), done);
@@ -624,6 +685,10 @@ bool assembler::emit_segment(std::uint32_t slot) {
     held_ -= removable;
     open_span_count_ -= moved_spans;
 
+    resolve_join(t);
+    segment_.joined_trace = t.joined_trace;
+    segment_.joined_span = t.joined_span;
+    segment_.joined_pid = t.joined_pid;
     fill_names(segment_);
     out_.on_trace(segment_);
     for (span& s : segment_.spans) recycle(s, free_spans_);
@@ -887,6 +952,19 @@ void assembler::on_event(const cotrace_event& e) {
             for (auto i = th.stack.size(); i-- > 0;)
                 if (th.stack[i].token == a0) {
                     th.stack.erase(th.stack.begin() + static_cast<std::ptrdiff_t>(i));
+                    break;
+                }
+            break;
+        case COTRACE_EV_remote_span:  // (trace_hi, trace_lo, span_id): of the current span
+            announce_remote(th, e);
+            break;
+        case COTRACE_EV_remote_enter:  // (trace_hi, trace_lo, span_id)
+            if ((a0 | a1) != 0 && a2 != 0 && th.remote.size() < 64) th.remote.push_back({a0, a1, a2});
+            break;
+        case COTRACE_EV_remote_exit:  // (span_id)
+            for (auto i = th.remote.size(); i-- > 0;)
+                if (th.remote[i].span == a0) {
+                    th.remote.erase(th.remote.begin() + static_cast<std::ptrdiff_t>(i));
                     break;
                 }
             break;

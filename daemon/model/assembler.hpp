@@ -121,6 +121,12 @@ private:
     void on_collector_event(process& p, const cotrace_event& e);
 
     std::uint32_t new_trace(const cotrace_event& e, process& p);
+    // A trace rooted on a thread inside a remote_enter scope continues that remote trace.
+    void continue_remote(trace& t, const thread_state& th);
+    // Sets t.joined_* when its remote parent is a span of this session.
+    void resolve_join(trace& t) const;
+    // remote_span: the span current on this thread is known elsewhere by these ids.
+    void announce_remote(thread_state& th, const cotrace_event& e);
     span& new_span(open_trace& ot);
     void emit(std::uint32_t slot, bool forced);
     // Emits what `slot` can give up as a segment; false when it holds only
@@ -158,6 +164,14 @@ private:
     std::uint32_t biggest_ = no_slot;  // the trace holding most records, roughly
     u64_map<span_ref> span_index_;             // span id -> where it is, for spans held
     u64_map<std::uint64_t> awaited_by_;        // child span id -> the span suspended awaiting it
+    // Remote span id (remote_span's) -> the span of this session it names,
+    // so a callee traced in this session joins its caller's span.
+    struct remote_origin {
+        std::uint64_t trace_hi = 0, trace_lo = 0;
+        std::uint64_t trace = 0, span = 0;
+        std::uint32_t pid = 0;
+    };
+    u64_map<remote_origin> remote_spans_;
     std::vector<span> free_spans_;             // emitted spans, their vectors kept for reuse
     trace segment_;                            // scratch for segments
     std::vector<std::uint8_t> scratch_;        // per span, while cutting a segment
