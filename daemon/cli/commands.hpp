@@ -13,5 +13,7 @@ namespace cotrace {
 int attach_command(std::uint32_t pid, const session_options& options);
 int run_command(const std::vector<std::string>& argv, const session_options& options);
 int probes_command(std::uint32_t pid, const std::string& path);
+// Every coroutine suspended in pid now, as an await tree per request; format "text" or "json".
+int stacks_command(std::uint32_t pid, const std::string& format);
 
 }  // namespace cotrace

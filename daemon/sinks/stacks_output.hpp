@@ -1,0 +1,22 @@
+#pragma once
+// `cotrace stacks` output: an await tree per request, as text or JSON.
+//
+// JSON (one document):
+//   {"pid": N, "frames": N, "bytes_scanned": N, "scan_seconds": S, "truncated": B,
+//    "requests": [{"spans": [SPAN]}],
+//    "other_coroutines": [{"name": "...", "count": N}]}
+//   SPAN: {"name": "...", "state": "suspended|not started|done|layout unknown",
+//          "frame": "0x...", "site": {"file", "function", "line"} | null,
+//          "suspended_ns": null, "children": [SPAN...], "children_cut": N}
+// suspended_ns is null: without a tracer, when a span suspended is not known.
+
+#include <ostream>
+
+#include "model/stack_snapshot.hpp"
+
+namespace cotrace {
+
+void write_stacks_text(std::ostream& out, const stack_snapshot& snapshot);
+void write_stacks_json(std::ostream& out, const stack_snapshot& snapshot);
+
+}  // namespace cotrace
