@@ -4,8 +4,11 @@
 
 #include <sys/uio.h>
 
+#include <dirent.h>
+
 #include <cerrno>
 #include <chrono>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -57,13 +60,50 @@ std::vector<mapping> maps_or_fail(std::uint32_t pid) {
     return *maps;
 }
 
+// The stack pointer of every thread blocked in the kernel, from
+// /proc/PID/task/TID/syscall ("NR ARGS... SP PC", or "-1 SP PC"; "running"
+// gives none).
+std::vector<std::uint64_t> thread_stack_pointers(std::uint32_t pid) {
+    std::vector<std::uint64_t> out;
+    const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+    DIR* d = opendir(dir.c_str());
+    if (!d) return out;
+    while (dirent* e = readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        std::ifstream f(dir + "/" + e->d_name + "/syscall");
+        std::vector<std::string> fields;
+        for (std::string w; f >> w && fields.size() < 16;) fields.push_back(w);
+        if (fields.size() < 3) continue;
+        try {
+            out.push_back(std::stoull(fields[fields.size() - 2], nullptr, 16));
+        } catch (const std::exception&) {
+        }
+    }
+    closedir(d);
+    return out;
+}
+
+// Anonymous read-write memory: the heap and malloc's other arenas, not the
+// threads' stacks. A stack holds copies of frame headers (a ramp function
+// inlined into its caller builds the header there) that are not frames; a
+// frame elided onto a stack is missed with them.
+std::vector<memory_region> regions_to_scan(std::uint32_t pid, const std::vector<mapping>& maps) {
+    const std::vector<std::uint64_t> sps = thread_stack_pointers(pid);
+    std::vector<memory_region> regions;
+    for (const mapping& m : maps) {
+        if (!m.read || !m.write || !m.path.empty() || m.stack) continue;
+        if (std::any_of(sps.begin(), sps.end(), [&](std::uint64_t sp) { return sp >= m.start && sp < m.end; }))
+            continue;
+        regions.push_back({m.start, m.end});
+    }
+    return regions;
+}
+
 }  // namespace
 
 int stacks_command(std::uint32_t pid, const std::string& format) {
     const std::vector<mapping> maps = maps_or_fail(pid);
-    std::vector<memory_region> regions;
-    for (const mapping& m : maps)
-        if (m.read && m.write && m.path.empty()) regions.push_back({m.start, m.end});
+    const std::vector<memory_region> regions = regions_to_scan(pid, maps);
 
     process_memory memory(pid);
     // One read up front: no permission is one clear line, not an empty snapshot.

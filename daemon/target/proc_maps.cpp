@@ -36,6 +36,7 @@ std::vector<mapping> parse_maps(const std::string& text) {
         std::getline(in >> std::ws, m.path);
         // [heap], [stack], [vdso] are not files. (A " (deleted)" file keeps
         // its name here; opening it fails later, and it is skipped then.)
+        m.stack = m.path == "[stack]";
         if (!m.path.empty() && m.path[0] == '[') m.path.clear();
         out.push_back(std::move(m));
     }
