@@ -463,7 +463,7 @@ step_stacks() {
             >"$OUT/stacks.json" || { fail "stacks: cotrace failed"; break; }
         # wall s, peak KiB, scan s, frames, requests, bytes scanned
         echo "$(cat "$OUT/stacks_time.txt") $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]));
-print(j["scan_seconds"], j["frames"], len(j["requests"]), j["bytes_scanned"])' "$OUT/stacks.json")" \
+print(j["scan_ns"] / 1e9, j["frames"], len(j["requests"]), j["bytes_scanned"])' "$OUT/stacks.json")" \
             >>"$OUT/stacks_rounds.txt"
     done
     kill "$pid"

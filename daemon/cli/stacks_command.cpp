@@ -132,7 +132,7 @@ int stacks_command(std::uint32_t pid, const std::string& format) {
         return stack_site{s.file, s.function, s.line};
     });
     snapshot.pid = pid;
-    snapshot.scan_seconds = std::chrono::duration<double>(scanned - began).count();
+    snapshot.scan_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(scanned - began).count());
     if (format == "json")
         write_stacks_json(std::cout, snapshot);
     else

@@ -53,7 +53,7 @@ struct stack_snapshot {
     std::uint64_t coroutine_kinds = 0, layout_records = 0;
     std::uint64_t cycles_cut = 0;  // awaiter links that closed a loop (a frame changing under the scan)
     bool truncated = false;
-    double scan_seconds = 0;
+    std::uint64_t scan_ns = 0;  // the scan alone
 };
 
 }  // namespace cotrace

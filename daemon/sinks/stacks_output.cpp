@@ -1,6 +1,6 @@
 #include "sinks/stacks_output.hpp"
 
-#include <nlohmann/json.hpp>
+#include "sinks/json_writer.hpp"
 
 #include <cstdio>
 #include <string>
@@ -31,20 +31,36 @@ void text_span(std::ostream& out, const stack_span& s, const std::string& prefix
     if (s.cut_children) out << next << "└─ ... " << s.cut_children << " awaited spans deeper than shown\n";
 }
 
-nlohmann::ordered_json json_span(const stack_span& s) {
-    nlohmann::ordered_json j;
-    j["name"] = s.name;
-    j["state"] = stack_state_name(s.state);
-    j["frame"] = hex(s.frame);
-    if (s.site)
-        j["site"] = {{"file", s.site->file}, {"function", s.site->function}, {"line", s.site->line}};
-    else
-        j["site"] = nullptr;
-    j["suspended_ns"] = s.suspended_ns ? nlohmann::ordered_json(*s.suspended_ns) : nlohmann::ordered_json(nullptr);
-    j["children"] = nlohmann::ordered_json::array();
-    for (const stack_span& c : s.children) j["children"].push_back(json_span(c));
-    j["children_cut"] = s.cut_children;
-    return j;
+// Each span is written by a writer of its own and its children appended as
+// text: json_writer tracks commas for 64 levels, and a tree may be deeper.
+std::string json_span(const stack_span& s) {
+    std::string children = "[";
+    for (std::size_t i = 0; i < s.children.size(); ++i) {
+        if (i) children += ',';
+        children += json_span(s.children[i]);
+    }
+    children += ']';
+    std::string out;
+    {
+        json_writer w(out);
+        w.begin_object();
+        w.field("name", s.name).field("state", stack_state_name(s.state)).field("frame", hex(s.frame));
+        w.key("site");
+        if (s.site) {
+            w.begin_object().field("file", s.site->file).field("function", s.site->function).field("line", s.site->line);
+            w.end_object();
+        } else {
+            w.null();
+        }
+        w.key("suspended_ns");
+        if (s.suspended_ns)
+            w.value(*s.suspended_ns);
+        else
+            w.null();
+        w.field("children_cut", s.cut_children);
+        w.key("children").raw(children).end_object();
+    }
+    return out;
 }
 
 }  // namespace
@@ -52,7 +68,7 @@ nlohmann::ordered_json json_span(const stack_span& s) {
 void write_stacks_text(std::ostream& out, const stack_snapshot& snap) {
     char scanned[64];
     std::snprintf(scanned, sizeof scanned, "%.1f MiB in %.2f s", static_cast<double>(snap.bytes_scanned) / (1 << 20),
-                  snap.scan_seconds);
+                  static_cast<double>(snap.scan_ns) / 1e9);
     out << "pid " << snap.pid << ": " << snap.requests.size() << " requests, " << snap.frames
         << " coroutine frames (scanned " << scanned << "); how long each has waited: unknown (no tracer attached)\n";
     if (snap.truncated) out << "(stopped at the frame limit: more frames exist than are shown)\n";
@@ -68,21 +84,32 @@ void write_stacks_text(std::ostream& out, const stack_snapshot& snap) {
     }
 }
 
+// Written a request at a time: a snapshot of 100k requests never exists
+// whole as text.
 void write_stacks_json(std::ostream& out, const stack_snapshot& snap) {
-    nlohmann::ordered_json j;
-    j["pid"] = snap.pid;
-    j["frames"] = snap.frames;
-    j["bytes_scanned"] = snap.bytes_scanned;
-    j["bytes_unreadable"] = snap.bytes_unreadable;
-    j["scan_seconds"] = snap.scan_seconds;
-    j["truncated"] = snap.truncated;
-    j["cycles_cut"] = snap.cycles_cut;
-    j["requests"] = nlohmann::ordered_json::array();
-    for (const stack_request& r : snap.requests)
-        j["requests"].push_back({{"spans", nlohmann::ordered_json::array({json_span(r.root)})}});
-    j["other_coroutines"] = nlohmann::ordered_json::array();
-    for (const stack_other& o : snap.others) j["other_coroutines"].push_back({{"name", o.name}, {"count", o.count}});
-    out << j.dump() << '\n';
+    std::string buf;
+    {
+        json_writer w(buf);
+        w.begin_object();
+        w.field("pid", snap.pid).field("frames", snap.frames).field("bytes_scanned", snap.bytes_scanned);
+        w.field("bytes_unreadable", snap.bytes_unreadable).field("scan_ns", snap.scan_ns);
+        w.field("truncated", snap.truncated).field("cycles_cut", snap.cycles_cut);
+        w.key("requests");
+    }
+    out << buf << '[';
+    bool first = true;
+    for (const stack_request& r : snap.requests) {
+        out << (first ? "" : ",") << "{\"spans\":[" << json_span(r.root) << "]}";
+        first = false;
+    }
+    buf.clear();
+    {
+        json_writer w(buf);
+        w.begin_array();
+        for (const stack_other& o : snap.others) w.begin_object().field("name", o.name).field("count", o.count).end_object();
+        w.end_array();
+    }
+    out << "],\"other_coroutines\":" << buf << "}\n";
 }
 
 }  // namespace cotrace

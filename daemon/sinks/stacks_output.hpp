@@ -2,12 +2,12 @@
 // `cotrace stacks` output: an await tree per request, as text or JSON.
 //
 // JSON (one document):
-//   {"pid": N, "frames": N, "bytes_scanned": N, "scan_seconds": S, "truncated": B,
+//   {"pid": N, "frames": N, "bytes_scanned": N, "scan_ns": N, "truncated": B,
 //    "requests": [{"spans": [SPAN]}],
 //    "other_coroutines": [{"name": "...", "count": N}]}
 //   SPAN: {"name": "...", "state": "suspended|not started|done|layout unknown",
 //          "frame": "0x...", "site": {"file", "function", "line"} | null,
-//          "suspended_ns": null, "children": [SPAN...], "children_cut": N}
+//          "suspended_ns": null, "children_cut": N, "children": [SPAN...]}
 // suspended_ns is null: without a tracer, when a span suspended is not known.
 
 #include <ostream>

@@ -11,6 +11,10 @@
 
 #include <cotrace/cotrace.hpp>
 
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "sinks/stacks_output.hpp"
 #include "target/await_forest.hpp"
 #include "target/heap_scan.hpp"
 
@@ -284,6 +288,36 @@ TEST(AwaitForest, AChainDeeperThanTheBoundIsCutThereAndCounted) {
     }
     EXPECT_EQ(depth, max_await_depth);
     EXPECT_EQ(at->cut_children, 1u);
+}
+
+TEST(StacksOutput, TheJsonOfAChainAtTheDepthBoundParsesWithEveryLevel) {
+    fake_memory m;
+    const std::size_t n = max_await_depth;
+    m.region(heap, n * 64);
+    const std::vector<coroutine_kind> kinds{kind(0), kind(1, false)};
+    for (std::size_t i = 0; i < n; ++i) task_frame(m, heap + i * 64, kinds[0], i ? heap + (i - 1) * 64 : 0, 1);
+    m.region(heap + 0x100000, 64);
+    m.put(heap + 0x100000, kinds[1].resume);  // alone: listed by name
+    m.put(heap + 0x100008, kinds[1].destroy);
+    const scan_result scan = scan_for_frames(m, m.all(), kinds);
+    const stack_snapshot s = build_await_forest(scan, catalog_of(kinds, {"t\"quoted\"", "other"}), site_at);
+    std::ostringstream out;
+    write_stacks_json(out, s);
+    const nlohmann::json j = nlohmann::json::parse(out.str());
+    ASSERT_EQ(j.at("requests").size(), 1u);
+    const nlohmann::json* at = &j["requests"][0]["spans"][0];
+    std::size_t depth = 1;
+    while (!at->at("children").empty()) {
+        EXPECT_EQ(at->at("name"), "t\"quoted\"");
+        EXPECT_TRUE(at->at("suspended_ns").is_null());
+        EXPECT_EQ(at->at("site").at("line"), 1);
+        at = &at->at("children")[0];
+        ++depth;
+    }
+    EXPECT_EQ(depth, n);
+    ASSERT_EQ(j.at("other_coroutines").size(), 1u);
+    EXPECT_EQ(j["other_coroutines"][0]["name"], "other");
+    EXPECT_EQ(j["other_coroutines"][0]["count"], 1);
 }
 
 TEST(AwaitForest, ALinkToNoFrameFoundMakesARoot) {
