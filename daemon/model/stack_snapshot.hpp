@@ -5,6 +5,7 @@
 // not known, and says so (nullopt) rather than guessing.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ struct stack_span {
     std::string name;
     stack_state state = stack_state::suspended;
     std::uint64_t frame = 0;
-    std::optional<stack_site> site;            // where it waits, when it does at a known site
+    std::shared_ptr<const stack_site> site;    // where it waits, when it does at a known site (shared by its spans)
     std::optional<std::uint64_t> suspended_ns;  // unknown without a tracer: always nullopt here
     std::vector<stack_span> children;           // the spans it waits for
     std::uint64_t cut_children = 0;             // deeper than the depth bound: counted, not shown

@@ -16,7 +16,7 @@ struct forest {
     const site_resolver& resolve;
     std::vector<std::uint32_t> parent;
     std::vector<std::vector<std::uint32_t>> children;
-    std::unordered_map<std::uint64_t, std::optional<stack_site>> sites;
+    std::unordered_map<std::uint64_t, std::shared_ptr<const stack_site>> sites;  // resolved once per address
 
     stack_span span_of(std::uint32_t i) {
         const scanned_frame& f = scan.frames[i];
@@ -32,7 +32,11 @@ struct forest {
         else {
             s.state = stack_state::suspended;
             auto it = sites.find(f.site);
-            if (it == sites.end()) it = sites.emplace(f.site, resolve(f.site)).first;
+            if (it == sites.end()) {
+                auto resolved = resolve(f.site);
+                it = sites.emplace(f.site, resolved ? std::make_shared<const stack_site>(std::move(*resolved)) : nullptr)
+                         .first;
+            }
             s.site = it->second;
         }
         return s;
