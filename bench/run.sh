@@ -451,6 +451,7 @@ step_stacks() {
         return 0
     fi
     local rounds=${BENCH_STACKS_ROUNDS:-3} requests=100000 mib=1024 pid r
+    rm -f "$OUT/stacks_target.out"  # the wait below must not see a previous run's "ready"
     "$BIN/stacks_heap" "$requests" "$mib" >"$OUT/stacks_target.out" &
     pid=$!
     until grep -q ready "$OUT/stacks_target.out" 2>/dev/null; do
