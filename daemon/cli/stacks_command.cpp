@@ -5,6 +5,8 @@
 #include <sys/uio.h>
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
 
 #include "cli/commands.hpp"
 #include "error.hpp"
@@ -83,19 +86,86 @@ std::vector<std::uint64_t> thread_stack_pointers(std::uint32_t pid) {
     return out;
 }
 
+// Resident (or swapped) kB of each mapping, by start, from /proc/PID/smaps.
+std::map<std::uint64_t, std::uint64_t> resident_kib(std::uint32_t pid) {
+    std::map<std::uint64_t, std::uint64_t> out;
+    std::ifstream f("/proc/" + std::to_string(pid) + "/smaps");
+    std::string line;
+    std::uint64_t current = 0;
+    bool have = false;
+    while (std::getline(f, line)) {
+        const auto dash = line.find('-');
+        const auto space = line.find(' ');
+        if (dash != std::string::npos && space != std::string::npos && dash < space &&
+            line.find_first_not_of("0123456789abcdef") == dash) {
+            current = std::strtoull(line.c_str(), nullptr, 16);
+            out[current] = 0;
+            have = true;
+        } else if (have && (line.rfind("Rss:", 0) == 0 || line.rfind("Swap:", 0) == 0)) {
+            out[current] += std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10);
+        }
+    }
+    return out;
+}
+
+// The runs of resident or swapped pages of [start, end), from /proc/PID/pagemap.
+void present_runs(int pagemap, std::uint64_t start, std::uint64_t end, std::vector<memory_region>& out) {
+    constexpr std::uint64_t page = 4096, batch = 4096;
+    std::vector<std::uint64_t> entries(batch);
+    std::uint64_t run_start = 0;
+    bool in_run = false;
+    for (std::uint64_t at = start; at < end;) {
+        const std::uint64_t pages = std::min<std::uint64_t>(batch, (end - at) / page);
+        if (pages == 0) break;
+        const ssize_t got = pread(pagemap, entries.data(), pages * 8, static_cast<off_t>(at / page * 8));
+        if (got != static_cast<ssize_t>(pages * 8)) {  // unreadable: take the rest whole
+            if (!in_run) run_start = at;
+            in_run = true;
+            at = end;
+            break;
+        }
+        for (std::uint64_t i = 0; i < pages; ++i, at += page) {
+            const bool present = (entries[i] >> 62) & 3;  // bit 63 present, bit 62 swapped
+            if (present && !in_run) run_start = at;
+            if (!present && in_run) out.push_back({run_start, at});
+            in_run = present;
+        }
+    }
+    if (in_run) out.push_back({run_start, end});
+}
+
 // Anonymous read-write memory: the heap and malloc's other arenas, not the
 // threads' stacks. A stack holds copies of frame headers (a ramp function
 // inlined into its caller builds the header there) that are not frames; a
-// frame elided onto a stack is missed with them.
-std::vector<memory_region> regions_to_scan(std::uint32_t pid, const std::vector<mapping>& maps) {
+// frame elided onto a stack is missed with them. Mappings with nothing
+// resident are skipped; sparse ones (malloc's reserved arenas, a sanitizer's
+// shadow) are read only where pages are present; reservations past
+// max_sparse are skipped whole and counted.
+constexpr std::uint64_t max_sparse = 64ull << 30;
+
+std::vector<memory_region> regions_to_scan(std::uint32_t pid, const std::vector<mapping>& maps,
+                                           std::uint64_t& skipped) {
     const std::vector<std::uint64_t> sps = thread_stack_pointers(pid);
+    const std::map<std::uint64_t, std::uint64_t> resident = resident_kib(pid);
+    const int pagemap = ::open(("/proc/" + std::to_string(pid) + "/pagemap").c_str(), O_RDONLY | O_CLOEXEC);
     std::vector<memory_region> regions;
     for (const mapping& m : maps) {
         if (!m.read || !m.write || !m.path.empty() || m.stack) continue;
         if (std::any_of(sps.begin(), sps.end(), [&](std::uint64_t sp) { return sp >= m.start && sp < m.end; }))
             continue;
-        regions.push_back({m.start, m.end});
+        const auto r = resident.find(m.start);
+        const std::uint64_t size = m.end - m.start;
+        const std::uint64_t in_memory = r == resident.end() ? size : r->second * 1024;
+        if (in_memory == 0) continue;
+        if (size <= 2 * in_memory + (1u << 20) || pagemap < 0) {
+            regions.push_back({m.start, m.end});
+        } else if (size > max_sparse) {
+            skipped += size;
+        } else {
+            present_runs(pagemap, m.start, m.end, regions);
+        }
     }
+    if (pagemap >= 0) ::close(pagemap);
     return regions;
 }
 
@@ -103,7 +173,8 @@ std::vector<memory_region> regions_to_scan(std::uint32_t pid, const std::vector<
 
 int stacks_command(std::uint32_t pid, const std::string& format) {
     const std::vector<mapping> maps = maps_or_fail(pid);
-    const std::vector<memory_region> regions = regions_to_scan(pid, maps);
+    std::uint64_t skipped = 0;
+    const std::vector<memory_region> regions = regions_to_scan(pid, maps, skipped);
 
     process_memory memory(pid);
     // One read up front: no permission is one clear line, not an empty snapshot.
@@ -132,6 +203,7 @@ int stacks_command(std::uint32_t pid, const std::string& format) {
         return stack_site{s.file, s.function, s.line};
     });
     snapshot.pid = pid;
+    snapshot.bytes_skipped = skipped;
     snapshot.scan_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(scanned - began).count());
     if (format == "json")
         write_stacks_json(std::cout, snapshot);

@@ -51,6 +51,7 @@ struct stack_snapshot {
     std::vector<stack_other> others;  // coroutines of unknown layout that await no task of ours
     std::uint64_t frames = 0;         // every frame found
     std::uint64_t bytes_scanned = 0, bytes_unreadable = 0;
+    std::uint64_t bytes_skipped = 0;  // sparse reservations too large to walk (not scanned)
     std::uint64_t coroutine_kinds = 0, layout_records = 0;
     std::uint64_t cycles_cut = 0;  // awaiter links that closed a loop (a frame changing under the scan)
     bool truncated = false;

@@ -71,6 +71,8 @@ void write_stacks_text(std::ostream& out, const stack_snapshot& snap) {
                   static_cast<double>(snap.scan_ns) / 1e9);
     out << "pid " << snap.pid << ": " << snap.requests.size() << " requests, " << snap.frames
         << " coroutine frames (scanned " << scanned << "); how long each has waited: unknown (no tracer attached)\n";
+    if (snap.bytes_skipped)
+        out << "(" << snap.bytes_skipped / (1 << 20) << " MiB of sparse reservations over 64 GiB not scanned)\n";
     if (snap.truncated) out << "(stopped at the frame limit: more frames exist than are shown)\n";
     if (snap.cycles_cut) out << "(" << snap.cycles_cut << " awaiter links closing a loop were cut)\n";
     std::size_t n = 0;
@@ -92,7 +94,8 @@ void write_stacks_json(std::ostream& out, const stack_snapshot& snap) {
         json_writer w(buf);
         w.begin_object();
         w.field("pid", snap.pid).field("frames", snap.frames).field("bytes_scanned", snap.bytes_scanned);
-        w.field("bytes_unreadable", snap.bytes_unreadable).field("scan_ns", snap.scan_ns);
+        w.field("bytes_unreadable", snap.bytes_unreadable).field("bytes_skipped", snap.bytes_skipped);
+        w.field("scan_ns", snap.scan_ns);
         w.field("truncated", snap.truncated).field("cycles_cut", snap.cycles_cut);
         w.key("requests");
     }

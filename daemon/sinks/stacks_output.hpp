@@ -2,7 +2,7 @@
 // `cotrace stacks` output: an await tree per request, as text or JSON.
 //
 // JSON (one document):
-//   {"pid": N, "frames": N, "bytes_scanned": N, "scan_ns": N, "truncated": B,
+//   {"pid": N, "frames": N, "bytes_scanned": N, "bytes_unreadable": N, "bytes_skipped": N, "scan_ns": N, "truncated": B,
 //    "requests": [{"spans": [SPAN]}],
 //    "other_coroutines": [{"name": "...", "count": N}]}
 //   SPAN: {"name": "...", "state": "suspended|not started|done|layout unknown",
