@@ -27,6 +27,9 @@
 #                            state at attach is read (median and max); median of rounds
 #   drain_offline            the assembler + jsonl alone (bench_assembler), best of 3 runs,
 #                            against the 8 M events/s target
+#   stacks                   `cotrace stacks` on a process with 100k hung requests (300k task
+#                            frames) in a ~1 GiB heap: wall time, the scan alone, and
+#                            cotrace's peak RSS (GNU time); best of BENCH_STACKS_ROUNDS
 #   memory                   peak RSS of the assembler + jsonl (bench_memory) at 10k and
 #                            100k live spans and for a long session (one connection, 2 M
 #                            children), against the 64 MiB and 100 MiB targets
@@ -40,7 +43,7 @@
 #   BENCH_STRICT=1        exit 1 when a figure misses its target (default: report only)
 set -euo pipefail
 
-STEPS=(variants detached_time detached_instructions attached drain drain_offline memory stop asio attach_latency)
+STEPS=(variants detached_time detached_instructions attached drain drain_offline memory stop asio attach_latency stacks)
 
 DETACHED_TARGET=1.02  # traced / untraced, DESIGN.md section 8
 ATTACHED_TARGET=1.2   # cotrace / bpftrace count(), per event, DESIGN.md section 8
@@ -439,6 +442,36 @@ step_attach_latency() {
                                          return a[int((k + 1) / 2)] }
             END { printf "  %-10s %22.3f %22.3f %22.3f", n, med(f, NR), med(m, NR), med(x, NR) }' "$OUT/attach_latency_$n.txt")"
     done
+}
+
+step_stacks() {
+    need "$BIN/stacks_heap" "$BIN/cotrace" || return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        fail "stacks needs root (reads another process's memory)"
+        return 0
+    fi
+    local rounds=${BENCH_STACKS_ROUNDS:-3} requests=100000 mib=1024 pid r
+    rm -f "$OUT/stacks_target.out"  # the wait below must not see a previous run's "ready"
+    "$BIN/stacks_heap" "$requests" "$mib" >"$OUT/stacks_target.out" &
+    pid=$!
+    until grep -q ready "$OUT/stacks_target.out" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || { fail "stacks: the target died: $(cat "$OUT/stacks_target.out")"; return 0; }
+        sleep 0.05
+    done
+    : >"$OUT/stacks_rounds.txt"
+    for r in $(seq "$rounds"); do
+        /usr/bin/time -f '%e %M' -o "$OUT/stacks_time.txt" "$BIN/cotrace" stacks -p "$pid" --format json \
+            >"$OUT/stacks.json" || { fail "stacks: cotrace failed"; break; }
+        # wall s, peak KiB, scan s, frames, requests, bytes scanned
+        echo "$(cat "$OUT/stacks_time.txt") $(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]));
+print(j["scan_ns"] / 1e9, j["frames"], len(j["requests"]), j["bytes_scanned"])' "$OUT/stacks.json")" \
+            >>"$OUT/stacks_rounds.txt"
+    done
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    summary ""
+    summary "cotrace stacks, $requests hung requests in a ${mib} MiB heap (best of $rounds):"
+    summary "$(sort -n "$OUT/stacks_rounds.txt" | head -1 | awk '{ printf "  wall %.2f s, scan %.2f s (%.0f MiB at %.0f MiB/s), peak RSS %.1f MiB, %d frames, %d requests", $1, $3, $6 / 1048576, $6 / 1048576 / $3, $2 / 1024, $4, $5 }')"
 }
 
 # ---- run ----------------------------------------------------------------------

@@ -17,5 +17,7 @@ int attach_command(const std::vector<std::uint32_t>& pids, const session_options
 int attach_binary_command(const std::string& path, const session_options& options);
 int run_command(const std::vector<std::string>& argv, const session_options& options);
 int probes_command(std::uint32_t pid, const std::string& path);
+// Every coroutine suspended in pid now, as an await tree per request; format "text" or "json".
+int stacks_command(std::uint32_t pid, const std::string& format);
 
 }  // namespace cotrace

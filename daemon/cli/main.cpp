@@ -168,6 +168,22 @@ int main(int argc, char** argv) {
         if (probes_pid == 0 && probes_path.empty()) throw CLI::ValidationError("give -p PID or a PATH");
     });
 
+    std::uint32_t stacks_pid = 0;
+    std::string stacks_format = "text";
+    auto* stacks = app.add_subcommand(
+        "stacks",
+        "Show every coroutine suspended in a process now, as an await tree per request, read from its memory\n"
+        "(no tracer needed, nothing written to it; root or ptrace rights over it). Finds cotrace::task frames\n"
+        "in malloc'd memory (heap and anonymous mappings) and follows each to the frame awaiting it; other\n"
+        "libraries' coroutines are listed by name. How long each has waited is not known (no timestamps).\n"
+        "Can miss: frames from custom allocators or pools outside anonymous memory, frames elided into their\n"
+        "caller (HALO) or on a stack, and a frame being resumed while it is read (it may show a stale site);\n"
+        "needs the target's symbol table (not stripped).");
+    stacks->add_option("-p,--pid", stacks_pid, "Process to inspect")->required();
+    stacks->add_option("--format,-f", stacks_format, "Output format: text or json")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -197,6 +213,7 @@ int main(int argc, char** argv) {
             return cotrace::exit_ok;
         }
         if (probes->parsed()) return cotrace::probes_command(probes_pid, probes_path);
+        if (stacks->parsed()) return cotrace::stacks_command(stacks_pid, stacks_format);
     } catch (const cotrace::error& e) {
         std::fprintf(stderr, "cotrace: %s\n", e.what());
         return e.status();

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <new>
 
+#include "cotrace_layout.h"
+
 namespace cotrace {
 
 namespace {
@@ -197,6 +199,13 @@ bool elf_object::load(elf_open_error& why) {
         for (size_t i = 0; i < count && i <= static_cast<size_t>(INT32_MAX); ++i) {
             GElf_Sym sym;
             if (!gelf_getsym(data, static_cast<int>(i), &sym)) continue;
+            if (GELF_ST_TYPE(sym.st_info) == STT_OBJECT && sym.st_value != 0) {
+                const char* name = elf_strptr(h.elf, sh.sh_link, sym.st_name);
+                if (name && std::strncmp(name, COTRACE_LAYOUT_SYMBOL_PREFIX, sizeof COTRACE_LAYOUT_SYMBOL_PREFIX - 1) == 0 &&
+                    layout_records_.size() < 4096)
+                    layout_records_.push_back(sym.st_value);
+                continue;
+            }
             if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_value == 0) continue;
             const char* name = elf_strptr(h.elf, sh.sh_link, sym.st_name);
             if (name && *name) symbols_.push_back({sym.st_value, sym.st_size, name});

@@ -63,6 +63,16 @@ public:
     // The NUL-terminated string at vaddr, at most `max` bytes before the NUL.
     std::optional<std::string> read_string(std::uint64_t vaddr, std::size_t max = 4096) const;
 
+    struct symbol {
+        std::uint64_t start, size;
+        std::string name;
+    };
+    // Every function symbol, sorted by start.
+    const std::vector<symbol>& function_symbols() const { return symbols_; }
+    // Link-time addresses of the frame layout records the object carries
+    // (probes/cotrace_layout.h), found by their symbols; unchecked.
+    const std::vector<std::uint64_t>& layout_records() const { return layout_records_; }
+
 private:
     elf_object() = default;
     struct segment {
@@ -70,10 +80,6 @@ private:
     };
     struct section {
         std::uint64_t addr, offset, size;
-    };
-    struct symbol {
-        std::uint64_t start, size;
-        std::string name;
     };
     bool load(elf_open_error& why);
     // The longest prefix of [vaddr, vaddr + size) inside one segment's file
@@ -87,6 +93,7 @@ private:
     std::vector<section> sections_;  // allocated sections
     std::vector<symbol> symbols_;  // functions, sorted by start
     std::vector<usdt_note> notes_;
+    std::vector<std::uint64_t> layout_records_;
 };
 
 }  // namespace cotrace

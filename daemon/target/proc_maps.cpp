@@ -31,9 +31,12 @@ std::vector<mapping> parse_maps(const std::string& text) {
             !parse_hex(offset, m.offset) || m.end < m.start)
             continue;
         m.exec = perms.size() > 2 && perms[2] == 'x';
+        m.read = !perms.empty() && perms[0] == 'r';
+        m.write = perms.size() > 1 && perms[1] == 'w';
         std::getline(in >> std::ws, m.path);
         // [heap], [stack], [vdso] are not files. (A " (deleted)" file keeps
         // its name here; opening it fails later, and it is skipped then.)
+        m.stack = m.path == "[stack]";
         if (!m.path.empty() && m.path[0] == '[') m.path.clear();
         out.push_back(std::move(m));
     }

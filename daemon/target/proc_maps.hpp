@@ -11,6 +11,8 @@ namespace cotrace {
 struct mapping {
     std::uint64_t start = 0, end = 0, offset = 0;
     bool exec = false;
+    bool read = false, write = false;
+    bool stack = false;  // the main thread's [stack]
     std::string path;  // as the target sees it; empty for anonymous memory
 };
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <type_traits>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include "../traced_promise.hpp"
 #include "../adapter.hpp"
+#include "cotrace_layout.h"
 
 namespace cotrace {
 template <class T>
@@ -33,6 +35,11 @@ class task_promise_base {
 public:
     void set_continuation(std::coroutine_handle<> c) noexcept { continuation_ = c; }
     void set_join(join_state* j) noexcept { join_ = j; }
+#if COTRACE_ENABLED
+    // Where the coroutine waits now, for `cotrace stacks` to read out of a
+    // process no tracer is attached to (the site its suspend probe names).
+    void note_suspended_at(const void* site) noexcept { suspended_at_ = site; }
+#endif
 
 protected:
     template <class Promise>
@@ -58,13 +65,58 @@ protected:
 
     std::coroutine_handle<> continuation_;
     join_state* join_ = nullptr;
+#if COTRACE_ENABLED
+    const void* suspended_at_ = nullptr;
+#endif
+
+    friend struct frame_layout_of_task;
 };
+
+#if COTRACE_ENABLED
+// The record of probes/cotrace_layout.h for task_promise<T>. GCC lays a
+// frame out as resume pointer, destroy pointer, promise (at the promise's
+// alignment), then the frame's own handle; task_promise_base is the
+// promise's first base, so its fields sit at the promise's start.
+struct frame_layout_of_task {
+    static constexpr std::uint32_t round_up(std::size_t n, std::size_t align) {
+        return static_cast<std::uint32_t>((n + align - 1) / align * align);
+    }
+    template <class Promise>
+    static constexpr cotrace_frame_layout of() {
+        constexpr std::uint32_t promise_at = round_up(2 * sizeof(void*), alignof(Promise));
+        return {COTRACE_LAYOUT_MAGIC,
+                COTRACE_LAYOUT_VERSION,
+                sizeof(cotrace_frame_layout),
+                promise_at,
+                sizeof(Promise),
+                round_up(promise_at + sizeof(Promise), alignof(void*)),
+                offsetof(task_promise_base, continuation_),
+                offsetof(task_promise_base, join_),
+                offsetof(task_promise_base, suspended_at_),
+                offsetof(join_state, waiter)};
+    }
+};
+
+// Static data only, kept by compiler and linker though the program never
+// reads it; the collector finds it by its symbol.
+template <class Promise>
+struct frame_layout_record {
+    [[gnu::used, gnu::retain]] static constexpr cotrace_frame_layout value = frame_layout_of_task::of<Promise>();
+};
+// Naming the record instantiates it; the expression itself compiles to nothing.
+#define COTRACE_DETAIL_PUBLISH_LAYOUT(Promise) static_cast<void>(&frame_layout_record<Promise>::value)
+#else
+#define COTRACE_DETAIL_PUBLISH_LAYOUT(Promise) static_cast<void>(0)
+#endif
 
 template <class T>
 class task_promise : public task_promise_base, public traced_promise<task_promise<T>> {
 public:
     task<T> get_return_object() noexcept;
-    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always initial_suspend() noexcept {
+        COTRACE_DETAIL_PUBLISH_LAYOUT(task_promise);
+        return {};
+    }
     final_awaiter<task_promise> final_suspend() noexcept { return {}; }
 
     template <class U>
@@ -88,7 +140,10 @@ template <>
 class task_promise<void> : public task_promise_base, public traced_promise<task_promise<void>> {
 public:
     task<void> get_return_object() noexcept;
-    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_always initial_suspend() noexcept {
+        COTRACE_DETAIL_PUBLISH_LAYOUT(task_promise);
+        return {};
+    }
     final_awaiter<task_promise> final_suspend() noexcept { return {}; }
 
     void return_void() noexcept {}

@@ -19,6 +19,12 @@ concept awaits_traced_child = requires(const A& a) {
     { a.traced_child() } noexcept -> std::same_as<void*>;
 };
 
+// Promises that keep where they wait (task's) are told at each suspension.
+template <class Promise>
+void note_suspension(Promise& p, const void* site) noexcept {
+    if constexpr (requires { p.note_suspended_at(site); }) p.note_suspended_at(site);
+}
+
 template <class A>
 concept has_member_co_await = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
 template <class A>
@@ -50,6 +56,7 @@ struct traced_awaiter {
     template <class Promise>
     auto await_suspend(std::coroutine_handle<Promise> h) noexcept(noexcept(inner.await_suspend(h))) {
         adapter::suspend(frame, site, nullptr);
+        note_suspension(h.promise(), site);
         return inner.await_suspend(h);
     }
 
@@ -73,6 +80,7 @@ struct traced_child_awaiter {
     template <class Promise>
     auto await_suspend(std::coroutine_handle<Promise> h) noexcept(noexcept(inner.await_suspend(h))) {
         adapter::suspend(h.address(), site, inner.traced_child());
+        note_suspension(h.promise(), site);
         return inner.await_suspend(h);
     }
 

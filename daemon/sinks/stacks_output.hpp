@@ -1,0 +1,22 @@
+#pragma once
+// `cotrace stacks` output: an await tree per request, as text or JSON.
+//
+// JSON (one document):
+//   {"pid": N, "frames": N, "bytes_scanned": N, "bytes_unreadable": N, "bytes_skipped": N, "scan_ns": N, "truncated": B,
+//    "requests": [{"spans": [SPAN]}],
+//    "other_coroutines": [{"name": "...", "count": N}]}
+//   SPAN: {"name": "...", "state": "suspended|not started|done|layout unknown",
+//          "frame": "0x...", "site": {"file", "function", "line"} | null,
+//          "suspended_ns": null, "children_cut": N, "children": [SPAN...]}
+// suspended_ns is null: without a tracer, when a span suspended is not known.
+
+#include <ostream>
+
+#include "model/stack_snapshot.hpp"
+
+namespace cotrace {
+
+void write_stacks_text(std::ostream& out, const stack_snapshot& snapshot);
+void write_stacks_json(std::ostream& out, const stack_snapshot& snapshot);
+
+}  // namespace cotrace

@@ -1,0 +1,1 @@
+../../../probes/cotrace_layout.h
