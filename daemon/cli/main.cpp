@@ -91,6 +91,17 @@ void add_session_options(CLI::App& cmd, cotrace::session_options& o, filter_args
                    "Also send the traces to an OpenTelemetry collector as OTLP/HTTP JSON, while tracing "
                    "(e.g. http://localhost:4318; /v1/traces is appended)")
         ->type_name("URL");
+    cmd.add_option_function<std::string>(
+           "--stuck",
+           [&o](const std::string& v) { o.live.stuck_ns = *cotrace::parse_duration_ns(v); },
+           "As soon as a span of a request in flight has been suspended for DUR (e.g. 500ms, 2s), show that "
+           "request as it is now, marked STUCK, with where each suspended span waits and for how long; it is "
+           "shown again when it ends. SIGUSR1 shows every request in flight now")
+        ->type_name("DUR")
+        ->check([](const std::string& v) {
+            const auto ns = cotrace::parse_duration_ns(v);
+            return ns && *ns > 0 ? std::string() : "not a positive duration (e.g. 500ms, 2s, 1m)";
+        });
     cmd.add_option("--ring-size", o.ring_bytes,
                    "BPF ring buffer size in bytes (power of two, at least a page, at most 2 GiB)")
         ->capture_default_str()
@@ -127,6 +138,7 @@ int main(int argc, char** argv) {
     auto* attach = app.add_subcommand("attach", "Trace a running process by PID until Ctrl-C, --duration or its exit");
     attach->add_option("-p,--pid", attach_pid, "Process to trace")->required();
     add_session_options(*attach, attach_opts, attach_filters);
+    attach_opts.live.keys = true;  // `s` on a terminal shows what is in flight (run leaves stdin to CMD)
 
     cotrace::session_options run_opts;
     filter_args run_filters;

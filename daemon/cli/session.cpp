@@ -211,6 +211,7 @@ void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_s
     const bool hooked = stage.hooked();
     bool keep_until_exit = false;
     auto last_refresh = start;
+    live_controls live(options.live);
     for (;;) {
         const std::size_t n = collector.poll(20, stage, events_per_turn);
         drops.drops(collector.dropped());
@@ -227,6 +228,7 @@ void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_s
             if (interrupted > 1 || !watch.on_interrupt()) break;
             keep_until_exit = true;
         }
+        if (live.turn(output)) break;
         if (watch.exited() || output.limit_reached()) break;
         if (options.duration && std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
             break;

@@ -796,7 +796,7 @@ void assembler::on_event(const cotrace_event& e) {
 // ---- in flight ----------------------------------------------------------------------
 
 void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
-                          const std::function<void(const in_flight_trace&)>& visit) const {
+                          const std::function<void(in_flight_trace&)>& visit) const {
     const std::uint64_t now = epoch(now_ts);
     const auto waited = [now](const suspension& su) { return now > su.start_ns ? now - su.start_ns : 0; };
     in_flight_trace snap;  // reused for every trace visited
@@ -838,7 +838,7 @@ void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
                 snap.waiting.push_back({static_cast<std::uint32_t>(i), waited(t.spans[i].suspends.back())});
         snap.now_ns = now;
         snap.longest_wait_ns = longest;
-        snap.stuck = false;
+        snap.stuck = snap.requested = false;
         visit(snap);
     }
 }

@@ -27,6 +27,7 @@ struct in_flight_trace {
     std::uint64_t now_ns = 0;           // the snapshot's time (Unix epoch)
     std::uint64_t longest_wait_ns = 0;  // the longest of `waiting`, 0 when none waits
     bool stuck = false;  // a span has waited past the session's --stuck threshold
+    bool requested = false;  // shown on demand (SIGUSR1, a key), not because it became stuck
 
     const span& span_of(const waiting_span& w) const { return t.spans[w.index]; }
     // Since its beginning, as of the snapshot.

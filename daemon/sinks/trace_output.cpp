@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "error.hpp"
+#include "sinks/tree_sink.hpp"
 
 namespace cotrace {
 
@@ -40,7 +41,12 @@ trace_output::trace_output(const output_options& options, symbol_cache& symbols,
     so.colour = options.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
     so.width = output_width(options);
     so.service_name = options.service_name;
-    sink_ = make_sink(options.format, *out_, so);
+    if (options.sink) {
+        sink_ = options.sink;
+    } else {
+        own_sink_ = make_sink(options.format, *out_, so);
+        sink_ = own_sink_.get();
+    }
     if (!sink_) throw error("unknown format " + options.format + " (use one of " + sink_formats() + ")", exit_usage);
     if (!options.otlp_endpoint.empty()) {
         otlp_http_options ho;
@@ -54,6 +60,24 @@ trace_output::trace_output(const output_options& options, symbol_cache& symbols,
     assembler_options limits = options.limits;
     limits.clock_offset_ns = clock_offset_ns;
     assembler_ = std::make_unique<assembler>(symbols, *filter_, limits);
+}
+
+std::size_t trace_output::show_in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
+                                         const std::function<bool(in_flight_trace&)>& pick) {
+    std::size_t shown = 0;
+    assembler_->in_flight(now_ts, min_wait_ns, [&](in_flight_trace& f) {
+        if (!pick(f)) return;
+        ++shown;
+        if (sink_->on_in_flight(f)) return;
+        if (!in_flight_text_)
+            in_flight_text_ = std::make_unique<tree_sink>(std::cerr, isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
+        in_flight_text_->on_in_flight(f);
+    });
+    if (shown) {
+        out_->flush();
+        std::cerr.flush();
+    }
+    return shown;
 }
 
 void trace_output::finish() {
