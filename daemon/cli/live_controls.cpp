@@ -119,15 +119,28 @@ void live_controls::check_stuck(trace_output& out, std::uint64_t now_ts) {
     stuck_.swap(now_stuck);
 }
 
-bool live_controls::turn(trace_output& out) {
+// What the target did up to the request is shown: the events it wrote before
+// are still on their way through the ring (the reader wakes in batches), so
+// the show waits for an event written after the request, or at most this
+// long on a target that has gone quiet.
+constexpr std::uint64_t show_catch_up_ns = 100'000'000;
+
+bool live_controls::turn(trace_output& out, std::uint64_t last_event_ts) {
     const auto now = std::chrono::steady_clock::now();
     if (show_requested) {
         show_requested = 0;
-        show_all(out, monotonic_now());
+        if (show_asked_ts_ == 0) show_asked_ts_ = monotonic_now();
     }
     for (char c = keys_ ? keys_->next() : 0; c != 0; c = keys_->next()) {
         if (options_.view && options_.view->on_key(c)) return true;
-        if (!options_.view && (c == 's' || c == 'S')) show_all(out, monotonic_now());
+        if (!options_.view && (c == 's' || c == 'S') && show_asked_ts_ == 0) show_asked_ts_ = monotonic_now();
+    }
+    if (show_asked_ts_ != 0) {
+        const std::uint64_t t = monotonic_now();
+        if (last_event_ts >= show_asked_ts_ || t - show_asked_ts_ >= show_catch_up_ns) {
+            show_asked_ts_ = 0;
+            show_all(out, t);
+        }
     }
     if (options_.stuck_ns != 0 && now >= next_stuck_check_) {
         next_stuck_check_ = now + stuck_period_;

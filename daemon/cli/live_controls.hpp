@@ -57,9 +57,10 @@ public:
     live_controls(const live_controls&) = delete;
     live_controls& operator=(const live_controls&) = delete;
 
-    // Once per turn of the session loop. True when the session should end
-    // (the view's quit key).
-    bool turn(trace_output& out);
+    // Once per turn of the session loop, with the timestamp of the latest
+    // event assembled so far. True when the session should end (the view's
+    // quit key).
+    bool turn(trace_output& out, std::uint64_t last_event_ts);
 
     // Every request in flight now, through the output; a count on stderr.
     void show_all(trace_output& out, std::uint64_t now_ts);
@@ -73,6 +74,9 @@ private:
     std::chrono::steady_clock::time_point next_stuck_check_, next_tick_;
     std::chrono::steady_clock::duration stuck_period_{};
     std::unordered_set<std::uint64_t> stuck_;  // traces shown stuck, until they are not stuck any more
+    // A show asked for (SIGUSR1, `s`) at this time, waiting until the events
+    // written before it are assembled; 0: none.
+    std::uint64_t show_asked_ts_ = 0;
 };
 
 }  // namespace cotrace

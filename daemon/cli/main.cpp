@@ -6,9 +6,11 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/top_command.hpp"
 #include "collect/bpf_collector.hpp"
 #include "error.hpp"
 #include "sinks/sink.hpp"
@@ -155,6 +157,23 @@ int main(int argc, char** argv) {
     report->add_option("file", report_path, "The recording")->required()->check(CLI::ExistingFile);
     add_output_options(*report, report_opts, report_filters);
 
+    std::uint32_t top_pid = 0;
+    cotrace::top_options top_opts;
+    auto* top = app.add_subcommand(
+        "top", "Live view of a running process: per coroutine function started/s, in flight, p50/p99, errors; "
+               "the oldest requests in flight and where they wait. q quits");
+    top->add_option("-p,--pid", top_pid, "Process to watch")->required();
+    top->add_option_function<std::string>(
+           "--interval", [&](const std::string& v) {
+               top_opts.interval = std::chrono::milliseconds(*cotrace::parse_duration_ns(v, 1e9) / 1'000'000);
+           },
+           "Between redraws (default 1s; e.g. 500ms, 2s; a bare number is seconds)")
+        ->type_name("DUR")
+        ->check([](const std::string& v) {
+            const auto ns = cotrace::parse_duration_ns(v, 1e9);
+            return ns && *ns >= 50'000'000 ? std::string() : "not a duration of at least 50ms (e.g. 500ms, 2s)";
+        });
+
     std::uint32_t probes_pid = 0;
     std::string probes_path;
     auto* probes = app.add_subcommand("probes", "List the cotrace probe sites of a process or an ELF file");
@@ -189,6 +208,7 @@ int main(int argc, char** argv) {
             cotrace::replay_file(report_path, report_opts);
             return cotrace::exit_ok;
         }
+        if (top->parsed()) return cotrace::top_command(top_pid, top_opts);
         if (probes->parsed()) return cotrace::probes_command(probes_pid, probes_path);
     } catch (const cotrace::error& e) {
         std::fprintf(stderr, "cotrace: %s\n", e.what());

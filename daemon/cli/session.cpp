@@ -101,7 +101,12 @@ public:
     }
 
 private:
+public:
+    std::uint64_t last_event_ts() const { return last_ts_; }
+
+private:
     void pass(const cotrace_event& e) {
+        last_ts_ = e.ts_ns;
         out_.on_event(e);
         if (recording_) recording_->event(e);
     }
@@ -110,6 +115,7 @@ private:
     recording_writer* recording_;
     thread_names& names_;
     std::uint64_t drops_ = 0;
+    std::uint64_t last_ts_ = 0;  // of the latest event passed on
 };
 
 // The objects whose probes are attached first: the executable `run` is
@@ -228,7 +234,7 @@ void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_s
             if (interrupted > 1 || !watch.on_interrupt()) break;
             keep_until_exit = true;
         }
-        if (live.turn(output)) break;
+        if (live.turn(output, drops.last_event_ts())) break;
         if (watch.exited() || output.limit_reached()) break;
         if (options.duration && std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
             break;

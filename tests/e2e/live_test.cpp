@@ -4,6 +4,7 @@
 // co_await it hangs in, and the target goes on serving.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <regex>
 
@@ -191,6 +192,84 @@ TEST_F(live, RunStuckShowsTheHungRequestOfItsChild) {
     const auto st = cotrace->wait();
     ASSERT_TRUE(st.has_value()) << cotrace->describe();
     EXPECT_TRUE(st->ok()) << st->describe() << "\n" << cotrace->describe();
+}
+
+// A tmux server of the test's own, on a private socket, killed at the end.
+class tmux_server {
+public:
+    tmux_server() : socket_("cotrace-live-" + std::to_string(getpid())) {}
+    ~tmux_server() { (void)run_to_completion({tmux, "-L", socket_, "kill-server"}); }
+    completed command(std::vector<std::string> args) const {
+        args.insert(args.begin(), {tmux, "-L", socket_});
+        return run_to_completion(args);
+    }
+    // The pane's screen now, one string per row.
+    std::vector<std::string> screen() const { return command({"capture-pane", "-p", "-t", "top"}).out; }
+    // Waits until the screen satisfies `ok`: the condition is on what the
+    // pane shows (tmux has no event for "the screen changed").
+    std::optional<std::vector<std::string>> wait_for_screen(
+        const std::function<bool(const std::vector<std::string>&)>& ok) const {
+        for (const auto until = clock::now() + deadline; clock::now() < until;) {
+            auto rows = screen();
+            if (ok(rows)) return rows;
+            std::this_thread::sleep_for(50ms);  // the pace of looking, not a wait for anything
+        }
+        return std::nullopt;
+    }
+
+    static constexpr const char* tmux = COTRACE_E2E_TMUX;
+
+private:
+    std::string socket_;
+};
+
+TEST_F(live, TopInTmuxShowsTheHungRequestAsTheOldestWhereItWaitsAndQQuits) {
+    auto workload = start_hang_gate();
+    tmux_server tmux;
+    const std::string done = "cotrace-top-done-" + std::to_string(getpid());
+    // After top exits, the pane signals `done` (tmux wait-for), with top's status.
+    const std::string shell = std::string(paths::cotrace) + " top -p " + std::to_string(workload->pid()) +
+                              "; tmux -L cotrace-live-" + std::to_string(getpid()) +
+                              " wait-for -S " + done;
+    const completed started =
+        tmux.command({"new-session", "-d", "-s", "top", "-x", "80", "-y", "24", "sh", "-c", shell});
+    ASSERT_TRUE(started.status.ok()) << started.describe();
+
+    // Its first screen is drawn once it has attached; then the request hangs.
+    const auto attached = tmux.wait_for_screen([&](const std::vector<std::string>& r) {
+        return !r.empty() && starts_with(r.front(), "cotrace top  pid ");
+    });
+    ASSERT_TRUE(attached.has_value()) << "top did not start";
+    const hang_site site = hang_one(*workload, workload->out());
+    const std::string where = "at " + site.file_base + ":" + std::to_string(site.line);
+    const auto rows = tmux.wait_for_screen([&](const std::vector<std::string>& r) {
+        for (std::size_t i = 0; i + 1 < r.size(); ++i)
+            if (starts_with(r[i], "OLDEST IN FLIGHT")) return contains(r[i + 1], where);
+        return false;
+    });
+    std::string shown;
+    for (const std::string& r : tmux.screen()) shown += r + "\n";
+    ASSERT_TRUE(rows.has_value()) << "the hung request is not the oldest in flight:\n" << shown;
+    ASSERT_FALSE(rows->empty());
+    EXPECT_TRUE(starts_with(rows->front(), "cotrace top  pid " + std::to_string(workload->pid())))
+        << "the head scrolled off an 80x24 screen:\n" << shown;
+    EXPECT_LE(rows->size(), 24u);
+    bool table = false;
+    for (const std::string& r : *rows) {
+        // Columns: one per UTF-8 code point (the names are shortened with "…").
+        EXPECT_LE(std::count_if(r.begin(), r.end(), [](char c) { return (c & 0xC0) != 0x80; }), 80) << r;
+        table |= starts_with(r, "FUNCTION") && contains(r, "START/s") && contains(r, "P99") && contains(r, "ERRORS");
+    }
+    EXPECT_TRUE(table) << shown;
+    EXPECT_TRUE(std::any_of(rows->begin(), rows->end(), [](const std::string& r) {
+        return starts_with(r, "handle_request") && !contains(r, "  0.0 ");
+    })) << "the flowing requests are counted:\n" << shown;
+
+    const completed q = tmux.command({"send-keys", "-t", "top", "q"});
+    ASSERT_TRUE(q.status.ok()) << q.describe();
+    const completed ended = tmux.command({"wait-for", done});  // returns once top has exited
+    EXPECT_TRUE(ended.status.ok()) << ended.describe();
+    expect_it_served_on(*workload);
 }
 
 }  // namespace
