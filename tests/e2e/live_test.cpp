@@ -157,15 +157,15 @@ TEST_F(live, Sigusr1ShowsEveryRequestInFlightNowWithoutStuckAndTheTargetServesOn
     const auto count = cotrace->err().wait_for([](const std::string& l) { return contains(l, " in flight"); });
     ASSERT_TRUE(count.has_value()) << cotrace->describe();
     EXPECT_FALSE(contains(*count, "cotrace: 0 requests")) << *count;
-    // The count line follows the records it counts, on stdout already flushed.
-    std::optional<json> hung;
-    for (const std::string& l : cotrace->out().lines())
-        if (is_in_flight_line(l)) {
-            json r = json::parse(l);
-            for (const json& w : r.at("waiting"))
-                if (w.at("line") == site.line) hung = r;
-        }
-    ASSERT_TRUE(hung.has_value()) << cotrace->describe();
+    // The records it counts are on stdout (another pipe: read by its own thread).
+    const auto record = cotrace->out().wait_for([&](const std::string& l) {
+        if (!is_in_flight_line(l)) return false;
+        const json r = json::parse(l);
+        return std::any_of(r.at("waiting").begin(), r.at("waiting").end(),
+                           [&](const json& w) { return w.at("line") == site.line; });
+    });
+    ASSERT_TRUE(record.has_value()) << cotrace->describe();
+    const std::optional<json> hung = json::parse(*record);
     expect_in_flight_record_of_hang(*hung, workload->pid(), site, "requested");
     EXPECT_FALSE(hung->at("stuck").get<bool>()) << "no --stuck: nothing is called stuck";
     expect_it_served_on(*workload);
