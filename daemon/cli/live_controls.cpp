@@ -111,11 +111,16 @@ void live_controls::show_all(trace_output& out, std::uint64_t now_ts) {
 
 void live_controls::check_stuck(trace_output& out, std::uint64_t now_ts) {
     std::unordered_set<std::uint64_t> now_stuck;
-    out.show_in_flight(now_ts, options_.stuck_ns, [&](in_flight_trace& f) {
-        f.stuck = true;
-        now_stuck.insert(f.t.id);
-        return !stuck_.contains(f.t.id);  // once per episode: shown when it became stuck
-    });
+    out.show_in_flight(
+        now_ts, options_.stuck_ns,
+        [](in_flight_trace& f) {
+            f.stuck = true;
+            return true;
+        },
+        [&](std::uint64_t id) {
+            now_stuck.insert(id);
+            return !stuck_.contains(id);  // once per episode: shown when it became stuck, not copied again
+        });
     stuck_.swap(now_stuck);
 }
 

@@ -796,7 +796,8 @@ void assembler::on_event(const cotrace_event& e) {
 // ---- in flight ----------------------------------------------------------------------
 
 void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
-                          const std::function<void(in_flight_trace&)>& visit) const {
+                          const std::function<void(in_flight_trace&)>& visit,
+                          const std::function<bool(std::uint64_t)>& want) const {
     const std::uint64_t now = epoch(now_ts);
     const auto waited = [now](const suspension& su) { return now > su.start_ns ? now - su.start_ns : 0; };
     in_flight_trace snap;  // reused for every trace visited
@@ -807,6 +808,7 @@ void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
         for (std::size_t i = 0; i < ot.aux.size(); ++i)
             if (ot.aux[i].pending) longest = std::max(longest, waited(t.spans[i].suspends.back()));
         if (min_wait_ns != 0 && longest < min_wait_ns) continue;
+        if (want && !want(t.id)) continue;
 
         snap.t.id = t.id;
         snap.t.pid = t.pid;

@@ -63,7 +63,8 @@ trace_output::trace_output(const output_options& options, symbol_cache& symbols,
 }
 
 std::size_t trace_output::show_in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
-                                         const std::function<bool(in_flight_trace&)>& pick) {
+                                         const std::function<bool(in_flight_trace&)>& pick,
+                                         const std::function<bool(std::uint64_t)>& want) {
     std::size_t shown = 0;
     assembler_->in_flight(now_ts, min_wait_ns, [&](in_flight_trace& f) {
         if (!pick(f)) return;
@@ -72,7 +73,7 @@ std::size_t trace_output::show_in_flight(std::uint64_t now_ts, std::uint64_t min
         if (!in_flight_text_)
             in_flight_text_ = std::make_unique<tree_sink>(std::cerr, isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
         in_flight_text_->on_in_flight(f);
-    });
+    }, want);
     if (shown) {
         out_->flush();
         std::cerr.flush();

@@ -44,8 +44,10 @@ public:
     // passed to `pick`; those it keeps (true) are shown through the sink, or
     // as text on stderr where the format has no in-flight record. Returns
     // how many were shown. Traces are not filtered, and not counted in --limit.
+    // `want` (optional) is asked first, by trace id, before the trace is copied.
     std::size_t show_in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
-                               const std::function<bool(in_flight_trace&)>& pick);
+                               const std::function<bool(in_flight_trace&)>& pick,
+                               const std::function<bool(std::uint64_t)>& want = {});
     const cotrace::assembler& assembled() const { return *assembler_; }
     // Pushes what the sink wrote to its reader (after each batch of events).
     void flush() { out_->flush(); }
