@@ -56,6 +56,10 @@ std::unique_ptr<process> start_cotrace_attach(pid_t pid, const std::vector<std::
     auto c = process::spawn(argv);
     if (!c->err().wait_for([&](const std::string& l) { return is_attached_line(l, pid); }))
         throw std::runtime_error("cotrace did not attach: " + c->describe());
+    // Events flow some time after the probes are attached (hundreds of ms on
+    // a busy machine): the hang must be seen happening, so wait for them.
+    if (!c->err().wait_for([&](const std::string& l) { return contains(l, "cotrace: first event collected "); }))
+        throw std::runtime_error("cotrace collected no event: " + c->describe());
     return c;
 }
 
