@@ -40,6 +40,42 @@ struct {
 } drops SEC(".maps");
 
 /*
+ * Threads that lost an event (a full ring): the thread's next event that
+ * gets through carries COTRACE_EVF_AFTER_LOSS, so the daemon knows where in
+ * the stream, and on which thread, its picture went wrong. Only the thread
+ * itself touches its entry (its probes never nest). threads_with_losses
+ * keeps the common path to one load: the map is looked up only while some
+ * thread has a loss to report (an entry evicted from the LRU map leaves the
+ * count high, which costs lookups, never a marker).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u32);
+	__type(value, u8);
+} lost_threads SEC(".maps");
+__u64 threads_with_losses = 0;
+
+static __always_inline void count_loss(u32 tid)
+{
+	u32 zero = 0;
+	u8 one = 1;
+	u64 *dropped = bpf_map_lookup_elem(&drops, &zero);
+
+	if (dropped)
+		*dropped += 1;
+	if (!bpf_map_update_elem(&lost_threads, &tid, &one, BPF_NOEXIST))
+		__sync_fetch_and_add(&threads_with_losses, 1);
+}
+
+/* After the event went out: the thread's loss is reported. */
+static __always_inline void loss_reported(u32 tid)
+{
+	if (!bpf_map_delete_elem(&lost_threads, &tid))
+		__sync_fetch_and_sub(&threads_with_losses, 1);
+}
+
+/*
  * A general-purpose register by its offset in struct pt_regs (what libbpf
  * records for "8@%rax"-style arguments), read straight from the context:
  * each case is a constant-offset load, cheaper than a helper call copying
@@ -296,8 +332,6 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 {
 	u64 id = bpf_get_current_pid_tgid();
 	struct cotrace_event e = {};
-	u32 zero = 0;
-	u64 *dropped;
 	u64 wake;
 
 	if (!collecting || (targ_tgid && (id >> 32) != targ_tgid))
@@ -313,6 +347,8 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 	e.tid = (u32)id;
 	e.kind = kind;
 	e.cpu = bpf_get_smp_processor_id();
+	if (threads_with_losses && bpf_map_lookup_elem(&lost_threads, &e.tid))
+		e.flags |= COTRACE_EVF_AFTER_LOSS;
 	if (kind == COTRACE_EV_link && e.args[2] != COTRACE_LINK_SPAWN)
 		code_arg = -1;
 	if (code_arg >= 0 && e.args[code_arg] &&
@@ -335,11 +371,10 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 	 * One helper call that reserves, copies and commits (reserve and
 	 * submit are two); the record is built on the stack meanwhile.
 	 */
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), wake)) {
-		dropped = bpf_map_lookup_elem(&drops, &zero);
-		if (dropped)
-			*dropped += 1;
-	}
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), wake))
+		count_loss(e.tid);
+	else if (e.flags & COTRACE_EVF_AFTER_LOSS)
+		loss_reported(e.tid);
 	return 0;
 }
 
@@ -355,6 +390,9 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 #define CODE_ARG_context_capture -1
 #define CODE_ARG_context_enter -1
 #define CODE_ARG_context_exit -1
+#define CODE_ARG_remote_span -1
+#define CODE_ARG_remote_enter -1
+#define CODE_ARG_remote_exit -1
 
 #define COTRACE_PROGRAM(name, nargs)                                           \
 	SEC("usdt")                                                            \
@@ -380,16 +418,16 @@ int on_loader_debug_state(struct pt_regs *ctx)
 {
 	u64 id = bpf_get_current_pid_tgid();
 	struct cotrace_event *e;
-	u32 zero = 0;
-	u64 *dropped;
+	u32 tid = (u32)id;
+	u32 flags = 0;
 
 	if (targ_tgid && (id >> 32) != targ_tgid)
 		return 0;
+	if (threads_with_losses && bpf_map_lookup_elem(&lost_threads, &tid))
+		flags = COTRACE_EVF_AFTER_LOSS;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		dropped = bpf_map_lookup_elem(&drops, &zero);
-		if (dropped)
-			*dropped += 1;
+		count_loss(tid);
 		return 0; /* never stop a process nobody will continue */
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -398,7 +436,10 @@ int on_loader_debug_state(struct pt_regs *ctx)
 	e->tid = (u32)id;
 	e->kind = COTRACE_EV_objects_changed;
 	e->cpu = bpf_get_smp_processor_id();
+	e->flags = flags;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	if (flags)
+		loss_reported(tid);
 	if (hold_on_load)
 		bpf_send_signal(19 /* SIGSTOP */);
 	return 0;

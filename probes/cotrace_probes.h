@@ -55,6 +55,17 @@
  *                                 runs later (resume ... end); parent 0 = the
  *                                 span current on this thread, ~0 = none (a
  *                                 new trace); name: a static C string.
+ *  remote_span(trace_hi, trace_lo, span_id)
+ *                                 the span current on this thread is known to
+ *                                 other processes as span span_id of the W3C
+ *                                 trace (trace_hi, trace_lo): it sent them a
+ *                                 traceparent naming it.
+ *  remote_enter(trace_hi, trace_lo, span_id)
+ *                                 until the matching remote_exit, a span begun
+ *                                 on this thread that would root a new trace
+ *                                 continues the W3C trace (trace_hi, trace_lo)
+ *                                 as a child of the remote span span_id.
+ *  remote_exit(span_id)           closes the remote_enter naming span_id.
  *
  * New probes are appended, so the kinds of existing ones never change.
  */
@@ -69,7 +80,10 @@
 	X(context_capture, 1)                                                  \
 	X(context_enter, 1)                                                    \
 	X(context_exit, 1)                                                     \
-	X(async_begin, 3)
+	X(async_begin, 3)                                                      \
+	X(remote_span, 3)                                                      \
+	X(remote_enter, 3)                                                     \
+	X(remote_exit, 1)
 
 enum cotrace_event_kind {
 	COTRACE_EV_NONE = 0,
@@ -167,5 +181,11 @@ struct cotrace_event {
 
 /* flags */
 #define COTRACE_EVF_CODE_VALID 0x1 /* code was read successfully */
+/*
+ * Events of this thread were lost (ring buffer or daemon queue full) just
+ * before this one: what the thread was running is no longer known. Set by
+ * the collector on the thread's next event that gets through.
+ */
+#define COTRACE_EVF_AFTER_LOSS 0x2
 
 #endif /* COTRACE_PROBES_H */

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/fleet_session.hpp"
 #include "error.hpp"
 #include "collect/probe_discovery.hpp"
 
@@ -103,9 +104,20 @@ std::string resolve_executable(const std::string& argv0) {
 int attach_command(std::uint32_t pid, const session_options& options) {
     if (pid == 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH))
         throw error("no process with PID " + std::to_string(pid) + " (check it with `ps -p " +
-                    std::to_string(pid) + "`)");
+                        std::to_string(pid) + "`)",
+                    exit_usage);
     pidfd_watch watch(pid);
     trace_process(pid, options, watch);
+    return exit_ok;
+}
+
+int attach_command(const std::vector<std::uint32_t>& pids, const session_options& options) {
+    trace_processes(pids, options);
+    return exit_ok;
+}
+
+int attach_binary_command(const std::string& path, const session_options& options) {
+    trace_binary(path, options);
     return exit_ok;
 }
 

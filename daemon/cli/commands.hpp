@@ -11,6 +11,10 @@
 namespace cotrace {
 
 int attach_command(std::uint32_t pid, const session_options& options);
+// Several processes in one session (cli/fleet_session.hpp).
+int attach_command(const std::vector<std::uint32_t>& pids, const session_options& options);
+// Every process running `path`, and every one started later.
+int attach_binary_command(const std::string& path, const session_options& options);
 int run_command(const std::vector<std::string>& argv, const session_options& options);
 int probes_command(std::uint32_t pid, const std::string& path);
 

@@ -29,7 +29,10 @@ void add_output_options(CLI::App& cmd, cotrace::output_options& o, filter_args& 
     cmd.add_option("--format,-f", o.format, "Output format: " + cotrace::sink_formats())
         ->check(CLI::IsMember(cotrace::sink_format_names()))
         ->capture_default_str();
-    cmd.add_option("--output,-o", o.output, "Write traces to FILE instead of stdout")->type_name("FILE");
+    cmd.add_option("--output,-o", o.output,
+                   "Write traces to FILE instead of stdout; with --format dot, a directory (existing, or "
+                   "ending in '/') gets a graph per trace, DIR/<trace id>.dot")
+        ->type_name("FILE|DIR");
     cmd.add_option("--width", o.width,
                    "Longest line of the tree, in columns (default: COLUMNS, else the terminal's, else no limit)")
         ->type_name("N")
@@ -136,9 +139,21 @@ int main(int argc, char** argv) {
 
     cotrace::session_options attach_opts;
     filter_args attach_filters;
-    std::uint32_t attach_pid = 0;
-    auto* attach = app.add_subcommand("attach", "Trace a running process by PID until Ctrl-C, --duration or its exit");
-    attach->add_option("-p,--pid", attach_pid, "Process to trace")->required();
+    std::vector<std::uint32_t> attach_pids;
+    std::string attach_binary;
+    auto* attach = app.add_subcommand(
+        "attach", "Trace running processes by PID until Ctrl-C, --duration or their exit, or every process running a file");
+    auto* attach_pid_opt = attach->add_option("-p,--pid", attach_pids, "Process to trace (repeat for several, one session)")
+                               ->take_all()
+                               ->expected(1, 1 << 16);
+    auto* attach_binary_opt =
+        attach->add_option("--binary", attach_binary,
+                           "Trace every process running PATH, and every one started later, until Ctrl-C or --duration")
+            ->type_name("PATH");
+    attach_pid_opt->excludes(attach_binary_opt);
+    attach->callback([&] {
+        if (attach_pids.empty() && attach_binary.empty()) throw CLI::ValidationError("give -p PID (one or more) or --binary PATH");
+    });
     add_session_options(*attach, attach_opts, attach_filters);
     attach_opts.live.keys = true;  // `s` on a terminal shows what is in flight (run leaves stdin to CMD)
 
@@ -202,7 +217,11 @@ int main(int argc, char** argv) {
         apply(attach_filters, attach_opts.output);
         apply(run_filters, run_opts.output);
         apply(report_filters, report_opts);
-        if (attach->parsed()) return cotrace::attach_command(attach_pid, attach_opts);
+        if (attach->parsed()) {
+            if (!attach_binary.empty()) return cotrace::attach_binary_command(attach_binary, attach_opts);
+            if (attach_pids.size() > 1) return cotrace::attach_command(attach_pids, attach_opts);
+            return cotrace::attach_command(attach_pids.front(), attach_opts);
+        }
         if (run->parsed()) return cotrace::run_command(run_argv, run_opts);
         if (report->parsed()) {
             cotrace::replay_file(report_path, report_opts);

@@ -33,14 +33,17 @@ namespace {
 volatile sig_atomic_t interrupted = 0;
 void on_signal(int) { interrupted = interrupted + 1; }
 
-// SIGINT/SIGTERM end the session cleanly (probes detached, traces flushed);
-// installed without SA_RESTART so a blocking poll returns at once.
+// SIGINT/SIGTERM end the session cleanly (probes detached, traces flushed).
+// SA_RESTART: a write blocked on a slow reader of the output resumes rather
+// than failing the session (poll and timed waits return early regardless,
+// and the loop looks at the flag every few milliseconds).
 class interrupt_handlers {
 public:
     interrupt_handlers() {
         interrupted = 0;
         struct sigaction sa {};
         sa.sa_handler = on_signal;
+        sa.sa_flags = SA_RESTART;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, &old_int_);
         sigaction(SIGTERM, &sa, &old_term_);

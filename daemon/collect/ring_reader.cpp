@@ -36,7 +36,12 @@ std::size_t ring_reader::take(std::size_t budget) {
         if (size < sizeof(cotrace_event)) return;  // not a record of ours
         cotrace_event e;
         std::memcpy(&e, data, sizeof e);
-        if (!queue_.push(e)) ++overflow;
+        const bool marked = !lost_threads_.empty() && lost_threads_.erase(e.tid) != 0;
+        if (marked) e.flags |= COTRACE_EVF_AFTER_LOSS;
+        if (queue_.push(e)) return;
+        ++overflow;
+        if (lost_threads_.size() >= max_lost_threads) lost_threads_.clear();
+        lost_threads_.insert(e.tid);
     });
     if (overflow) overflowed_.fetch_add(overflow, std::memory_order_relaxed);
     if (n) queue_.notify();

@@ -6,11 +6,14 @@
 //
 // Every event that does not reach the consumer is counted: the queue being
 // full (overflow) and, at stop, what was still in the ring (left behind).
+// A thread that lost an event to a full queue has its next event that gets
+// through marked COTRACE_EVF_AFTER_LOSS, as the BPF side does for a full ring.
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <thread>
+#include <unordered_set>
 
 #include "collect/event_queue.hpp"
 #include "collect/ring_consumer.hpp"
@@ -48,6 +51,11 @@ private:
     std::atomic<bool> stop_{false};
     std::atomic<std::uint64_t> overflowed_{0};
     std::atomic<std::uint64_t> left_behind_{0};
+    // Threads whose last event the queue refused (this thread's only).
+    // Bounded: past the bound the oldest entries are mostly of threads that
+    // have exited, and the set starts again.
+    std::unordered_set<std::uint32_t> lost_threads_;
+    static constexpr std::size_t max_lost_threads = 65536;
     std::thread thread_;
 };
 

@@ -48,8 +48,22 @@ struct assembler::thread_state {
     // The partial span this thread was inside at attach (thread_in_span),
     // until the thread names its frame.
     std::uint64_t placeholder = 0;
+    // The thread has come back to the placeholder from a span begun under it.
+    bool placeholder_revisited = false;
     bool idle_known = false;  // seen outside every span: a span begun here with no current span is a root
+    // Events of this thread were lost (COTRACE_EVF_AFTER_LOSS): what it runs
+    // is unknown, and every trace its events touch may miss some, until it is
+    // seen leaving what it ran at the loss (loss_bottom, the outermost span
+    // then; 0: none) or a root leaves it with nothing left on it.
+    bool after_loss = false;
+    std::uint64_t loss_bottom = 0;
     std::string_view name;
+    // Open remote_enter scopes, innermost last: a trace rooted here continues
+    // the innermost one's remote trace.
+    struct remote_entry {
+        std::uint64_t trace_hi, trace_lo, span;
+    };
+    std::vector<remote_entry> remote;
 };
 
 struct assembler::process {
@@ -71,6 +85,9 @@ struct assembler::open_trace {
         std::uint64_t frame = 0;         // its frame address (to forget it when emitted)
         std::uint32_t parent = no_index;  // its parent's index in spans
         bool pending = false;            // its last suspension has not ended
+        // It was running on a thread when that thread lost events: it may
+        // have ended unseen, and its frame been freed and reused.
+        bool orphaned = false;
     };
     trace t;
     std::vector<span_aux> aux;  // per span
@@ -201,9 +218,55 @@ std::uint32_t assembler::new_trace(const cotrace_event& e, process& p) {
     t.final_segment = true;
     t.complete = true;
     t.start_ns = t.end_ns = epoch(e.ts_ns);
+    t.w3c_trace_hi = t.w3c_trace_lo = t.remote_parent = 0;
+    t.joined_trace = t.joined_span = 0;
+    t.joined_pid = 0;
+    if (e.kind < COTRACE_EV_COLLECTOR_FIRST) continue_remote(t, thread_of(p, e.tid));
     order_push_back(slot);
     ++open_trace_count_;
     return slot;
+}
+
+void assembler::continue_remote(trace& t, const thread_state& th) {
+    if (th.remote.empty()) return;
+    const thread_state::remote_entry& r = th.remote.back();
+    t.w3c_trace_hi = r.trace_hi;
+    t.w3c_trace_lo = r.trace_lo;
+    t.remote_parent = r.span;
+}
+
+// The caller traced in this session too: the root joins its span. Decided
+// when the trace is emitted, not when it begins: the caller's announcement
+// may come from another ring (another process's collector) a moment later,
+// but always before the callee's root ends, which answers the caller.
+void assembler::resolve_join(trace& t) const {
+    if (t.remote_parent == 0 || t.joined_trace != 0) return;
+    if (const remote_origin* o = remote_spans_.find(t.remote_parent))
+        if (o->trace_hi == t.w3c_trace_hi && o->trace_lo == t.w3c_trace_lo) {
+            t.joined_trace = o->trace;
+            t.joined_span = o->span;
+            t.joined_pid = o->pid;
+        }
+}
+
+void assembler::announce_remote(thread_state& th, const cotrace_event& e) {
+    const std::uint64_t id = current_span(th);
+    if (id == 0 || e.args[2] == 0) {
+        ++summary_.unattributed;
+        return;
+    }
+    const span_ref r = *span_index_.find(id);
+    open_trace& ot = slots_[r.slot];
+    span& s = ot.t.spans[r.index];
+    // The first id a span or a trace is announced under is the one exported.
+    if (s.remote_id == 0) s.remote_id = e.args[2];
+    if (!ot.t.has_w3c_id()) {
+        ot.t.w3c_trace_hi = e.args[0];
+        ot.t.w3c_trace_lo = e.args[1];
+    }
+    // Bounded like contexts: an announcement nobody answers is forgotten eventually.
+    if (remote_spans_.size() >= options_.max_open_spans) remote_spans_.clear();
+    remote_spans_[e.args[2]] = {e.args[0], e.args[1], ot.t.id, id, e.pid};
 }
 
 span& assembler::new_span(open_trace& ot) {
@@ -219,6 +282,7 @@ span& assembler::new_span(open_trace& ot) {
     s.start_ns = s.first_run_ns = s.end_ns = 0;
     s.status = span_status::running;
     s.thread_hops = 0;
+    s.remote_id = 0;
     return s;
 }
 
@@ -262,6 +326,10 @@ void assembler::note_growth(std::uint32_t slot) {
 
 std::uint64_t assembler::begin_span(process& p, const cotrace_event& e, std::uint64_t frame,
                                     std::uint64_t parent_id, span_kind kind, bool partial) {
+    // A frame still live at a new beginning: its end was lost. Settled
+    // first: it may complete (and emit) the trace it was in.
+    if (frame != 0)
+        if (const std::uint64_t old = live_span(p, frame)) end_unseen(old);
     std::uint32_t slot, parent_index = no_index;
     if (const span_ref* pr = parent_id ? span_index_.find(parent_id) : nullptr) {
         slot = pr->slot;
@@ -273,11 +341,7 @@ std::uint64_t assembler::begin_span(process& p, const cotrace_event& e, std::uin
     open_trace& ot = slots_[slot];
     const std::uint64_t id = next_span_id_++;
     if (frame != 0) {
-        std::uint64_t& live = p.live[frame];
-        // A frame still live at a new beginning: its end was lost.
-        if (live != 0)
-            if (open_trace* old = trace_of(live)) old->lost = true;
-        live = id;
+        p.live[frame] = id;
         thread_state& th = thread_of(p, e.tid);
         if (th.ended_frame == frame) th.ended_frame = th.ended_span = 0;
     }
@@ -322,8 +386,19 @@ std::uint64_t assembler::known_or_partial(process& p, thread_state& th, const co
 }
 
 std::uint64_t assembler::implicit_parent(process& p, thread_state& t, bool& uncertain) {
-    const std::uint64_t parent = current_span(t);
-    uncertain = parent == 0 && !options_.threads_start_idle && !p.thread_states_known && !t.idle_known;
+    std::uint64_t parent = current_span(t);
+    if (parent != 0 && parent == t.placeholder && t.placeholder_revisited) {
+        // The thread keeps beginning spans under the one the census saw it
+        // in, and never names that span's frame: more likely the census
+        // caught it just after that span's end, and every later request
+        // would nest under it. Stop guessing: the thread's state is unknown.
+        t.stack.pop_back();
+        t.after_loss = true;
+        t.loss_bottom = 0;
+        parent = current_span(t);
+    }
+    uncertain = parent == 0 &&
+                (t.after_loss || (!options_.threads_start_idle && !p.thread_states_known && !t.idle_known));
     return parent;
 }
 
@@ -334,7 +409,77 @@ void assembler::pop_running(thread_state& t, std::uint64_t span_id) {
             break;
         }
     }
-    if (t.stack.empty()) t.idle_known = true;  // nothing we know runs here now
+    if (!t.stack.empty()) {
+        if (t.placeholder != 0 && t.stack.back().span_id == t.placeholder) t.placeholder_revisited = true;
+        return;
+    }
+    t.idle_known = true;  // nothing we know runs here now
+    if (t.after_loss) {
+        const span_ref* r = span_index_.find(span_id);
+        if (span_id == t.loss_bottom || (r && r->index == 0)) t.after_loss = false, t.loss_bottom = 0;
+    }
+}
+
+void assembler::lose_track(thread_state& t) {
+    t.after_loss = true;
+    t.loss_bottom = 0;
+    for (const thread_state::running_entry& r : t.stack) {
+        if (r.token == 0 && t.loss_bottom == 0) t.loss_bottom = r.span_id;
+        taint(r.span_id);
+        // It and the spans awaiting it (suspended, not on the stack): the
+        // lost events may have ended any of them.
+        std::uint64_t id = r.span_id;
+        for (int depth = 0; id != 0 && depth < 4096; ++depth) {
+            const span_ref* at = span_index_.find(id);
+            if (!at || slots_[at->slot].aux[at->index].orphaned) break;
+            slots_[at->slot].aux[at->index].orphaned = true;
+            const std::uint64_t* waiter = awaited_by_.find(id);
+            id = waiter ? *waiter : 0;
+        }
+    }
+    t.stack.clear();
+    t.ended_frame = t.ended_span = 0;
+    if (t.placeholder != 0) taint(std::exchange(t.placeholder, 0));
+}
+
+void assembler::end_unseen(std::uint64_t span_id) {
+    const span_ref* r = span_index_.find(span_id);
+    if (!r) return;
+    const std::uint32_t slot = r->slot;
+    open_trace& ot = slots_[slot];
+    ot.lost = true;
+    span& s = ot.t.spans[r->index];
+    if (s.status != span_status::running || ot.aux[r->index].frame == 0) return;
+    // Its end is unknown: it stays "running" in the output, but no longer
+    // holds its trace open.
+    ot.aux[r->index].frame = 0;
+    ot.aux[r->index].pending = false;
+    if (ot.open_spans > 0) --ot.open_spans;
+    if (r->index == 0) ot.root_ended = true;
+    // Emitted once the event is handled: the caller may still hold this trace.
+    if (ot.root_ended && ot.open_spans == 0) settled_.push_back(slot);
+}
+
+void assembler::emit_settled() {
+    for (const std::uint32_t slot : settled_) {
+        open_trace& ot = slots_[slot];
+        if (ot.in_use && ot.root_ended && ot.open_spans == 0) emit(slot, false);
+    }
+    settled_.clear();
+}
+
+bool assembler::orphaned(std::uint64_t span_id) const {
+    const span_ref* r = span_index_.find(span_id);
+    return r && slots_[r->slot].aux[r->index].orphaned;
+}
+
+void assembler::taint(std::uint64_t span_id) {
+    if (open_trace* ot = trace_of(span_id)) ot->lost = true;
+}
+
+void assembler::taint_frame(process& p, std::uint64_t frame) {
+    if (frame != 0 && frame != COTRACE_PARENT_NONE)
+        if (const std::uint64_t id = live_span(p, frame)) taint(id);
 }
 
 void assembler::run_on(thread_state& t, const cotrace_event& e, std::uint64_t id) {
@@ -433,6 +578,7 @@ void assembler::emit(std::uint32_t slot, bool forced) {
     }
     ++summary_.traces;
     if (!t.complete) ++summary_.incomplete;
+    resolve_join(t);
     fill_names(t);
     out_.on_trace(t);
     release(ot);
@@ -473,6 +619,12 @@ bool assembler::emit_segment(std::uint32_t slot) {
     segment_.final_segment = false;
     segment_.complete = !ot.lost && !ot.partial;
     segment_.start_ns = segment_.end_ns = t.start_ns;
+    segment_.w3c_trace_hi = t.w3c_trace_hi;
+    segment_.w3c_trace_lo = t.w3c_trace_lo;
+    segment_.remote_parent = t.remote_parent;
+    segment_.joined_trace = t.joined_trace;
+    segment_.joined_span = t.joined_span;
+    segment_.joined_pid = t.joined_pid;
     segment_.spans.clear();
     segment_.links.clear();
     for (const link& l : t.links)
@@ -505,6 +657,7 @@ bool assembler::emit_segment(std::uint32_t slot) {
             c.status = s.status;
             c.tids = s.tids;
             c.thread_hops = s.thread_hops;
+            c.remote_id = s.remote_id;
             const auto done = s.suspends.end() - (a.pending ? 1 : 0);
             c.suspends.assign(s.suspends.begin(), done);
             s.suspends.erase(s.suspends.begin(), done);
@@ -532,6 +685,10 @@ bool assembler::emit_segment(std::uint32_t slot) {
     held_ -= removable;
     open_span_count_ -= moved_spans;
 
+    resolve_join(t);
+    segment_.joined_trace = t.joined_trace;
+    segment_.joined_span = t.joined_span;
+    segment_.joined_pid = t.joined_pid;
     fill_names(segment_);
     out_.on_trace(segment_);
     for (span& s : segment_.spans) recycle(s, free_spans_);
@@ -582,7 +739,6 @@ void assembler::on_drops(std::uint64_t total_dropped) {
     if (total_dropped <= dropped_seen_) return;
     dropped_seen_ = total_dropped;
     summary_.drops = total_dropped;
-    for (std::uint32_t s = order_head_; s != no_slot; s = slots_[s].next) slots_[s].lost = true;
 }
 
 void assembler::flush() {
@@ -605,6 +761,7 @@ void assembler::on_collector_event(process& p, const cotrace_event& e) {
             std::string_view name = e.args[0] != 0 ? symbols_.function(e.pid, e.args[0]) : unknown_name;
             find_span(id)->name = name.empty() ? unknown_name : name;
             th.placeholder = id;
+            th.placeholder_revisited = false;
             run_on(th, e, id);
             break;
         }
@@ -628,14 +785,23 @@ void assembler::on_collector_event(process& p, const cotrace_event& e) {
 
 void assembler::on_event(const cotrace_event& e) {
     process& p = process_of(e.pid);
+    if (e.flags & COTRACE_EVF_AFTER_LOSS) lose_track(thread_of(p, e.tid));
     if (e.kind >= COTRACE_EV_COLLECTOR_FIRST) {  // not a probe event: not counted
         on_collector_event(p, e);
+        emit_settled();
         enforce_bounds(e.ts_ns);
         return;
     }
     ++summary_.events;
     thread_state& th = thread_of(p, e.tid);
     const std::uint64_t a0 = e.args[0], a1 = e.args[1], a2 = e.args[2];
+    if (th.after_loss) {  // whatever this touches may have lost events
+        if (e.kind == COTRACE_EV_suspend || e.kind == COTRACE_EV_resume || e.kind == COTRACE_EV_end ||
+            e.kind == COTRACE_EV_link)
+            taint_frame(p, a0);
+        if (e.kind == COTRACE_EV_span_begin || e.kind == COTRACE_EV_link || e.kind == COTRACE_EV_async_begin)
+            taint_frame(p, a1);
+    }
 
     switch (e.kind) {
         case COTRACE_EV_suspend: {  // (span, site, awaited)
@@ -646,6 +812,9 @@ void assembler::on_event(const cotrace_event& e) {
             su.start_ns = epoch(e.ts_ns);
             if (a2 != 0) {
                 su.awaited = live_span(p, a2);
+                // A frame of a span orphaned by lost events, now awaited as
+                // a new task: it ended unseen and its memory was reused.
+                if (su.awaited != 0 && orphaned(su.awaited)) su.awaited = 0;
                 if (su.awaited == 0) {
                     su.awaited = begin_span(p, e, a2, id, span_kind::coroutine, false);
                     span& child = *find_span(su.awaited);
@@ -786,10 +955,24 @@ void assembler::on_event(const cotrace_event& e) {
                     break;
                 }
             break;
+        case COTRACE_EV_remote_span:  // (trace_hi, trace_lo, span_id): of the current span
+            announce_remote(th, e);
+            break;
+        case COTRACE_EV_remote_enter:  // (trace_hi, trace_lo, span_id)
+            if ((a0 | a1) != 0 && a2 != 0 && th.remote.size() < 64) th.remote.push_back({a0, a1, a2});
+            break;
+        case COTRACE_EV_remote_exit:  // (span_id)
+            for (auto i = th.remote.size(); i-- > 0;)
+                if (th.remote[i].span == a0) {
+                    th.remote.erase(th.remote.begin() + static_cast<std::ptrdiff_t>(i));
+                    break;
+                }
+            break;
         default:
             ++summary_.unattributed;
             break;
     }
+    if (!settled_.empty()) emit_settled();
     enforce_bounds(e.ts_ns);
 }
 
@@ -810,15 +993,10 @@ void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
         if (min_wait_ns != 0 && longest < min_wait_ns) continue;
         if (want && !want(t.id)) continue;
 
-        snap.t.id = t.id;
-        snap.t.pid = t.pid;
-        snap.t.segment = t.segment;
+        snap.t = t;  // every field as held (the copy reuses the snapshot's storage)
         snap.t.final_segment = false;
         snap.t.complete = !ot.lost && !ot.partial;
-        snap.t.start_ns = t.start_ns;
         snap.t.end_ns = std::max(now, t.start_ns);
-        snap.t.spans = t.spans;
-        snap.t.links = t.links;
         snap.t.thread_names.clear();
         snap.t.process_name = {};
         if (auto p = processes_.find(t.pid); p != processes_.end()) {

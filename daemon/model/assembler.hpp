@@ -68,8 +68,12 @@ public:
     assembler& operator=(const assembler&) = delete;
 
     void on_event(const cotrace_event& e);
-    // The collector's running total of lost events: every trace open now may
-    // have lost some, so each is marked incomplete.
+    // The collector's running total of lost events, for the summary. Where
+    // they were lost is in the stream itself: the next event of a thread
+    // that lost some carries COTRACE_EVF_AFTER_LOSS, and the traces that
+    // thread was running, and those it touches until it is seen idle again,
+    // are marked incomplete (a span whose first event was lost begins a
+    // partial trace when it is next seen).
     void on_drops(std::uint64_t total_dropped);
     // Emits every open trace, marked incomplete (end of the session).
     void flush();
@@ -114,6 +118,14 @@ private:
                              std::uint64_t parent_id, span_kind kind, bool partial);
     std::uint64_t known_or_partial(process& p, thread_state& t, const cotrace_event& e, std::uint64_t frame);
     void pop_running(thread_state& t, std::uint64_t span_id);
+    // Events of t were lost just before this one: forget what runs on it.
+    void lose_track(thread_state& t);
+    void taint(std::uint64_t span_id);  // its trace may miss events
+    // span_id's end was lost (its frame begins anew): its trace no longer waits for it.
+    void end_unseen(std::uint64_t span_id);
+    bool orphaned(std::uint64_t span_id) const;
+    void emit_settled();  // the traces end_unseen left with nothing open
+    void taint_frame(process& p, std::uint64_t frame);
     // span_id runs on e.tid from e.ts_ns: ends its pending suspension, counts
     // a thread hop, and makes it the thread's current span.
     void run_on(thread_state& t, const cotrace_event& e, std::uint64_t span_id);
@@ -123,6 +135,12 @@ private:
     void on_collector_event(process& p, const cotrace_event& e);
 
     std::uint32_t new_trace(const cotrace_event& e, process& p);
+    // A trace rooted on a thread inside a remote_enter scope continues that remote trace.
+    void continue_remote(trace& t, const thread_state& th);
+    // Sets t.joined_* when its remote parent is a span of this session.
+    void resolve_join(trace& t) const;
+    // remote_span: the span current on this thread is known elsewhere by these ids.
+    void announce_remote(thread_state& th, const cotrace_event& e);
     span& new_span(open_trace& ot);
     void emit(std::uint32_t slot, bool forced);
     // Emits what `slot` can give up as a segment; false when it holds only
@@ -156,9 +174,18 @@ private:
     std::deque<open_trace> slots_;
     std::vector<std::uint32_t> free_slots_;
     std::uint32_t order_head_ = no_slot, order_tail_ = no_slot;  // oldest first
+    std::vector<std::uint32_t> settled_;  // slots end_unseen completed during this event
     std::uint32_t biggest_ = no_slot;  // the trace holding most records, roughly
     u64_map<span_ref> span_index_;             // span id -> where it is, for spans held
     u64_map<std::uint64_t> awaited_by_;        // child span id -> the span suspended awaiting it
+    // Remote span id (remote_span's) -> the span of this session it names,
+    // so a callee traced in this session joins its caller's span.
+    struct remote_origin {
+        std::uint64_t trace_hi = 0, trace_lo = 0;
+        std::uint64_t trace = 0, span = 0;
+        std::uint32_t pid = 0;
+    };
+    u64_map<remote_origin> remote_spans_;
     std::vector<span> free_spans_;             // emitted spans, their vectors kept for reuse
     trace segment_;                            // scratch for segments
     std::vector<std::uint8_t> scratch_;        // per span, while cutting a segment

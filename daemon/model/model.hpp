@@ -61,6 +61,9 @@ struct span {
     std::uint32_t thread_hops = 0;  // resumptions on another thread than the last run: tids.size() - 1
     std::vector<suspension> suspends;
     std::vector<annotation> events;
+    // The span id other processes know it by (it sent them a traceparent
+    // naming it: <cotrace/propagation.hpp>); 0: none, it has a session id only.
+    std::uint64_t remote_id = 0;
 };
 
 struct link {
@@ -92,6 +95,16 @@ struct trace {
     std::uint64_t end_ns = 0;
     std::vector<span> spans;  // in order of beginning; spans[0] is the root
     std::vector<link> links;
+    // Requests that cross processes (<cotrace/propagation.hpp>): the W3C
+    // trace id this trace is known by (both 0: none), and when its root
+    // continues a request from another process, the remote parent span's id.
+    std::uint64_t w3c_trace_hi = 0, w3c_trace_lo = 0;
+    std::uint64_t remote_parent = 0;
+    // When that remote parent was traced in this same session: its trace's
+    // and its span's session ids (the callee's root is its child), else 0.
+    std::uint64_t joined_trace = 0, joined_span = 0;
+    std::uint32_t joined_pid = 0;
+    bool has_w3c_id() const { return (w3c_trace_hi | w3c_trace_lo) != 0; }
 };
 
 // Totals of a session, shown at the end.

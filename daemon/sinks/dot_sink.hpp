@@ -1,44 +1,53 @@
 #pragma once
-// --format dot: Graphviz DOT of each trace's path of execution. One digraph
-// for the whole session with one cluster per trace, so `dot -Tsvg` renders
-// the whole output (a file of several digraphs renders only the first).
-// Written as traces arrive; finish() closes the digraph. Left to right,
-// because span names are long; dot stacks the clusters of such a graph
-// bottom-up in the order they are written, so the latest trace is on top.
+// --format dot: each trace as a Graphviz digraph of its path of execution
+// (sinks/dot_graph.hpp draws one), written as traces arrive.
 //
-// Spans are nodes (name, duration, threads, status; coloured when they
-// failed or were cancelled). Edges: parent → child for each await, labelled
-// with the co_await's file:line; spawn, wake and join links dashed and
-// labelled by kind; waits on something untraced as a small note beside the
-// span that waited, a line per site ("waited at file:line (X ms)").
+// Into one stream (stdout, -o FILE) the graphs follow one another, one
+// `digraph` per trace: `dot -Tsvg -O FILE` renders each into a file of its
+// own (FILE.svg, FILE.2.svg, ...), and --trace ID makes it a single graph.
+// A session without traces is one empty graph saying so, so the output
+// always renders. Into a directory (-o DIR/) each graph is a file named by
+// its trace: <trace id>.dot, and <trace id>-segment<N>.dot for the later
+// segments of a trace emitted in segments.
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 
+#include "sinks/dot_graph.hpp"
 #include "sinks/sink.hpp"
 
 namespace cotrace {
 
 class dot_sink : public trace_sink {
 public:
-    explicit dot_sink(std::ostream& out) : out_(out) {}
+    // Opens the stream one graph is written to, by its file name (see
+    // file_name); throws cotrace::error when it cannot.
+    using graph_opener = std::function<std::unique_ptr<std::ostream>(const std::string& file_name)>;
+
+    // Every graph into `out`, one after another.
+    explicit dot_sink(std::ostream& out, dot_limits limits = {}) : out_(&out), limits_(limits) {}
+    // Each graph into a stream of its own.
+    explicit dot_sink(graph_opener open, dot_limits limits = {})
+        : open_(std::move(open)), limits_(limits) {}
+
+    // Throws cotrace::error when a graph's own stream fails.
     void on_trace(const trace& t) override;
     void finish(const session_summary& s) override;
 
-    // `text` as the inside of a DOT double-quoted string: quotes and
-    // backslashes escaped (a backslash would otherwise start a label escape
-    // like \N), newlines as \n, other control characters and malformed UTF-8
-    // replaced, so any span name survives into the rendered graph.
-    static std::string escape(const std::string& text);
+    // "<trace id>.dot", or "<trace id>-segment<N>.dot" for segment N > 0.
+    static std::string file_name(const trace& t);
+
+    static std::string escape(const std::string& text) { return dot_escape(text); }
 
 private:
-    void start();
-
-    std::ostream& out_;
-    bool started_ = false;
+    std::ostream* out_ = nullptr;  // one stream for all, or
+    graph_opener open_;            // a stream per graph
+    dot_limits limits_;
     bool finished_ = false;
-    std::uint64_t traces_ = 0;  // numbers the clusters and keeps node names unique
+    std::uint64_t graphs_ = 0;
 };
 
 }  // namespace cotrace

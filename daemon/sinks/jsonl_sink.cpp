@@ -1,5 +1,6 @@
 #include "sinks/jsonl_sink.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "sinks/json_writer.hpp"
@@ -35,6 +36,26 @@ void write_optional_ns(json_writer& w, std::string_view key, bool known, std::ui
         w.value(ns);
 }
 
+// Requests that cross processes: only for traces that have a part in one,
+// so every other line stays as it was.
+void write_remote(json_writer& w, const trace& t) {
+    if (t.has_w3c_id()) {
+        char id[32];
+        const trace_id_chars hi(t.w3c_trace_hi), lo(t.w3c_trace_lo);
+        std::copy_n(hi.buf, 16, id);
+        std::copy_n(lo.buf, 16, id + 16);
+        w.field("w3c_trace_id", std::string_view(id, sizeof id));
+    }
+    if (t.remote_parent != 0) w.field("remote_parent", std::string_view(trace_id_chars(t.remote_parent)));
+    if (t.joined_trace != 0)  // the caller, traced in this session: the root is a child of its span
+        w.key("joined")
+            .begin_object()
+            .field("trace_id", std::string_view(trace_id_chars(t.joined_trace)))
+            .field("span_id", std::string_view(hex(t.joined_span)))
+            .field("pid", t.joined_pid)
+            .end_object();
+}
+
 void write_spans_and_links(json_writer& w, const trace& t);
 
 void write_trace(json_writer& w, const trace& t) {
@@ -46,6 +67,7 @@ void write_trace(json_writer& w, const trace& t) {
         .field("start_ns", t.start_ns)
         .field("end_ns", t.end_ns);
     if (t.segment != 0 || !t.final_segment) w.field("segment", t.segment).field("final_segment", t.final_segment);
+    write_remote(w, t);
     write_spans_and_links(w, t);
     w.end_object();
 }
@@ -98,6 +120,7 @@ void write_spans_and_links(json_writer& w, const trace& t) {
         else
             w.null();
         w.field("name", s.name).field("partial", s.partial);
+        if (s.remote_id != 0) w.field("remote_id", std::string_view(trace_id_chars(s.remote_id)));
         w.key("site")
             .begin_object()
             .field("function", s.site.function)

@@ -83,6 +83,11 @@ otlp_encoder::otlp_encoder(otlp_options options)
 std::string otlp_encoder::trace_id_hex(const trace& t) const {
     std::string out;
     out.reserve(32);
+    if (t.has_w3c_id()) {  // known to other processes by this id (a traceparent)
+        hex16(t.w3c_trace_hi, out);
+        hex16(t.w3c_trace_lo, out);
+        return out;
+    }
     // Both halves are bijections of the session-unique id: never all zero
     // unless both mixes hit zero at once, which one extra bit rules out.
     std::uint64_t hi = mix(trace_salt_hi_ ^ t.id);
@@ -133,11 +138,30 @@ void otlp_encoder::resource_spans(const trace& t, std::string& out) const {
         w.key("scopeSpans").begin_array().begin_object();
         w.key("scope").begin_object().field("name", "cotrace").field("version", scope_version).end_object();
         w.key("spans").begin_array();
+        // Spans known to other processes by the id their traceparent named
+        // are exported under it, wherever they are referred to.
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> remote_ids;  // session id -> remote id
+        for (const span& o : t.spans)
+            if (o.remote_id != 0) remote_ids.emplace_back(o.id, o.remote_id);
+        const auto span_hex = [&](std::uint64_t span_id) {
+            for (const auto& [id, remote] : remote_ids)
+                if (id == span_id) {
+                    std::string hex;
+                    hex16(remote, hex);
+                    return hex;
+                }
+            return span_id_hex(span_id);
+        };
         for (const span& s : t.spans) {
             if (!exported(t, s)) continue;
             w.begin_object();
-            w.field("traceId", trace_id).field("spanId", span_id_hex(s.id));
-            w.field("parentSpanId", s.parent_id ? span_id_hex(s.parent_id) : std::string());
+            w.field("traceId", trace_id).field("spanId", span_hex(s.id));
+            std::string parent;
+            if (s.parent_id)
+                parent = span_hex(s.parent_id);
+            else if (&s == &t.spans.front() && t.remote_parent != 0)
+                hex16(t.remote_parent, parent);  // the caller's span, in another process
+            w.field("parentSpanId", parent);
             w.field("name", s.name.empty() ? std::string_view("?") : std::string_view(s.name));
             w.field("kind", std::uint32_t{1});  // SPAN_KIND_INTERNAL
             const std::uint64_t end = s.status == span_status::running ? std::max(t.end_ns, s.start_ns) : s.end_ns;
@@ -184,7 +208,7 @@ void otlp_encoder::resource_spans(const trace& t, std::string& out) const {
             w.key("links").begin_array();
             for (const link& l : t.links) {
                 if (l.to != s.id) continue;
-                w.begin_object().field("traceId", trace_id).field("spanId", span_id_hex(l.from));
+                w.begin_object().field("traceId", trace_id).field("spanId", span_hex(l.from));
                 w.key("attributes").begin_array();
                 string_attribute(w, "cotrace.link_kind", to_string(l.kind));
                 w.end_array().end_object();

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "error.hpp"
+#include "sinks/dot_directory.hpp"
 #include "sinks/tree_sink.hpp"
 
 namespace cotrace {
@@ -32,18 +33,27 @@ std::size_t output_width(const output_options& options) {
 }  // namespace
 
 trace_output::trace_output(const output_options& options, symbol_cache& symbols, std::int64_t clock_offset_ns) {
-    if (!options.output.empty()) {
+    if (names_a_directory(options.output)) {
+        // -o DIR: a file per trace, which only dot writes.
+        if (options.format != "dot")
+            throw error("-o " + options.output + " is a directory: only --format dot writes a file per trace (give a "
+                        "file name for --format " + options.format + ")",
+                        exit_usage);
+        own_sink_ = std::make_unique<dot_sink>(dot_directory_opener(options.output));
+        sink_ = own_sink_.get();
+        out_ = &std::cout;  // nothing is written there
+    } else if (!options.output.empty()) {
         file_.open(options.output, std::ios::out | std::ios::trunc);
         if (!file_) throw error("cannot write " + options.output + " (check the directory exists and is writable)");
     }
-    out_ = options.output.empty() ? &std::cout : &file_;
+    if (!sink_) out_ = options.output.empty() ? &std::cout : &file_;
     sink_options so;
     so.colour = options.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
     so.width = output_width(options);
     so.service_name = options.service_name;
     if (options.sink) {
         sink_ = options.sink;
-    } else {
+    } else if (!sink_) {
         own_sink_ = make_sink(options.format, *out_, so);
         sink_ = own_sink_.get();
     }

@@ -87,6 +87,10 @@ public:
             .add("  pid " + std::to_string(t_.pid) + "  " + millis_text(t_.end_ns - t_.start_ns) + "  ")
             .add(to_string(root.status), status_colour(root));
         if (!t_.complete) head.add("  ").add("(incomplete)", yellow);
+        // A request from another process traced in this session: under which span of which trace.
+        if (t_.joined_trace != 0)
+            head.add("  called from trace " + trace_id_text(t_.joined_trace) + " (pid " + std::to_string(t_.joined_pid) +
+                     ")");
         head.write(out_, st_, max_width_);
         // Depth first, without recursion (chains can be very deep).
         struct item {

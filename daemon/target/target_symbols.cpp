@@ -72,6 +72,7 @@ bool target_symbols::in_coroutine_resume(std::uint32_t pid, std::uint64_t addr) 
     const auto ends_with = [&](const std::string& suffix) {
         return sym->size() >= suffix.size() && sym->compare(sym->size() - suffix.size(), suffix.size(), suffix) == 0;
     };
+    if (sym->rfind("_ZN7cotrace6detail", 0) == 0) return false;  // cotrace::detail::
     return ends_with(".actor") || ends_with(".resume") || ends_with("[clone .actor]");
 }
 

@@ -32,6 +32,8 @@ public:
 
     // True when addr lies in a coroutine's resume function (GCC's
     // `[clone .actor]`, Clang's `.resume`), by the mappings last read.
+    // cotrace's own plumbing (namespace cotrace::detail: sync_wait's driver)
+    // is a coroutine that never begins a span, so it is not counted.
     bool in_coroutine_resume(std::uint32_t pid, std::uint64_t addr);
     // The mappings last read for pid (empty if none).
     const std::vector<mapping>& mappings(std::uint32_t pid);

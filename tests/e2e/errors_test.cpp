@@ -59,7 +59,7 @@ std::vector<std::string> protocol_probe_names() {
 TEST_F(Errors, AttachingToAProcessThatDoesNotExistFailsNamingThePid) {
     const pid_t gone = vacant_pid();
     const completed r = run_to_completion({paths::cotrace, "attach", "-p", std::to_string(gone)});
-    EXPECT_TRUE(r.status.exited && r.status.code == 1) << r.describe();
+    EXPECT_TRUE(r.status.exited && r.status.code == 2) << r.describe();
     expect_one_line(r);
     ASSERT_FALSE(r.err.empty());
     EXPECT_TRUE(contains(r.err[0], std::to_string(gone))) << r.err[0];

@@ -4,6 +4,8 @@
 
 #include <signal.h>
 
+#include <set>
+
 #include "support/e2e.hpp"
 
 namespace e2e {
@@ -87,6 +89,41 @@ TEST_F(Load, UnderAFloodCtrlCEndsTheSessionWithinTwoSeconds) {
     const auto counts = summary_of(*cotrace);
     ASSERT_TRUE(counts.has_value()) << "no summary line: " << cotrace->describe();
     EXPECT_GE(counts->traces, 100u) << cotrace->describe();
+    expect_target_unharmed(*flood, semaphores);
+}
+
+// Losing events must not corrupt what comes after: a thread that lost the
+// ends of a request's spans would otherwise nest every later request under
+// them, one trace growing forever. With a ring small enough that events are
+// lost all the time, each flood thread still yields whole requests (a root
+// and its chain of seven, exactly); a trace that lost events is marked so
+// and holds at most the few requests whose frames a loss left ambiguous
+// (frames freed unseen and reused), and nothing is attributed to cotrace's
+// own sync_wait driver, which begins no span.
+TEST_F(Load, AfterLostEventsEveryThreadStillYieldsWholeRequestsNeverNestedIntoEachOther) {
+    auto flood = start_flood(60);
+    const target_semaphores semaphores(flood->pid());
+    // Two seconds of a ring that two producers overrun within microseconds.
+    auto cotrace = start_attach(flood->pid(), {"--ring-size", "16384", "--duration", "2"});
+    ASSERT_TRUE(cotrace->wait(20s).has_value()) << cotrace->describe();
+    const session_output out = collect_output(*cotrace);
+    ASSERT_TRUE(out.stderr_summary.has_value()) << cotrace->describe();
+    EXPECT_GT(out.stderr_summary->drops, 0u) << "a 16 KiB ring under two producers lost nothing? "
+                                              << cotrace->describe();
+    std::size_t complete = 0;
+    std::set<long> threads_with_whole_requests;  // (each thread's tid is in its spans)
+    for (const json& t : out.jsonl.traces) {
+        EXPECT_LE(t["spans"].size(), 4 * 7u) << "requests nested into each other: " << t.dump().substr(0, 2000);
+        for (const json& sp : t["spans"])
+            EXPECT_EQ(sp["name"].get<std::string>().find("drive"), std::string::npos) << t.dump().substr(0, 2000);
+        if (t["complete"].get<bool>()) {
+            ++complete;
+            EXPECT_EQ(t["spans"].size(), 7u) << t.dump();
+            EXPECT_EQ(t["spans"][0]["name"], "request(int)") << t.dump();
+            threads_with_whole_requests.insert(t["spans"][0]["tids"][0].get<long>());
+        }
+    }
+    EXPECT_EQ(threads_with_whole_requests.size(), 2u) << complete << " whole requests";
     expect_target_unharmed(*flood, semaphores);
 }
 

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <map>
+#include <regex>
 #include <set>
 #include <string>
 #include <tuple>
@@ -366,26 +368,94 @@ std::string xml_escaped(const std::string& s) {
 
 class Dot : public testing::TestWithParam<std::string> {};
 
-TEST_P(Dot, GraphvizRendersItWithEverySpanName) {
+// Span boxes Graphviz drew in one SVG document (nodes titled s<span id>;
+// wait notes are s<id>_waits, summaries g<id>).
+std::size_t svg_span_boxes(const std::string& svg) {
+    static const std::regex box("class=\"node\">\n<title>s[0-9]+</title>");
+    return static_cast<std::size_t>(std::distance(std::sregex_iterator(svg.begin(), svg.end(), box),
+                                                  std::sregex_iterator()));
+}
+
+TEST_P(Dot, OIntoADirectoryWritesAGraphPerTraceNamedByItsIdThatGraphvizRendersWithEverySpanName) {
     temp_dir tmp;
-    const fs::path dot_file = tmp / "out.dot", svg_file = tmp / "out.svg";
-    const outcome r =
-        cotrace_cmd({"report", recording(GetParam()).string(), "-f", "dot", "-o", dot_file.string()});
+    const fs::path dir = tmp / "graphs/";
+    const outcome r = cotrace_cmd({"report", recording(GetParam()).string(), "-f", "dot", "-o", dir.string()});
     ASSERT_EQ(r.exit_code, 0) << r.describe();
-    const outcome rendered = run({dot_program, "-Tsvg", dot_file.string(), "-o", svg_file.string()});
+    EXPECT_EQ(r.out, "");
+    const jsonl_output jsonl = parse_jsonl(read_file(expected(GetParam(), "jsonl")));
+    std::set<std::string> want, have;
+    for (const trace_line& t : jsonl.traces) want.insert(t.id() + ".dot");
+    for (const auto& e : fs::directory_iterator(dir)) have.insert(e.path().filename().string());
+    EXPECT_EQ(have, want);
+    std::string all;  // every file, one after another
+    for (const trace_line& t : jsonl.traces) {
+        SCOPED_TRACE(t.id());
+        const fs::path dot_file = dir / (t.id() + ".dot"), svg_file = tmp / (t.id() + ".svg");
+        all += read_file(dot_file);
+        const outcome rendered = run({dot_program, "-Tsvg", dot_file.string(), "-o", svg_file.string()});
+        ASSERT_EQ(rendered.exit_code, 0) << "Graphviz (" << dot_program << ") rejected it: " << rendered.describe();
+        EXPECT_EQ(rendered.err, "") << "Graphviz warned";
+        EXPECT_EQ(rendered.out, "") << "more than one graph";
+        const std::string svg = read_file(svg_file);
+        EXPECT_NE(svg.find("trace " + t.id()), std::string::npos);
+        EXPECT_EQ(svg_span_boxes(svg), t.doc.at("spans").size()) << "a box per span: the demo repeats no sibling";
+        std::set<std::string> names;
+        for (const json& s : t.doc.at("spans")) names.insert(s.at("name"));
+        for (const std::string& n : names)
+            EXPECT_NE(svg.find(">" + xml_escaped(n) + "<"), std::string::npos) << "span name missing: " << n;
+    }
+    // Into one stream, the same graphs one after another.
+    EXPECT_TRUE(same_text(read_file(expected(GetParam(), "dot")), all, "the files together"));
+}
+
+TEST_P(Dot, IntoOneFileEachTraceIsAGraphThatGraphvizRendersIntoAFileOfItsOwn) {
+    temp_dir tmp;
+    const fs::path dot_file = tmp / "out.dot";
+    const outcome r = cotrace_cmd({"report", recording(GetParam()).string(), "-f", "dot", "-o", dot_file.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    // dot -O: out.dot.svg, out.dot.2.svg, ... one per graph.
+    const outcome rendered = run({dot_program, "-Tsvg", "-O", dot_file.string()});
     ASSERT_EQ(rendered.exit_code, 0) << "Graphviz (" << dot_program << ") rejected it: " << rendered.describe();
     EXPECT_EQ(rendered.err, "") << "Graphviz warned";
-    const std::string svg = read_file(svg_file);
-    ASSERT_NE(svg.find("<svg"), std::string::npos);
     const jsonl_output jsonl = parse_jsonl(read_file(expected(GetParam(), "jsonl")));
-    std::set<std::string> names;
-    for (const trace_line& t : jsonl.traces) {
-        EXPECT_NE(svg.find("trace " + t.id()), std::string::npos) << "no cluster for trace " << t.id();
-        for (const json& s : t.doc.at("spans")) names.insert(s.at("name"));
+    ASSERT_EQ(jsonl.traces.size(), 6u);
+    for (std::size_t i = 0; i < jsonl.traces.size(); ++i) {
+        const fs::path svg_file = tmp / ("out.dot" + (i ? "." + std::to_string(i + 1) : std::string()) + ".svg");
+        ASSERT_TRUE(fs::exists(svg_file)) << svg_file;
+        const std::string svg = read_file(svg_file);
+        EXPECT_NE(svg.find("trace " + jsonl.traces[i].id()), std::string::npos) << svg_file;
+        EXPECT_EQ(svg_span_boxes(svg), jsonl.traces[i].doc.at("spans").size()) << svg_file;
     }
-    EXPECT_GE(names.size(), 12u);
-    for (const std::string& n : names)
-        EXPECT_NE(svg.find(">" + xml_escaped(n) + "<"), std::string::npos) << "span name missing: " << n;
+    EXPECT_FALSE(fs::exists(tmp / "out.dot.7.svg"));
+}
+
+TEST_P(Dot, TraceChoosesOneGraph) {
+    const jsonl_output jsonl = parse_jsonl(read_file(expected(GetParam(), "jsonl")));
+    const trace_line& t = jsonl.traces.at(2);
+    const outcome r = cotrace_cmd({"report", recording(GetParam()).string(), "-f", "dot", "--trace", t.id()});
+    ASSERT_EQ(r.exit_code, 0) << r.describe();
+    EXPECT_EQ(r.out.rfind("digraph \"trace " + t.id() + "\" {\n", 0), 0u);
+    EXPECT_EQ(r.out.find("digraph", 1), std::string::npos) << "more than one graph";
+}
+
+TEST(DotUsage, ODirectoryWithAnotherFormatOrOneThatCannotBeWrittenIsOneLineAndExit2) {
+    temp_dir tmp;
+    write_file(tmp / "file", "x");
+    const std::string rec = recording(recordings().front()).string();
+    for (const auto& [format, out, says] : std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"tree", (tmp / "graphs/").string(), "only --format dot writes a file per trace"},
+             {"jsonl", tmp.path().string(), "only --format dot writes a file per trace"},
+             {"dot", (tmp / "file/").string(), "is not a directory"},
+             {"dot", (tmp / "no" / "such/").string(), "cannot create the directory"},
+             {"dot", "/proc/", "cannot write in the directory /proc/"}}) {
+        SCOPED_TRACE(format + " -o " + out);
+        const outcome r = cotrace_cmd({"report", rec, "-f", format, "-o", out});
+        EXPECT_EQ(r.exit_code, 2) << r.describe();
+        EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+        EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+        EXPECT_EQ(r.out, "");
+    }
+    EXPECT_FALSE(fs::exists(tmp / "graphs")) << "made for a format that cannot use it";
 }
 
 INSTANTIATE_TEST_SUITE_P(Recording, Dot, testing::ValuesIn(recordings()),

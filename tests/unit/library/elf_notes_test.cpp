@@ -122,6 +122,10 @@ const std::vector<std::pair<std::string, std::size_t>>& contract_probes() {
 // from the Asio integration (asio_tracking.hpp), checked in the Asio demo.
 // Keep this list exact: the test fails when one of them shows up in pipeline.
 const std::set<std::string> kNotInPipeline = {"async_begin"};
+// The cross-process probes (propagation.hpp): only programs that make RPCs
+// carry them, checked in the RPC examples.
+const std::set<std::string> kCaller = {"remote_span"};
+const std::set<std::string> kCallee = {"remote_enter", "remote_exit"};
 
 TEST(ElfNotes, ParserReadsNotesAndSections) {
     const auto notes = stapsdt_notes(
@@ -194,9 +198,19 @@ std::set<std::string> all_contract_probes() {
 
 TEST(ElfNotes, TracedPipelineHasEveryProbeOfTheLibraryWithItsArgumentCountAndASemaphore) {
     std::set<std::string> required = all_contract_probes();
-    for (const std::string& name : kNotInPipeline) required.erase(name);
-    expect_probes(COTRACE_TEST_PIPELINE, required, kNotInPipeline);
+    std::set<std::string> absent = kNotInPipeline;
+    absent.insert(kCaller.begin(), kCaller.end());
+    absent.insert(kCallee.begin(), kCallee.end());
+    for (const std::string& name : absent) required.erase(name);
+    expect_probes(COTRACE_TEST_PIPELINE, required, absent);
 }
+
+#ifdef COTRACE_TEST_RPC_CLIENT
+TEST(ElfNotes, TheRpcClientCarriesTheCallersProbeAndTheServerTheCalleesWithSemaphores) {
+    expect_probes(COTRACE_TEST_RPC_CLIENT, kCaller, kCallee);
+    expect_probes(COTRACE_TEST_RPC_SERVER, kCallee, kCaller);
+}
+#endif
 
 #ifdef COTRACE_TEST_ASIO_ECHO  // the Asio demo is built (asio.hpp found)
 TEST(ElfNotes, TracedAsioDemoHasTheProbesThePipelineLacks) {

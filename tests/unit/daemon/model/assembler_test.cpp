@@ -820,41 +820,117 @@ TEST(Assembler, AnEndStampedBeforeTheSuspendItFollowsGivesNoNegativeSuspension) 
 
 // ---- drops --------------------------------------------------------------------
 
-TEST(Assembler, DropsMarkEveryOpenTraceIncompleteButNotTracesBegunAfter) {
+TEST(Assembler, TheDropTotalGoesToTheSummaryAndNeverGoesBack) {
     harness h;
-    h.assembler().on_drops(0);  // nothing lost yet
+    h.assembler().on_drops(0);
+    EXPECT_EQ(h.summary().drops, 0u);
+    h.assembler().on_drops(5);
+    h.assembler().on_drops(3);  // a running total never goes back
+    EXPECT_EQ(h.summary().drops, 5u);
+}
+
+// Where events were lost is in the stream: the thread's next event is marked.
+// The trace that thread was running misses its child's end: incomplete. A
+// trace on another thread, open all along, lost nothing. The thread's next
+// request is whole again, and a root of its own, not nested under the spans
+// whose ends were lost.
+TEST(Assembler, AfterALossTheTracesTheThreadWasRunningAreIncompleteAndItsNextRequestIsWhole) {
+    harness h(traced_from_start());
     h.play({
         span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),
-        suspend(T1, ROOT, IO_SITE),
+        suspend(T1, ROOT, AWAIT_CHILD_SITE, CHILD).code(CODE_CHILD),
         span_begin(T2, OTHER, 0, MAIN_SITE).code(CODE_OTHER),
-    });
-    h.assembler().on_drops(5);
-    EXPECT_EQ(h.summary().drops, 5u);
-    h.play({
-        span_begin(T3, ROOT_B, 0, MAIN_SITE).code(CODE_CHILD),
-        end(T3, ROOT_B),
-    });
-    h.assembler().on_drops(5);  // the same running total: nothing new lost
-    h.assembler().on_drops(3);  // never goes back
-    EXPECT_EQ(h.summary().drops, 5u);
-    h.play({
-        span_begin(T3, CHILD_B, 0, MAIN_SITE).code(CODE_GRANDCHILD),
-        end(T3, CHILD_B),
-        resume(T1, ROOT),
-        end(T1, ROOT),
+        suspend(T2, OTHER, IO_SITE),
+        // lost here: end(T1, CHILD)
+        end(T1, ROOT).after_loss(),
+        span_begin(T1, ROOT_B, 0, MAIN_SITE).code(CODE_ROOT),
+        suspend(T1, ROOT_B, AWAIT_CHILD_SITE, CHILD_B).code(CODE_CHILD),
+        end(T1, CHILD_B),
+        end(T1, ROOT_B),
+        resume(T2, OTHER),
         end(T2, OTHER),
     });
-    ASSERT_EQ(h.traces().size(), 4u);
-    EXPECT_EQ(h.traces()[0].spans[0].name, "fetch_user(int)");
+    h.assembler().flush();
+    ASSERT_EQ(h.traces().size(), 3u);
+    std::size_t complete = 0;
+    for (const auto& t : h.traces()) {
+        EXPECT_TRUE(well_formed(t));
+        complete += t.complete;
+        EXPECT_EQ(t.spans[0].parent_id, 0u);
+    }
+    EXPECT_EQ(complete, 2u);
+    EXPECT_EQ(h.traces()[0].spans.size(), 2u);  // ROOT_B and its child
     EXPECT_TRUE(h.traces()[0].complete);
-    EXPECT_EQ(h.traces()[1].spans[0].name, "query(int)");
+    EXPECT_EQ(h.traces()[1].spans[0].name, "other(int)");
     EXPECT_TRUE(h.traces()[1].complete);
-    EXPECT_EQ(h.traces()[2].spans[0].name, "handle_request(int)");
+    EXPECT_EQ(h.traces()[2].spans[0].name, "handle_request(int)");  // flushed: its child never ended
     EXPECT_FALSE(h.traces()[2].complete);
-    EXPECT_EQ(h.traces()[3].spans[0].name, "other(int)");
-    EXPECT_FALSE(h.traces()[3].complete);
-    EXPECT_EQ(h.summary().incomplete, 2u);
-    EXPECT_EQ(h.summary().traces, 4u);
+}
+
+// The lost events may have begun spans: a span begun after the loss with no
+// explicit parent is not guessed into what the thread ran before; it roots a
+// partial trace, until the thread is seen leaving what it ran at the loss.
+TEST(Assembler, AfterALossASpanBegunBeforeTheThreadIsSeenIdleRootsAPartialTrace) {
+    harness h(traced_from_start());
+    h.play({
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),
+        span_begin(T1, CHILD, 0, AWAIT_CHILD_SITE).code(CODE_CHILD).after_loss(),
+        end(T1, CHILD),
+        end(T1, ROOT),  // what T1 ran at the loss leaves it: T1 is known idle again
+        span_begin(T1, ROOT_B, 0, MAIN_SITE).code(CODE_ROOT),
+        end(T1, ROOT_B),
+    });
+    ASSERT_EQ(h.traces().size(), 3u);
+    EXPECT_EQ(h.traces()[0].spans[0].name, "fetch_user(int)");
+    EXPECT_TRUE(h.traces()[0].spans[0].partial);
+    EXPECT_FALSE(h.traces()[0].complete);
+    EXPECT_EQ(h.traces()[1].spans[0].name, "handle_request(int)");
+    EXPECT_FALSE(h.traces()[1].complete);
+    EXPECT_TRUE(h.traces()[2].complete);
+    for (const auto& t : h.traces()) EXPECT_TRUE(well_formed(t));
+}
+
+// A span resumed by a lost event: its trace is not on the thread's stack at
+// the loss, but it is touched by the thread's events before it is seen idle.
+TEST(Assembler, AfterALossATraceTheThreadTouchesBeforeItIsSeenIdleIsIncomplete) {
+    harness h(traced_from_start());
+    h.play({
+        span_begin(T2, OTHER, 0, MAIN_SITE).code(CODE_OTHER),
+        suspend(T2, OTHER, IO_SITE),
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),
+        // lost here: end(T1, ROOT), resume(T1, OTHER)
+        end(T1, OTHER).after_loss(),
+    });
+    h.assembler().flush();
+    ASSERT_EQ(h.traces().size(), 2u);
+    for (const auto& t : h.traces()) EXPECT_FALSE(t.complete) << t.spans[0].name;
+}
+
+// The span a lost end left running had its frame freed and reused by the
+// next request: the new task is a new span, not the old one resumed, and the
+// old trace, no longer waiting for an end that will not come, is emitted.
+TEST(Assembler, AFrameReusedAfterItsEndWasLostBeginsANewSpan) {
+    harness h(traced_from_start());
+    h.play({
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),
+        suspend(T1, ROOT, AWAIT_CHILD_SITE, CHILD).code(CODE_CHILD),
+        // lost here: end(T1, CHILD), end(T1, ROOT)
+        span_begin(T1, ROOT_B, 0, MAIN_SITE).code(CODE_OTHER).after_loss(),
+        suspend(T1, ROOT_B, AWAIT_CHILD_SITE, CHILD).code(CODE_GRANDCHILD),  // CHILD's memory, reused
+        end(T1, CHILD),
+        end(T1, ROOT_B),
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),  // ROOT's memory, reused
+        end(T1, ROOT),
+    });
+    ASSERT_EQ(h.traces().size(), 3u);
+    const trace& after = h.traces()[0];
+    EXPECT_EQ(span_names(after), (std::vector<std::string>{"other(int)", "query(int)"}));
+    EXPECT_FALSE(after.complete) << "begun while the thread's state was unknown";
+    const trace& lost = h.traces()[1];
+    EXPECT_EQ(span_names(lost), (std::vector<std::string>{"handle_request(int)", "fetch_user(int)"}));
+    EXPECT_FALSE(lost.complete);
+    for (const auto& sp : lost.spans) EXPECT_EQ(sp.status, cotrace::span_status::running) << "its end is unknown";
+    EXPECT_TRUE(h.traces()[2].complete);
     for (const auto& t : h.traces()) EXPECT_TRUE(well_formed(t));
 }
 

@@ -42,6 +42,33 @@ TEST(AttachState, AThreadReportedInsideASpanGivesItsNewSpansAPartialParentNeverA
     EXPECT_EQ(h.summary().spans, 2u) << "the placeholder and its frame are one span";
 }
 
+// The census can catch a thread just after its span's end probe, before it
+// returns: the thread then begins every later request under a span that will
+// never show again. Past the first, the guess is dropped: the next request
+// is a partial root, and once it leaves the thread, requests are whole again.
+TEST(AttachState, APlaceholderThatNeverShowsStopsAdoptingRequestsAfterTheFirst) {
+    harness h(attached());
+    h.play({
+        thread_in_span(T1, CODE_ROOT),
+        span_begin(T1, CHILD, 0, MAIN_SITE).code(CODE_CHILD),
+        end(T1, CHILD),
+        span_begin(T1, ROOT_B, 0, MAIN_SITE).code(CODE_OTHER),
+        end(T1, ROOT_B),
+        span_begin(T1, OTHER, 0, MAIN_SITE).code(CODE_OTHER),
+        end(T1, OTHER),
+    });
+    h.assembler().flush();
+    ASSERT_EQ(h.traces().size(), 3u);
+    EXPECT_EQ(span_names(h.traces()[0]), (names{"other(int)"}));
+    EXPECT_TRUE(h.traces()[0].spans[0].partial);
+    EXPECT_FALSE(h.traces()[0].complete);
+    EXPECT_EQ(span_names(h.traces()[1]), (names{"other(int)"}));
+    EXPECT_TRUE(h.traces()[1].complete);
+    EXPECT_EQ(span_names(h.traces()[2]), (names{"handle_request(int)", "fetch_user(int)"}));
+    EXPECT_FALSE(h.traces()[2].complete);
+    for (const trace& t : h.traces()) EXPECT_TRUE(well_formed(t));
+}
+
 TEST(AttachState, OnceThreadStatesAreKnownAThreadNotReportedInASpanRootsCompleteTraces) {
     harness h(attached());
     h.play({

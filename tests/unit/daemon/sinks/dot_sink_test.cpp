@@ -1,5 +1,7 @@
-// --format dot against a string stream, and rendered by Graphviz itself: the
-// whole output is one graph `dot -Tsvg` draws, with every span name intact.
+// --format dot against string streams, and rendered by Graphviz itself: a
+// digraph per trace that `dot -Tsvg` draws with every span name intact, into
+// one stream or a stream (file) per trace, and the bounds that keep any one
+// graph drawable.
 
 #include "sinks/dot_sink.hpp"
 
@@ -9,13 +11,20 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "error.hpp"
+#include "sinks/dot_directory.hpp"
 #include "sinks/sink.hpp"
+#include "sinks/text_format.hpp"
 #include "support/sample_traces.hpp"
 
 namespace {
@@ -110,14 +119,13 @@ std::size_t occurrences(const std::string& text, const std::string& what) {
 
 // The line declaring a span's node (span ids are unique in these traces).
 std::string node_line(const std::string& dot, std::uint64_t span_id) {
-    const std::regex line("\\n    t[0-9]+_s" + std::to_string(span_id) + " \\[label=[^\\n]*");
+    const std::regex line("\\n  [sg]" + std::to_string(span_id) + " \\[label=[^\\n]*");
     std::smatch m;
     return std::regex_search(dot, m, line) ? m.str().substr(1) : std::string();
 }
 
 std::string edge_line(const std::string& dot, std::uint64_t from, std::uint64_t to) {
-    const std::regex line("\\n    t[0-9]+_s" + std::to_string(from) + " -> t[0-9]+_s" +
-                          std::to_string(to) + "[ ;][^\\n]*");
+    const std::regex line("\\n  s" + std::to_string(from) + " -> s" + std::to_string(to) + "[ ;][^\\n]*");
     std::smatch m;
     return std::regex_search(dot, m, line) ? m.str().substr(1) : std::string();
 }
@@ -140,19 +148,21 @@ TEST(DotSink, TheWholeOutputRendersWithDotAndTheSvgShowsEverySpanName) {
         EXPECT_NE(text.find(id), std::string::npos) << id;
 }
 
-TEST(DotSink, TheOutputIsOneDigraphWithOneClusterPerTraceClosedByFinish) {
+TEST(DotSink, IntoOneStreamEachTraceIsADigraphOfItsOwnWrittenAsItArrives) {
     std::ostringstream out;
     cotrace::dot_sink sink(out);
     sink.on_trace(request_trace());
-    // Written as traces arrive.
-    EXPECT_EQ(out.str().rfind("digraph cotrace {\n", 0), 0u);
+    // Written as traces arrive, each graph complete.
+    EXPECT_EQ(out.str().rfind("digraph \"trace 0000109200000001\" {\n", 0), 0u);
     EXPECT_NE(out.str().find("handle_request(int)"), std::string::npos);
+    EXPECT_EQ(out.str().substr(out.str().size() - 2), "}\n");
     sink.on_trace(partial_trace());
     sink.finish({});
     sink.finish({});
     const std::string dot = out.str();
-    EXPECT_EQ(occurrences(dot, "digraph"), 1u);
-    EXPECT_EQ(occurrences(dot, "subgraph \"cluster_"), 2u);
+    EXPECT_EQ(occurrences(dot, "digraph "), 2u);
+    EXPECT_NE(dot.find("\n}\ndigraph \"trace 0000109200000002\" {\n"), std::string::npos);
+    EXPECT_EQ(occurrences(dot, "subgraph"), 0u);
     EXPECT_EQ(dot.substr(dot.size() - 2), "}\n");
     EXPECT_EQ(occurrences(dot, "{"), occurrences(dot, "}"));
 }
@@ -202,7 +212,7 @@ TEST(DotSink, SpawnJoinAndWakeLinksAreDashedAndLabelledByKind) {
     EXPECT_NE(wake.find("style=dashed, label=\"wake\""), std::string::npos) << wake;
     // A spawn is how its child began (one edge, ranked); the others point
     // across the tree and leave the layout alone.
-    EXPECT_EQ(occurrences(dot, "_s1 -> t1_s7"), 1u);
+    EXPECT_EQ(occurrences(dot, "  s1 -> s7"), 1u);
     EXPECT_EQ(spawn.find("constraint=false"), std::string::npos);
     EXPECT_NE(join.find("constraint=false"), std::string::npos);
     EXPECT_NE(wake.find("constraint=false"), std::string::npos);
@@ -262,6 +272,7 @@ TEST(DotSink, ASessionWithNoTracesIsAnEmptyGraphThatRenders) {
     REQUIRE_DOT();
     const std::string dot = render({});
     EXPECT_EQ(occurrences(dot, "digraph"), 1u);
+    EXPECT_NE(dot.find("label=\"no traces\""), std::string::npos);
     EXPECT_EQ(run_dot(dot).status, 0);
 }
 
@@ -273,6 +284,261 @@ TEST(DotSink, TheRegistryMakesItForFormatDot) {
     sink->on_trace(request_trace());
     sink->finish({});
     EXPECT_EQ(run_dot(out.str()).status, 0);
+}
+
+// ---- a graph per trace -------------------------------------------------------
+
+// Graphs written through an opener, by file name.
+struct opened_graphs {
+    std::vector<std::string> names;
+    std::map<std::string, std::shared_ptr<std::ostringstream>> text;
+    cotrace::dot_sink::graph_opener opener() {
+        return [this](const std::string& name) -> std::unique_ptr<std::ostream> {
+            names.push_back(name);
+            auto s = std::make_shared<std::ostringstream>();
+            text[name] = s;
+            // The sink owns what it is given: a stream writing into `s`.
+            return std::make_unique<std::ostream>(s->rdbuf());
+        };
+    }
+};
+
+TEST(DotSink, ThroughAnOpenerEachTraceIsAGraphOfItsOwnNamedByItsTraceId) {
+    REQUIRE_DOT();
+    opened_graphs files;
+    cotrace::dot_sink sink(files.opener());
+    for (const auto& t : all_traces()) sink.on_trace(t);
+    sink.finish({});
+    EXPECT_EQ(files.names, (std::vector<std::string>{"0000109200000001.dot", "0000109200000002.dot",
+                                                     "0000109200000003.dot", "0000030900000001.dot"}));
+    for (const auto& [name, text] : files.text) {
+        SCOPED_TRACE(name);
+        EXPECT_EQ(occurrences(text->str(), "digraph "), 1u);
+        EXPECT_EQ(text->str().rfind("digraph \"trace " + name.substr(0, 16) + "\" {\n", 0), 0u);
+        const rendered r = run_dot(text->str());
+        ASSERT_EQ(r.status, 0) << r.svg;
+        EXPECT_EQ(occurrences(r.svg, "<svg"), 1u);
+    }
+}
+
+TEST(DotSink, LaterSegmentsOfATraceAreFilesOfTheirOwnTitledWithTheirSegment) {
+    trace first = request_trace(), second = request_trace();
+    first.final_segment = false;
+    second.segment = 1;
+    EXPECT_EQ(cotrace::dot_sink::file_name(first), "0000109200000001.dot");
+    EXPECT_EQ(cotrace::dot_sink::file_name(second), "0000109200000001-segment1.dot");
+    opened_graphs files;
+    cotrace::dot_sink sink(files.opener());
+    sink.on_trace(first);
+    sink.on_trace(second);
+    ASSERT_EQ(files.names.size(), 2u);
+    EXPECT_NE(files.text.at("0000109200000001.dot")->str().find("· segment 0\""), std::string::npos);
+    EXPECT_NE(files.text.at("0000109200000001-segment1.dot")->str().find("· segment 1 (last)\""), std::string::npos);
+}
+
+TEST(DotSink, AGraphWhoseStreamFailsIsAnError) {
+    cotrace::dot_sink sink([](const std::string&) -> std::unique_ptr<std::ostream> {
+        auto out = std::make_unique<std::ostream>(nullptr);  // no buffer: every write fails
+        return out;
+    });
+    EXPECT_THROW(sink.on_trace(request_trace()), cotrace::error);
+}
+
+// ---- the bounds that keep a graph drawable ---------------------------------------
+
+// Node declarations (spans and summaries; not wait notes) in DOT text.
+std::size_t box_count(const std::string& dot) {
+    const std::regex box("\\n  [sg][0-9]+ \\[label=");
+    return static_cast<std::size_t>(std::distance(std::sregex_iterator(dot.begin(), dot.end(), box),
+                                                  std::sregex_iterator()));
+}
+
+// A session as Asio shows it: one root, `operations` children taking turns
+// at two sites (receive at session.cpp:20 for 5-7 µs, send at :30 for 2 µs),
+// each awaited by the root; each send wakes the next receive.
+constexpr std::uint64_t SESSION = 1000;
+trace session_trace(std::size_t operations) {
+    trace t;
+    t.id = 0x0000109200000009;
+    t.pid = PID;
+    t.start_ns = us(0);
+    t.end_ns = us(10 * operations + 10);
+    span root = make_span(SESSION, 0, "session", t.start_ns, t.end_ns, span_status::ok, {T1});
+    t.spans.push_back(root);
+    for (std::size_t i = 0; i < operations; ++i) {
+        const bool send = i % 2 == 1;
+        const std::uint64_t start = us(10 * i + 1), end = start + (send ? 2 : 5 + (i / 2) % 3) * 1000;
+        span op = make_span(SESSION + 1 + i, SESSION, send ? "socket.async_send" : "socket.async_receive", start,
+                            end, span_status::ok, {T1});
+        op.site = site("/src/session.cpp", send ? 30 : 20);
+        t.spans[0].suspends.push_back(wait(op.site, start, end, op.id, T1));
+        t.spans.push_back(op);
+        if (send && i + 1 < operations)
+            t.links.push_back({op.id, op.id + 1, link_kind::wake, end, T1});
+    }
+    return t;
+}
+
+std::string render_with(const trace& t, cotrace::dot_limits limits) {
+    std::ostringstream out;
+    cotrace::write_dot_graph(out, t, limits);
+    return out.str();
+}
+
+TEST(DotSink, RepeatedSiblingsAreOneNodeSayingHowManyWithTotalShortestAndLongest) {
+    REQUIRE_DOT();
+    const trace t = session_trace(1000);
+    const std::string dot = render({t});
+    EXPECT_EQ(box_count(dot), 3u) << "the session, its receives, its sends";
+    std::uint64_t receive_total = 0;
+    for (const span& s : t.spans)
+        if (s.name == "socket.async_receive") receive_total += s.end_ns - s.start_ns;
+    EXPECT_NE(dot.find("×500 socket.async_receive\\ntotal " + cotrace::millis_text(receive_total) +
+                       " · min 0.005 ms · max 0.007 ms\\n500 ok"),
+              std::string::npos)
+        << dot;
+    EXPECT_NE(dot.find("×500 socket.async_send\\ntotal 1.00 ms · min 0.002 ms · max 0.002 ms\\n500 ok"),
+              std::string::npos);
+    // Their edges keep the await's site, and the wakes between them are one
+    // edge that says how many.
+    EXPECT_NE(dot.find("-> g1001 [label=\"session.cpp:20\"]"), std::string::npos);
+    EXPECT_NE(dot.find("g1002 -> g1001 [style=dashed, label=\"wake ×499\""), std::string::npos);
+    EXPECT_EQ(dot.find("more span"), std::string::npos) << "nothing left out";
+    const rendered r = run_dot(dot);
+    ASSERT_EQ(r.status, 0) << r.svg;
+    EXPECT_EQ(occurrences(r.svg, "class=\"node\""), 3u);
+}
+
+TEST(DotSink, FewerRepeatsThanTheThresholdStayANodeEach) {
+    const trace t = session_trace(6);  // 3 receives, 3 sends
+    EXPECT_EQ(box_count(render_with(t, {})), 7u);
+    EXPECT_EQ(box_count(render_with(t, {500, 3})), 3u);
+}
+
+TEST(DotSink, ChildrenOfSummarisedSiblingsAreSummarisedUnderThem) {
+    trace t = session_trace(0);
+    for (std::uint64_t i = 0; i < 300; ++i) {
+        span h = make_span(2000 + 2 * i, SESSION, "handler", us(i), us(i + 1), span_status::ok, {T1});
+        span r = make_span(2001 + 2 * i, h.id, "read", us(i), us(i + 1),
+                           i == 7 ? span_status::error : span_status::ok, {T1});
+        t.spans.push_back(h);
+        t.spans.push_back(r);
+    }
+    const std::string dot = render({t});
+    EXPECT_EQ(box_count(dot), 3u);
+    EXPECT_NE(dot.find("×300 handler"), std::string::npos);
+    EXPECT_NE(dot.find("×300 read\\ntotal " + cotrace::millis_text(300'000)), std::string::npos) << dot;
+    EXPECT_NE(dot.find("\\n299 ok · 1 error\""), std::string::npos) << dot;
+    EXPECT_NE(dot.find("g2000 -> g2001"), std::string::npos);
+    // Coloured by its worst member.
+    EXPECT_NE(node_line(dot, 2001).find("fillcolor=\"#fde0dc\""), std::string::npos);
+}
+
+// A root with `n` children of distinct sites (nothing to summarise), each
+// with a child of its own.
+trace wide_trace(std::uint32_t n) {
+    trace t = session_trace(0);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        span c = make_span(10'000 + 2 * i, SESSION, "step", us(i), us(i + 1), span_status::ok, {T1});
+        c.site = site("/src/wide.cpp", i + 1);
+        span g = make_span(10'001 + 2 * i, c.id, "leaf", us(i), us(i + 1), span_status::ok, {T1});
+        t.spans.push_back(c);
+        t.spans.push_back(g);
+    }
+    return t;
+}
+
+TEST(DotSink, PastTheNodeCapTheRestIsOneNodeSayingHowManySpansWereNotDrawn) {
+    REQUIRE_DOT();
+    const trace t = wide_trace(2000);
+    const std::string dot = render({t});
+    const std::size_t boxes = box_count(dot);
+    EXPECT_EQ(boxes, 499u);
+    const std::size_t left_out = t.spans.size() - boxes;
+    EXPECT_NE(dot.find(std::to_string(left_out) + " more spans not drawn\\n×2000 leaf\\n×1502 step\\n" +
+                       "(a graph shows at most 500 nodes"),
+              std::string::npos)
+        << dot.substr(dot.find("left_out"));
+    // Breadth first: the root and the first children, no grandchild.
+    EXPECT_FALSE(node_line(dot, SESSION).empty());
+    EXPECT_FALSE(node_line(dot, 10'000).empty());
+    EXPECT_TRUE(node_line(dot, 10'001).empty());
+    const rendered r = run_dot(dot);
+    ASSERT_EQ(r.status, 0) << r.svg;
+    EXPECT_EQ(occurrences(r.svg, "class=\"node\""), 500u);
+    // A smaller cap counts wait notes too.
+    const std::string small = render_with(wide_trace(10), {8, 4});
+    EXPECT_EQ(box_count(small), 7u);
+    EXPECT_NE(small.find("14 more spans not drawn"), std::string::npos);
+}
+
+TEST(DotSink, ASessionOf200kOperationsIsOneSmallGraphThatRenders) {
+    REQUIRE_DOT();
+    const std::string dot = render({session_trace(200'000)});
+    EXPECT_EQ(box_count(dot), 3u);
+    EXPECT_NE(dot.find("×100000 socket.async_receive"), std::string::npos);
+    EXPECT_LT(dot.size(), 4096u);
+    EXPECT_EQ(run_dot(dot).status, 0);
+}
+
+TEST(DotSink, SpansSharingAnIdAsADamagedInputMightStillMakeAGraphThatRenders) {
+    REQUIRE_DOT();
+    trace t = request_trace();
+    for (std::size_t i = 1; i < 4; ++i) t.spans.push_back(t.spans[i]);  // ids 2..4 again
+    t.spans.push_back(t.spans[0]);                                     // and the root's
+    const std::string dot = render_with(t, {6, 4});
+    EXPECT_EQ(run_dot(dot).status, 0) << dot;
+    EXPECT_EQ(run_dot(render({t})).status, 0);
+}
+
+// ---- -o DIR ------------------------------------------------------------------------
+
+struct scratch_dir {
+    std::string path;
+    scratch_dir() {
+        char templ[] = "/tmp/cotrace_dot_dir_test_XXXXXX";
+        path = mkdtemp(templ) ? templ : "";
+    }
+    ~scratch_dir() { std::filesystem::remove_all(path); }
+};
+
+TEST(DotDirectory, APathEndingInASlashOrAnExistingDirectoryNamesADirectory) {
+    scratch_dir d;
+    EXPECT_TRUE(cotrace::names_a_directory(d.path));
+    EXPECT_TRUE(cotrace::names_a_directory(d.path + "/missing/"));
+    EXPECT_FALSE(cotrace::names_a_directory(d.path + "/out.dot"));
+    EXPECT_FALSE(cotrace::names_a_directory(""));
+}
+
+TEST(DotDirectory, TheOpenerMakesAMissingDirectoryAndWritesAFilePerGraphThere) {
+    scratch_dir d;
+    const std::string dir = d.path + "/graphs/";
+    cotrace::dot_sink sink(cotrace::dot_directory_opener(dir));
+    sink.on_trace(request_trace());
+    sink.on_trace(other_process_trace());
+    sink.finish({});
+    std::ifstream a(dir + "0000109200000001.dot"), b(dir + "0000030900000001.dot");
+    std::stringstream text;
+    text << a.rdbuf();
+    EXPECT_EQ(text.str().rfind("digraph \"trace 0000109200000001\"", 0), 0u);
+    EXPECT_TRUE(b.good());
+    // Only the graphs: the write check leaves nothing behind.
+    const auto files = std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator());
+    EXPECT_EQ(files, 2);
+}
+
+TEST(DotDirectory, AFileOrAnUncreatableDirectoryIsAUsageError) {
+    scratch_dir d;
+    std::ofstream(d.path + "/file") << "x";
+    for (const std::string& bad : {d.path + "/file/", d.path + "/file", d.path + "/no/such/"}) {
+        SCOPED_TRACE(bad);
+        try {
+            cotrace::dot_directory_opener(bad);
+            ADD_FAILURE() << "accepted";
+        } catch (const cotrace::error& e) {
+            EXPECT_EQ(e.status(), cotrace::exit_usage);
+        }
+    }
 }
 
 }  // namespace

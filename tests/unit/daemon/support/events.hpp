@@ -42,6 +42,11 @@ struct event {
         raw.flags |= COTRACE_EVF_CODE_VALID;
         return *this;
     }
+    // The collector lost events of this thread just before this one.
+    event& after_loss() {
+        raw.flags |= COTRACE_EVF_AFTER_LOSS;
+        return *this;
+    }
     event& on_cpu(std::uint16_t cpu) {
         raw.cpu = cpu;
         return *this;
