@@ -43,7 +43,7 @@
 #   BENCH_STRICT=1        exit 1 when a figure misses its target (default: report only)
 set -euo pipefail
 
-STEPS=(variants detached_time detached_instructions attached drain drain_offline memory stop asio attach_latency stacks)
+STEPS=(variants detached_time detached_instructions attached drain drain_offline memory stop asio attach_latency stacks in_flight)
 
 DETACHED_TARGET=1.02  # traced / untraced, DESIGN.md section 8
 ATTACHED_TARGET=1.2   # cotrace / bpftrace count(), per event, DESIGN.md section 8
@@ -323,6 +323,25 @@ step_stop() {
             "$( [ "$how" = sigint ] && echo 'SIGINT to exit' || echo 'end of --duration 2 to exit')" "$best" "$worst" "$STOP_TARGET_MS" \
             "$(awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { print (v <= t) ? "meets" : "MISSES" }')")"
         awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { exit !(v <= t) }' || MISSED=1
+    done
+}
+
+# ---- step: in_flight ----------------------------------------------------------
+# What in-flight snapshots cost the assembler (bench_in_flight): with 1k and
+# 10k requests hung, a --stuck check every 100k events and a `top` snapshot
+# every 1M events, beside plain assembly in the same run (report only).
+step_in_flight() {
+    need "$BIN/bench_in_flight" || return 0
+    local hung out
+    summary ""
+    summary "In-flight snapshots (bench_in_flight 4000000 HUNG, best of 3, side by side):"
+    for hung in 1000 10000; do
+        out=$("$BIN/bench_in_flight" 4000000 "$hung")
+        summary "$(echo "$out" | awk -v h="$hung" '
+            /^none/ { none = $3 }
+            /^stuck/ { sr = $5; su = $7 }
+            /^top/ { tr = $5; tu = $7 }
+            END { printf "  %6d hung: %.2f M events/s; --stuck check %.0f us (x%.3f); top snapshot %.0f us (x%.3f)", h, none / 1e6, su, sr, tu, tr }')"
     done
 }
 

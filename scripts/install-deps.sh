@@ -15,6 +15,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   bpftrace                        # the independent oracle in e2e tests and the benchmark baseline
   graphviz                        # renders --format dot in tests
+  tmux                            # drives `cotrace top` on a terminal in e2e tests
   valgrind                        # instruction counts in benchmarks
   libasio-dev                     # Asio integration
   libcurl4-openssl-dev            # --otlp-endpoint: OTLP/HTTP export

@@ -6,9 +6,11 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/top_command.hpp"
 #include "collect/bpf_collector.hpp"
 #include "error.hpp"
 #include "sinks/sink.hpp"
@@ -94,6 +96,17 @@ void add_session_options(CLI::App& cmd, cotrace::session_options& o, filter_args
                    "Also send the traces to an OpenTelemetry collector as OTLP/HTTP JSON, while tracing "
                    "(e.g. http://localhost:4318; /v1/traces is appended)")
         ->type_name("URL");
+    cmd.add_option_function<std::string>(
+           "--stuck",
+           [&o](const std::string& v) { o.live.stuck_ns = *cotrace::parse_duration_ns(v); },
+           "As soon as a span of a request in flight has been suspended for DUR (e.g. 500ms, 2s), show that "
+           "request as it is now, marked STUCK, with where each suspended span waits and for how long; it is "
+           "shown again when it ends. SIGUSR1 shows every request in flight now")
+        ->type_name("DUR")
+        ->check([](const std::string& v) {
+            const auto ns = cotrace::parse_duration_ns(v);
+            return ns && *ns > 0 ? std::string() : "not a positive duration (e.g. 500ms, 2s, 1m)";
+        });
     cmd.add_option("--ring-size", o.ring_bytes,
                    "BPF ring buffer size in bytes (power of two, at least a page, at most 2 GiB)")
         ->capture_default_str()
@@ -142,6 +155,7 @@ int main(int argc, char** argv) {
         if (attach_pids.empty() && attach_binary.empty()) throw CLI::ValidationError("give -p PID (one or more) or --binary PATH");
     });
     add_session_options(*attach, attach_opts, attach_filters);
+    attach_opts.live.keys = true;  // `s` on a terminal shows what is in flight (run leaves stdin to CMD)
 
     cotrace::session_options run_opts;
     filter_args run_filters;
@@ -157,6 +171,23 @@ int main(int argc, char** argv) {
     auto* report = app.add_subcommand("report", "Show a recording made with --save, in any format");
     report->add_option("file", report_path, "The recording")->required()->check(CLI::ExistingFile);
     add_output_options(*report, report_opts, report_filters);
+
+    std::uint32_t top_pid = 0;
+    cotrace::top_options top_opts;
+    auto* top = app.add_subcommand(
+        "top", "Live view of a running process: per coroutine function started/s, in flight, p50/p99, errors; "
+               "the oldest requests in flight and where they wait. q quits");
+    top->add_option("-p,--pid", top_pid, "Process to watch")->required();
+    top->add_option_function<std::string>(
+           "--interval", [&](const std::string& v) {
+               top_opts.interval = std::chrono::milliseconds(*cotrace::parse_duration_ns(v, 1e9) / 1'000'000);
+           },
+           "Between redraws (default 1s; e.g. 500ms, 2s; a bare number is seconds)")
+        ->type_name("DUR")
+        ->check([](const std::string& v) {
+            const auto ns = cotrace::parse_duration_ns(v, 1e9);
+            return ns && *ns >= 50'000'000 ? std::string() : "not a duration of at least 50ms (e.g. 500ms, 2s)";
+        });
 
     std::uint32_t probes_pid = 0;
     std::string probes_path;
@@ -212,6 +243,7 @@ int main(int argc, char** argv) {
             cotrace::replay_file(report_path, report_opts);
             return cotrace::exit_ok;
         }
+        if (top->parsed()) return cotrace::top_command(top_pid, top_opts);
         if (probes->parsed()) return cotrace::probes_command(probes_pid, probes_path);
         if (stacks->parsed()) return cotrace::stacks_command(stacks_pid, stacks_format);
     } catch (const cotrace::error& e) {

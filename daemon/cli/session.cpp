@@ -104,7 +104,12 @@ public:
     }
 
 private:
+public:
+    std::uint64_t last_event_ts() const { return last_ts_; }
+
+private:
     void pass(const cotrace_event& e) {
+        last_ts_ = e.ts_ns;
         out_.on_event(e);
         if (recording_) recording_->event(e);
     }
@@ -113,6 +118,7 @@ private:
     recording_writer* recording_;
     thread_names& names_;
     std::uint64_t drops_ = 0;
+    std::uint64_t last_ts_ = 0;  // of the latest event passed on
 };
 
 // The objects whose probes are attached first: the executable `run` is
@@ -214,6 +220,7 @@ void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_s
     const bool hooked = stage.hooked();
     bool keep_until_exit = false;
     auto last_refresh = start;
+    live_controls live(options.live);
     for (;;) {
         const std::size_t n = collector.poll(20, stage, events_per_turn);
         drops.drops(collector.dropped());
@@ -230,6 +237,7 @@ void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_s
             if (interrupted > 1 || !watch.on_interrupt()) break;
             keep_until_exit = true;
         }
+        if (live.turn(output, drops.last_event_ts())) break;
         if (watch.exited() || output.limit_reached()) break;
         if (options.duration && std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
             break;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "cli/live_controls.hpp"
 #include "sinks/trace_output.hpp"
 
 namespace cotrace {
@@ -18,6 +19,7 @@ struct session_options {
     std::size_t ring_bytes = 16u << 20;
     std::string save;           // recording path; empty: none
     std::uint32_t sample = 1;   // keep one root trace in N (decided in BPF)
+    live_options live;          // --stuck, keys, a periodic view (live_controls.hpp)
 };
 
 // How a session learns that its target has ended.

@@ -976,6 +976,53 @@ void assembler::on_event(const cotrace_event& e) {
     enforce_bounds(e.ts_ns);
 }
 
+// ---- in flight ----------------------------------------------------------------------
+
+void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
+                          const std::function<void(in_flight_trace&)>& visit,
+                          const std::function<bool(std::uint64_t)>& want) const {
+    const std::uint64_t now = epoch(now_ts);
+    const auto waited = [now](const suspension& su) { return now > su.start_ns ? now - su.start_ns : 0; };
+    in_flight_trace snap;  // reused for every trace visited
+    for (std::uint32_t slot = order_head_; slot != no_slot; slot = slots_[slot].next) {
+        const open_trace& ot = slots_[slot];
+        const trace& t = ot.t;
+        std::uint64_t longest = 0;
+        for (std::size_t i = 0; i < ot.aux.size(); ++i)
+            if (ot.aux[i].pending) longest = std::max(longest, waited(t.spans[i].suspends.back()));
+        if (min_wait_ns != 0 && longest < min_wait_ns) continue;
+        if (want && !want(t.id)) continue;
+
+        snap.t = t;  // every field as held (the copy reuses the snapshot's storage)
+        snap.t.final_segment = false;
+        snap.t.complete = !ot.lost && !ot.partial;
+        snap.t.end_ns = std::max(now, t.start_ns);
+        snap.t.thread_names.clear();
+        snap.t.process_name = {};
+        if (auto p = processes_.find(t.pid); p != processes_.end()) {
+            snap.t.process_name = p->second->name;
+            if (p->second->names_known)
+                for (const span& s : t.spans)
+                    for (std::uint32_t tid : s.tids) {
+                        if (std::any_of(snap.t.thread_names.begin(), snap.t.thread_names.end(),
+                                        [&](const thread_name& n) { return n.tid == tid; }))
+                            continue;
+                        auto th = p->second->threads.find(tid);
+                        if (th != p->second->threads.end() && !th->second.name.empty())
+                            snap.t.thread_names.push_back({tid, th->second.name});
+                    }
+        }
+        snap.waiting.clear();
+        for (std::size_t i = 0; i < ot.aux.size(); ++i)
+            if (ot.aux[i].pending)
+                snap.waiting.push_back({static_cast<std::uint32_t>(i), waited(t.spans[i].suspends.back())});
+        snap.now_ns = now;
+        snap.longest_wait_ns = longest;
+        snap.stuck = snap.requested = false;
+        visit(snap);
+    }
+}
+
 const char* to_string(span_status s) {
     switch (s) {
         case span_status::ok: return "ok";

@@ -18,12 +18,14 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "cotrace_probes.h"
+#include "model/in_flight.hpp"
 #include "model/model.hpp"
 #include "model/symbol_cache.hpp"
 #include "model/trace_consumer.hpp"
@@ -75,6 +77,18 @@ public:
     void on_drops(std::uint64_t total_dropped);
     // Emits every open trace, marked incomplete (end of the session).
     void flush();
+
+    // The requests in flight now (`now_ts` on the events' clock,
+    // CLOCK_MONOTONIC): each open trace with a span suspended for at least
+    // min_wait_ns (0: every open trace) is copied into a snapshot and passed
+    // to `visit` (which may mark it stuck), roughly oldest first. `want`,
+    // when given, is asked first with the trace's id: false skips the copy
+    // (a trace shown already). Reads only: what the assembler holds and will
+    // emit is unchanged. Costs one pass over the spans held (and a copy of
+    // each trace visited), nothing per event.
+    void in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
+                   const std::function<void(in_flight_trace&)>& visit,
+                   const std::function<bool(std::uint64_t trace_id)>& want = {}) const;
 
     const session_summary& summary() const { return summary_; }
     std::size_t open_traces() const { return open_trace_count_; }

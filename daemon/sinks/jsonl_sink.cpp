@@ -56,6 +56,8 @@ void write_remote(json_writer& w, const trace& t) {
             .end_object();
 }
 
+void write_spans_and_links(json_writer& w, const trace& t);
+
 void write_trace(json_writer& w, const trace& t) {
     w.begin_object()
         .field("type", "trace")
@@ -66,6 +68,49 @@ void write_trace(json_writer& w, const trace& t) {
         .field("end_ns", t.end_ns);
     if (t.segment != 0 || !t.final_segment) w.field("segment", t.segment).field("final_segment", t.final_segment);
     write_remote(w, t);
+    write_spans_and_links(w, t);
+    w.end_object();
+}
+
+void write_in_flight(json_writer& w, const in_flight_trace& f) {
+    const trace& t = f.t;
+    w.begin_object()
+        .field("type", "in_flight")
+        .field("trace_id", std::string_view(trace_id_chars(t.id)))
+        .field("pid", t.pid)
+        .field("reason", f.requested ? "requested" : "stuck")
+        .field("stuck", f.stuck)
+        .field("complete", t.complete)
+        .field("start_ns", t.start_ns)
+        .field("now_ns", f.now_ns)
+        .field("age_ns", f.age_ns())
+        .field("longest_wait_ns", f.longest_wait_ns)
+        .field("segment", t.segment);
+    w.key("waiting").begin_array();
+    for (const in_flight_trace::waiting_span& ws : f.waiting) {
+        const span& s = f.span_of(ws);
+        const suspension& su = s.suspends.back();
+        w.begin_object()
+            .field("span_id", std::string_view(hex(s.id)))
+            .field("name", s.name)
+            .field("function", su.site.function)
+            .field("file", su.site.file)
+            .field("line", su.site.line)
+            .field("since_ns", su.start_ns)
+            .field("waited_ns", ws.waited_ns);
+        w.key("awaited");
+        if (su.awaited)
+            w.value(std::string_view(hex(su.awaited)));
+        else
+            w.null();
+        w.end_object();
+    }
+    w.end_array();
+    write_spans_and_links(w, t);
+    w.end_object();
+}
+
+void write_spans_and_links(json_writer& w, const trace& t) {
     w.key("spans").begin_array();
     for (const span& s : t.spans) {
         w.begin_object().field("span_id", std::string_view(hex(s.id)));
@@ -112,7 +157,6 @@ void write_trace(json_writer& w, const trace& t) {
             .field("kind", to_string(l.kind))
             .end_object();
     w.end_array();
-    w.end_object();
 }
 
 }  // namespace
@@ -133,6 +177,25 @@ void jsonl_sink::on_trace(const trace& t) {
         w.raw("\n");
     }
     out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+}
+
+std::string jsonl_sink::to_json(const in_flight_trace& f) {
+    std::string out;
+    {
+        json_writer w(out);
+        write_in_flight(w, f);
+    }
+    return out;
+}
+
+bool jsonl_sink::on_in_flight(const in_flight_trace& f) {
+    {
+        json_writer w(line_, 0);
+        write_in_flight(w, f);
+        w.raw("\n");
+    }
+    out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+    return true;
 }
 
 void jsonl_sink::finish(const session_summary& s) {

@@ -14,6 +14,9 @@ public:
     explicit jsonl_sink(std::ostream& out) : out_(out) {}
     void on_trace(const trace& t) override;
     void finish(const session_summary& s) override;
+    // {"type":"in_flight",...}: the request as it is now (fields in the README).
+    bool on_in_flight(const in_flight_trace& f) override;
+    static std::string to_json(const in_flight_trace& f);
 
     // One trace as its JSON line (without the newline).
     static std::string to_json(const trace& t);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "model/in_flight.hpp"
 #include "model/model.hpp"
 #include "model/trace_consumer.hpp"
 
@@ -19,6 +20,10 @@ class trace_sink : public trace_consumer {
 public:
     // After the last trace: formats with a closing record write it here.
     virtual void finish(const session_summary&) {}
+    // A request still in flight (--stuck, SIGUSR1): formats that have a
+    // record for it write it and return true; the others return false and
+    // the session shows it as text on stderr instead.
+    virtual bool on_in_flight(const in_flight_trace&) { return false; }
 };
 
 struct sink_options {

@@ -9,6 +9,7 @@
 
 #include "error.hpp"
 #include "sinks/dot_directory.hpp"
+#include "sinks/tree_sink.hpp"
 
 namespace cotrace {
 
@@ -38,7 +39,8 @@ trace_output::trace_output(const output_options& options, symbol_cache& symbols,
             throw error("-o " + options.output + " is a directory: only --format dot writes a file per trace (give a "
                         "file name for --format " + options.format + ")",
                         exit_usage);
-        sink_ = std::make_unique<dot_sink>(dot_directory_opener(options.output));
+        own_sink_ = std::make_unique<dot_sink>(dot_directory_opener(options.output));
+        sink_ = own_sink_.get();
         out_ = &std::cout;  // nothing is written there
     } else if (!options.output.empty()) {
         file_.open(options.output, std::ios::out | std::ios::trunc);
@@ -49,7 +51,12 @@ trace_output::trace_output(const output_options& options, symbol_cache& symbols,
     so.colour = options.output.empty() && isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
     so.width = output_width(options);
     so.service_name = options.service_name;
-    if (!sink_) sink_ = make_sink(options.format, *out_, so);
+    if (options.sink) {
+        sink_ = options.sink;
+    } else if (!sink_) {
+        own_sink_ = make_sink(options.format, *out_, so);
+        sink_ = own_sink_.get();
+    }
     if (!sink_) throw error("unknown format " + options.format + " (use one of " + sink_formats() + ")", exit_usage);
     if (!options.otlp_endpoint.empty()) {
         otlp_http_options ho;
@@ -63,6 +70,25 @@ trace_output::trace_output(const output_options& options, symbol_cache& symbols,
     assembler_options limits = options.limits;
     limits.clock_offset_ns = clock_offset_ns;
     assembler_ = std::make_unique<assembler>(symbols, *filter_, limits);
+}
+
+std::size_t trace_output::show_in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
+                                         const std::function<bool(in_flight_trace&)>& pick,
+                                         const std::function<bool(std::uint64_t)>& want) {
+    std::size_t shown = 0;
+    assembler_->in_flight(now_ts, min_wait_ns, [&](in_flight_trace& f) {
+        if (!pick(f)) return;
+        ++shown;
+        if (sink_->on_in_flight(f)) return;
+        if (!in_flight_text_)
+            in_flight_text_ = std::make_unique<tree_sink>(std::cerr, isatty(STDERR_FILENO) && !std::getenv("NO_COLOR"));
+        in_flight_text_->on_in_flight(f);
+    }, want);
+    if (shown) {
+        out_->flush();
+        std::cerr.flush();
+    }
+    return shown;
 }
 
 void trace_output::finish() {

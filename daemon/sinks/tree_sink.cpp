@@ -222,4 +222,26 @@ void tree_sink::on_trace(const trace& t) {
     tree_writer(out_, t, style{colour_}, width_).write();
 }
 
+bool tree_sink::on_in_flight(const in_flight_trace& f) {
+    if (f.t.spans.empty()) return true;
+    const style st{colour_};
+    line head;
+    // By --stuck: "STUCK"; on demand: "IN FLIGHT", and "(stuck)" past the threshold.
+    head.add(f.requested ? "IN FLIGHT" : "STUCK", f.stuck ? red : yellow);
+    if (f.requested && f.stuck) head.add(" (stuck)", red);
+    head.add("  trace " + trace_id_text(f.t.id) + "  pid " + std::to_string(f.t.pid) + "  open " +
+             millis_text(f.age_ns()) + "  " + std::to_string(f.waiting.size()) + " suspended");
+    head.write(out_, st, width_);
+    for (const in_flight_trace::waiting_span& w : f.waiting) {
+        const span& s = f.span_of(w);
+        line l;
+        l.add("  suspended " + millis_text(w.waited_ns) + " at ")
+            .add(site_text(s.suspends.back().site), bold)
+            .add("  in " + short_name(s.name.empty() ? std::string_view(unnamed) : s.name));
+        l.write(out_, st, width_);
+    }
+    tree_writer(out_, f.t, st, width_).write();
+    return true;
+}
+
 }  // namespace cotrace

@@ -18,6 +18,9 @@ public:
     // width: of the longest line, in columns (0: no limit).
     tree_sink(std::ostream& out, bool colour, std::size_t width = 0) : out_(out), colour_(colour), width_(width) {}
     void on_trace(const trace& t) override;
+    // A header (STUCK or IN FLIGHT, how long it has been open, each
+    // suspended span's wait and file:line), then the tree as it is now.
+    bool on_in_flight(const in_flight_trace& f) override;
 
 private:
     std::ostream& out_;

@@ -55,6 +55,9 @@ jsonl_output parse_jsonl(const std::vector<std::string>& lines) {
             out.summary = std::move(j);
             ++out.summaries;
             out.summary_is_last = true;
+        } else if (j["type"] == "in_flight") {
+            out.in_flight.push_back(std::move(j));
+            out.summary_is_last = false;
         } else {
             out.bad.push_back(line);
         }

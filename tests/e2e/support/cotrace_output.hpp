@@ -32,6 +32,7 @@ bool is_trace_line(const std::string& line);
 
 struct jsonl_output {
     std::vector<json> traces;           // in output order
+    std::vector<json> in_flight;        // {"type":"in_flight"} records (--stuck, SIGUSR1), in output order
     std::optional<json> summary;        // the summary object
     bool summary_is_last = false;       // nothing but non-JSON lines after it
     std::size_t summaries = 0;          // how many summary objects there were

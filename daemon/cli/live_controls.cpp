@@ -1,0 +1,161 @@
+#include "cli/live_controls.hpp"
+
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace cotrace {
+
+namespace {
+
+volatile sig_atomic_t show_requested = 0;
+void on_usr1(int) { show_requested = 1; }
+
+std::uint64_t monotonic_now() {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(t.tv_nsec);
+}
+
+// The terminal as it was, restored by whichever comes first: the owner's
+// destructor, exit, or a signal that would end cotrace without either.
+struct termios saved_terminal {};
+volatile sig_atomic_t terminal_changed = 0;
+
+void restore_terminal() {
+    if (terminal_changed) {
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);
+        terminal_changed = 0;
+    }
+}
+
+constexpr int fatal_signals[] = {SIGHUP, SIGQUIT, SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+
+void on_fatal(int sig) {
+    restore_terminal();  // tcsetattr is async-signal-safe
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+}  // namespace
+
+terminal_keys::terminal_keys() {
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_terminal) != 0) return;
+    struct termios raw = saved_terminal;
+    raw.c_lflag &= static_cast<tcflag_t>(~(ICANON | ECHO));  // ISIG stays: Ctrl-C still stops cotrace
+    raw.c_cc[VMIN] = 0;
+    raw.c_cc[VTIME] = 0;
+    static bool registered = false;
+    if (!registered) {
+        std::atexit(restore_terminal);
+        registered = true;
+    }
+    for (int sig : fatal_signals) {
+        struct sigaction old {};
+        sigaction(sig, nullptr, &old);
+        if (old.sa_handler == SIG_DFL) signal(sig, on_fatal);
+    }
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) != 0) return;
+    terminal_changed = 1;
+    active_ = true;
+}
+
+terminal_keys::~terminal_keys() {
+    if (!active_) return;
+    restore_terminal();
+    for (int sig : fatal_signals) {
+        struct sigaction old {};
+        sigaction(sig, nullptr, &old);
+        if (old.sa_handler == on_fatal) signal(sig, SIG_DFL);
+    }
+}
+
+char terminal_keys::next() {
+    if (!active_) return 0;
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return 0;
+    char c = 0;
+    return read(STDIN_FILENO, &c, 1) == 1 ? c : 0;
+}
+
+live_controls::live_controls(const live_options& options) : options_(options) {
+    show_requested = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);  // no SA_RESTART: the loop's poll returns at once
+    sigaction(SIGUSR1, &sa, &old_usr1_);
+    if (options_.keys || options_.view) keys_ = std::make_unique<terminal_keys>();
+    // Often enough that a request is shown within a small part of the
+    // threshold after reaching it, and never more than 100 times a second.
+    stuck_period_ = std::clamp<std::chrono::steady_clock::duration>(std::chrono::nanoseconds(options_.stuck_ns / 5),
+                                                                     std::chrono::milliseconds(10),
+                                                                     std::chrono::milliseconds(100));
+    next_stuck_check_ = next_tick_ = std::chrono::steady_clock::now();
+}
+
+live_controls::~live_controls() { sigaction(SIGUSR1, &old_usr1_, nullptr); }
+
+void live_controls::show_all(trace_output& out, std::uint64_t now_ts) {
+    const std::uint64_t stuck_ns = options_.stuck_ns;
+    const std::size_t n = out.show_in_flight(now_ts, 0, [&](in_flight_trace& f) {
+        f.stuck = stuck_ns != 0 && f.longest_wait_ns >= stuck_ns;
+        f.requested = true;
+        return true;
+    });
+    std::fprintf(stderr, "cotrace: %zu %s in flight\n", n, n == 1 ? "request" : "requests");
+}
+
+void live_controls::check_stuck(trace_output& out, std::uint64_t now_ts) {
+    std::unordered_set<std::uint64_t> now_stuck;
+    out.show_in_flight(
+        now_ts, options_.stuck_ns,
+        [](in_flight_trace& f) {
+            f.stuck = true;
+            return true;
+        },
+        [&](std::uint64_t id) {
+            now_stuck.insert(id);
+            return !stuck_.contains(id);  // once per episode: shown when it became stuck, not copied again
+        });
+    stuck_.swap(now_stuck);
+}
+
+// What the target did up to the request is shown: the events it wrote before
+// are still on their way through the ring (the reader wakes in batches), so
+// the show waits for an event written after the request, or at most this
+// long on a target that has gone quiet.
+constexpr std::uint64_t show_catch_up_ns = 100'000'000;
+
+bool live_controls::turn(trace_output& out, std::uint64_t last_event_ts) {
+    const auto now = std::chrono::steady_clock::now();
+    if (show_requested) {
+        show_requested = 0;
+        if (show_asked_ts_ == 0) show_asked_ts_ = monotonic_now();
+    }
+    for (char c = keys_ ? keys_->next() : 0; c != 0; c = keys_->next()) {
+        if (options_.view && options_.view->on_key(c)) return true;
+        if (!options_.view && (c == 's' || c == 'S') && show_asked_ts_ == 0) show_asked_ts_ = monotonic_now();
+    }
+    if (show_asked_ts_ != 0) {
+        const std::uint64_t t = monotonic_now();
+        if (last_event_ts >= show_asked_ts_ || t - show_asked_ts_ >= show_catch_up_ns) {
+            show_asked_ts_ = 0;
+            show_all(out, t);
+        }
+    }
+    if (options_.stuck_ns != 0 && now >= next_stuck_check_) {
+        next_stuck_check_ = now + stuck_period_;
+        check_stuck(out, monotonic_now());
+    }
+    if (options_.view && now >= next_tick_) {
+        next_tick_ = now + options_.view->period();
+        options_.view->on_tick(out, monotonic_now());
+    }
+    return false;
+}
+
+}  // namespace cotrace
