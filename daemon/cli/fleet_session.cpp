@@ -16,6 +16,7 @@
 #include <memory>
 #include <set>
 
+#include "cli/interrupts.hpp"
 #include "collect/bpf_collector.hpp"
 #include "collect/object_watch.hpp"
 #include "collect/probe_discovery.hpp"
@@ -28,32 +29,6 @@
 namespace cotrace {
 
 namespace {
-
-volatile sig_atomic_t fleet_interrupted = 0;
-void on_fleet_signal(int) { fleet_interrupted = fleet_interrupted + 1; }
-
-// SIGINT/SIGTERM end the session cleanly; without SA_RESTART so a blocking
-// poll returns at once.
-class fleet_signals {
-public:
-    fleet_signals() {
-        fleet_interrupted = 0;
-        struct sigaction sa {};
-        sa.sa_handler = on_fleet_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int_);
-        sigaction(SIGTERM, &sa, &old_term_);
-    }
-    ~fleet_signals() {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-    }
-    fleet_signals(const fleet_signals&) = delete;
-    fleet_signals& operator=(const fleet_signals&) = delete;
-
-private:
-    struct sigaction old_int_ {}, old_term_ {};
-};
 
 std::uint64_t monotonic_now() {
     timespec t{};
@@ -176,7 +151,7 @@ void trace_processes(const std::vector<std::uint32_t>& pids, const session_optio
         output.on_event(e);
     };
 
-    fleet_signals signals;
+    interrupt_handlers signals;
     std::vector<std::unique_ptr<target>> targets;
     std::vector<event_queue_of*> queues;
     for (std::uint32_t pid : distinct) {
@@ -235,7 +210,7 @@ void trace_processes(const std::vector<std::uint32_t>& pids, const session_optio
         merge_until(queues, until, deliver);
         output.on_drops(dropped);
         if (n > 0) output.flush();
-        if (fleet_interrupted || output.limit_reached() || duration_over(options, start)) break;
+        if (interrupts_received() || output.limit_reached() || duration_over(options, start)) break;
         if (std::all_of(targets.begin(), targets.end(), [](const auto& t) { return t->exited; })) break;
     }
     std::uint64_t dropped = 0;
@@ -328,7 +303,7 @@ void trace_binary(const std::string& path, const session_options& options) {
     trace_output output(output_opts, cache, epoch_offset());
     names_by_process names;
 
-    fleet_signals signals;
+    interrupt_handlers signals;
     collector_options co;
     co.pid = 0;  // the file's probes fire in every process running it
     co.ring_bytes = options.ring_bytes;
@@ -369,7 +344,7 @@ void trace_binary(const std::string& path, const session_options& options) {
         const std::size_t n = collector.poll(20, stage, events_per_poll);
         output.on_drops(collector.dropped());
         if (n > 0) output.flush();
-        if (fleet_interrupted || output.limit_reached() || duration_over(options, start)) break;
+        if (interrupts_received() || output.limit_reached() || duration_over(options, start)) break;
     }
     collector.stop();
     collector.drain(stage, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));

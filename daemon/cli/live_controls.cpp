@@ -86,7 +86,10 @@ live_controls::live_controls(const live_options& options) : options_(options) {
     show_requested = 0;
     struct sigaction sa {};
     sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);  // no SA_RESTART: the loop's poll returns at once
+    // SA_RESTART: a write blocked on the output resumes (the loop's poll and
+    // timed waits return early regardless).
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, &old_usr1_);
     if (options_.keys || options_.view) keys_ = std::make_unique<terminal_keys>();
     // Often enough that a request is shown within a small part of the

@@ -16,6 +16,7 @@
 #include <new>
 #include <set>
 
+#include "cli/interrupts.hpp"
 #include "collect/bpf_collector.hpp"
 #include "collect/object_watch.hpp"
 #include "collect/thread_census.hpp"
@@ -29,33 +30,6 @@
 namespace cotrace {
 
 namespace {
-
-volatile sig_atomic_t interrupted = 0;
-void on_signal(int) { interrupted = interrupted + 1; }
-
-// SIGINT/SIGTERM end the session cleanly (probes detached, traces flushed).
-// SA_RESTART: a write blocked on a slow reader of the output resumes rather
-// than failing the session (poll and timed waits return early regardless,
-// and the loop looks at the flag every few milliseconds).
-class interrupt_handlers {
-public:
-    interrupt_handlers() {
-        interrupted = 0;
-        struct sigaction sa {};
-        sa.sa_handler = on_signal;
-        sa.sa_flags = SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, &old_int_);
-        sigaction(SIGTERM, &sa, &old_term_);
-    }
-    ~interrupt_handlers() {
-        sigaction(SIGINT, &old_int_, nullptr);
-        sigaction(SIGTERM, &old_term_, nullptr);
-    }
-
-private:
-    struct sigaction old_int_ {}, old_term_ {};
-};
 
 std::int64_t monotonic_to_epoch_offset() {
     timespec mono{}, real{};
@@ -174,7 +148,7 @@ void start_released_child(bpf_collector& collector, target_symbols& symbols, std
     event_buffer first;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (first.events.empty() && !watch.exited() && std::chrono::steady_clock::now() < deadline &&
-           !interrupted)
+           !interrupts_received())
         collector.poll(1, first);
     symbols.refresh(pid);
     for (const cotrace_event& e : first.events) stage.on_event(e);
@@ -233,8 +207,8 @@ void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_s
         }
         if (n > 0) output.flush();
         if (n > 0 && recording) recording->flush();
-        if (interrupted && !keep_until_exit) {
-            if (interrupted > 1 || !watch.on_interrupt()) break;
+        if (interrupts_received() && !keep_until_exit) {
+            if (interrupts_received() > 1 || !watch.on_interrupt()) break;
             keep_until_exit = true;
         }
         if (live.turn(output, drops.last_event_ts())) break;
