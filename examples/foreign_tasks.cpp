@@ -10,8 +10,10 @@
 //
 // usage: foreign_tasks [--hold] [REQUESTS]   (default 4)
 // Prints "foreign_tasks pid N ready" first. With --hold it then prints
-// "foreign_tasks done" after the last request and exits only on SIGUSR1, so a
-// tracer can finish reading what it needs from the live process.
+// "foreign_tasks done" on stderr after the last request and exits only on
+// SIGUSR1, so a tracer can finish reading what it needs from the live process
+// (stderr: a tracer sharing stdout may be writing a line longer than a pipe
+// writes at once, and the two would interleave).
 
 #include <pthread.h>
 #include <signal.h>
@@ -83,8 +85,7 @@ int main(int argc, char** argv) {
     }  // the pool runs what is queued (the spawned logs), then stops
     if (logged.load() != requests) return 1;
     if (hold) {
-        std::printf("foreign_tasks done\n");
-        std::fflush(stdout);
+        std::fprintf(stderr, "foreign_tasks done\n");
         int sig = 0;
         sigwait(&release, &sig);
     }

@@ -143,7 +143,7 @@ TEST_F(Foreign, EveryRequestOfALibraryTracedThroughTheAdapterIsOneExactCompleteT
     ASSERT_TRUE(ready) << cotrace->describe();
     int pid = 0;
     ASSERT_EQ(std::sscanf(ready->c_str(), "foreign_tasks pid %d ready", &pid), 1) << *ready;
-    ASSERT_TRUE(cotrace->out().wait_for([](const std::string& l) { return l == "foreign_tasks done"; }))
+    ASSERT_TRUE(cotrace->err().wait_for([](const std::string& l) { return l == "foreign_tasks done"; }))
         << cotrace->describe();
     ASSERT_EQ(::kill(pid, SIGUSR1), 0);
     const auto st = cotrace->wait();
