@@ -83,15 +83,6 @@ std::string ring_size_problem(std::size_t bytes) {
     return {};
 }
 
-void check_kernel_support() {
-    if (!exists("/sys/kernel/btf/vmlinux"))
-        throw error("this kernel has no BTF (/sys/kernel/btf/vmlinux is missing); use a kernel built "
-                    "with CONFIG_DEBUG_INFO_BTF=y");
-    if (!exists("/sys/bus/event_source/devices/uprobe"))
-        throw error("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is "
-                    "missing); use a kernel built with CONFIG_UPROBE_EVENTS=y");
-}
-
 bpf_collector::bpf_collector(const collector_options& options, const std::vector<probe_object>& objects)
     : options_(options) {
     libbpf_set_print(libbpf_to_spdlog);

@@ -103,8 +103,4 @@ private:
     std::map<std::pair<dev_t, ino_t>, std::vector<int>> links_of_;  // their links, by file
 };
 
-// Checks what the kernel must offer (BTF, uprobes, BPF privilege) and throws
-// cotrace::error naming the fix when something is missing.
-void check_kernel_support();
-
 }  // namespace cotrace
