@@ -6,7 +6,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include <memory>
 #include <set>
 
+#include "clock.hpp"
 #include "cli/interrupts.hpp"
 #include "collect/bpf_collector.hpp"
 #include "collect/object_watch.hpp"
@@ -29,20 +29,6 @@
 namespace cotrace {
 
 namespace {
-
-std::uint64_t monotonic_now() {
-    timespec t{};
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(t.tv_nsec);
-}
-
-std::int64_t epoch_offset() {
-    timespec mono{}, real{};
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    clock_gettime(CLOCK_REALTIME, &real);
-    return (static_cast<std::int64_t>(real.tv_sec) - mono.tv_sec) * 1'000'000'000 +
-           (static_cast<std::int64_t>(real.tv_nsec) - mono.tv_nsec);
-}
 
 // Events of one collector, in ring order, waiting to be merged.
 class event_queue_of : public event_handler {
@@ -144,7 +130,7 @@ void trace_processes(const std::vector<std::uint32_t>& pids, const session_optio
     symbol_cache cache(&symbols);
     output_options output_opts = options.output;
     output_opts.limits.threads_start_idle = false;
-    trace_output output(output_opts, cache, epoch_offset());
+    trace_output output(output_opts, cache, monotonic_to_epoch_offset());
     names_by_process names;
     const auto deliver = [&](const cotrace_event& e) {
         names.before(e, [&](const cotrace_event& n) { output.on_event(n); });
@@ -190,7 +176,7 @@ void trace_processes(const std::vector<std::uint32_t>& pids, const session_optio
 
     const auto start = std::chrono::steady_clock::now();
     for (;;) {
-        const std::uint64_t turn = monotonic_now();
+        const std::uint64_t turn = monotonic_ns();
         std::uint64_t until = turn > merge_slack_ns ? turn - merge_slack_ns : 0;
         std::size_t n = 0;
         std::uint64_t dropped = 0;
@@ -300,7 +286,7 @@ void trace_binary(const std::string& path, const session_options& options) {
     symbol_cache cache(&symbols);
     output_options output_opts = options.output;
     output_opts.limits.threads_start_idle = false;
-    trace_output output(output_opts, cache, epoch_offset());
+    trace_output output(output_opts, cache, monotonic_to_epoch_offset());
     names_by_process names;
 
     interrupt_handlers signals;

@@ -1,12 +1,13 @@
 #include "cli/live_controls.hpp"
 
 #include <poll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+
+#include "clock.hpp"
 
 namespace cotrace {
 
@@ -14,12 +15,6 @@ namespace {
 
 volatile sig_atomic_t show_requested = 0;
 void on_usr1(int) { show_requested = 1; }
-
-std::uint64_t monotonic_now() {
-    timespec t{};
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(t.tv_nsec);
-}
 
 // The terminal as it was, restored by whichever comes first: the owner's
 // destructor, exit, or a signal that would end cotrace without either.
@@ -137,14 +132,14 @@ bool live_controls::turn(trace_output& out, std::uint64_t last_event_ts) {
     const auto now = std::chrono::steady_clock::now();
     if (show_requested) {
         show_requested = 0;
-        if (show_asked_ts_ == 0) show_asked_ts_ = monotonic_now();
+        if (show_asked_ts_ == 0) show_asked_ts_ = monotonic_ns();
     }
     for (char c = keys_ ? keys_->next() : 0; c != 0; c = keys_->next()) {
         if (options_.view && options_.view->on_key(c)) return true;
-        if (!options_.view && (c == 's' || c == 'S') && show_asked_ts_ == 0) show_asked_ts_ = monotonic_now();
+        if (!options_.view && (c == 's' || c == 'S') && show_asked_ts_ == 0) show_asked_ts_ = monotonic_ns();
     }
     if (show_asked_ts_ != 0) {
-        const std::uint64_t t = monotonic_now();
+        const std::uint64_t t = monotonic_ns();
         if (last_event_ts >= show_asked_ts_ || t - show_asked_ts_ >= show_catch_up_ns) {
             show_asked_ts_ = 0;
             show_all(out, t);
@@ -152,11 +147,11 @@ bool live_controls::turn(trace_output& out, std::uint64_t last_event_ts) {
     }
     if (options_.stuck_ns != 0 && now >= next_stuck_check_) {
         next_stuck_check_ = now + stuck_period_;
-        check_stuck(out, monotonic_now());
+        check_stuck(out, monotonic_ns());
     }
     if (options_.view && now >= next_tick_) {
         next_tick_ = now + options_.view->period();
-        options_.view->on_tick(out, monotonic_now());
+        options_.view->on_tick(out, monotonic_ns());
     }
     return false;
 }

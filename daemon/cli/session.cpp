@@ -2,7 +2,6 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,6 +15,7 @@
 #include <new>
 #include <set>
 
+#include "clock.hpp"
 #include "cli/interrupts.hpp"
 #include "collect/bpf_collector.hpp"
 #include "collect/object_watch.hpp"
@@ -30,20 +30,6 @@
 namespace cotrace {
 
 namespace {
-
-std::int64_t monotonic_to_epoch_offset() {
-    timespec mono{}, real{};
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    clock_gettime(CLOCK_REALTIME, &real);
-    return (static_cast<std::int64_t>(real.tv_sec) - mono.tv_sec) * 1'000'000'000 +
-           (static_cast<std::int64_t>(real.tv_nsec) - mono.tv_nsec);
-}
-
-std::uint64_t monotonic_ns() {
-    timespec t{};
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(t.tv_nsec);
-}
 
 std::string process_name(std::uint32_t pid) {
     std::ifstream f("/proc/" + std::to_string(pid) + "/comm");

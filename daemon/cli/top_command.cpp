@@ -1,23 +1,17 @@
 #include "cli/top_command.hpp"
 
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <iostream>
 
+#include "clock.hpp"
 #include "cli/commands.hpp"
 #include "sinks/top_view.hpp"
 
 namespace cotrace {
 
 namespace {
-
-std::uint64_t epoch_now() {
-    timespec t{};
-    clock_gettime(CLOCK_REALTIME, &t);
-    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(t.tv_nsec);
-}
 
 class top_screen : public session_view {
 public:
@@ -40,7 +34,7 @@ public:
             rows = 24;
             columns = 80;
         }
-        view_.render(std::cout, epoch_now(), rows, columns);
+        view_.render(std::cout, realtime_ns(), rows, columns);
     }
     bool on_key(char c) override { return c == 'q' || c == 'Q'; }
 

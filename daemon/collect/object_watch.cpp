@@ -3,12 +3,12 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <algorithm>
 #include <iterator>
 #include <vector>
 
+#include "clock.hpp"
 #include "collect/loader_hook.hpp"
 #include "error.hpp"
 #include "target/mapped_file.hpp"
@@ -17,12 +17,6 @@
 namespace cotrace {
 
 namespace {
-
-std::uint64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 // Continues a held target on every path out of the handler.
 class continue_target {

@@ -6,7 +6,6 @@
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +13,8 @@
 #include <map>
 #include <set>
 #include <unordered_map>
+
+#include "clock.hpp"
 
 namespace cotrace {
 
@@ -27,12 +28,6 @@ constexpr std::size_t stack_chunk = 64u << 10;
 // A thread list that keeps growing while we stop it (a process spawning
 // threads in a loop) is given up on after this many rounds.
 constexpr int max_listing_rounds = 64;
-
-std::uint64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
 
 std::vector<std::uint32_t> list_threads(std::uint32_t pid) {
     std::vector<std::uint32_t> out;
