@@ -159,48 +159,49 @@ void write_spans_and_links(json_writer& w, const trace& t) {
     w.end_array();
 }
 
+// One JSON text, alone.
+template <class Write>
+std::string json_text(Write&& write) {
+    std::string out;
+    {
+        json_writer w(out);
+        write(w);
+    }
+    return out;
+}
+
+// One output line, written over `line` (it keeps its room from line to line).
+template <class Write>
+void write_line(std::string& line, std::ostream& out, Write&& write) {
+    {
+        json_writer w(line, 0);
+        write(w);
+        w.raw("\n");
+    }
+    out.write(line.data(), static_cast<std::streamsize>(line.size()));
+}
+
 }  // namespace
 
 std::string jsonl_sink::to_json(const trace& t) {
-    std::string out;
-    {
-        json_writer w(out);
-        write_trace(w, t);
-    }
-    return out;
+    return json_text([&](json_writer& w) { write_trace(w, t); });
 }
 
 void jsonl_sink::on_trace(const trace& t) {
-    {
-        json_writer w(line_, 0);
-        write_trace(w, t);
-        w.raw("\n");
-    }
-    out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+    write_line(line_, out_, [&](json_writer& w) { write_trace(w, t); });
 }
 
 std::string jsonl_sink::to_json(const in_flight_trace& f) {
-    std::string out;
-    {
-        json_writer w(out);
-        write_in_flight(w, f);
-    }
-    return out;
+    return json_text([&](json_writer& w) { write_in_flight(w, f); });
 }
 
 bool jsonl_sink::on_in_flight(const in_flight_trace& f) {
-    {
-        json_writer w(line_, 0);
-        write_in_flight(w, f);
-        w.raw("\n");
-    }
-    out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+    write_line(line_, out_, [&](json_writer& w) { write_in_flight(w, f); });
     return true;
 }
 
 void jsonl_sink::finish(const session_summary& s) {
-    {
-        json_writer w(line_, 0);
+    write_line(line_, out_, [&](json_writer& w) {
         w.begin_object()
             .field("type", "summary")
             .field("events", s.events)
@@ -208,10 +209,8 @@ void jsonl_sink::finish(const session_summary& s) {
             .field("spans", s.spans)
             .field("drops", s.drops)
             .field("incomplete", s.incomplete)
-            .end_object()
-            .raw("\n");
-    }
-    out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+            .end_object();
+    });
     out_.flush();
 }
 
