@@ -26,15 +26,7 @@ struct stream_builder {
     std::uint64_t ts = 1'000'000;
     void add(std::uint32_t tid, int kind, std::uint64_t a0, std::uint64_t a1 = 0, std::uint64_t a2 = 0,
              std::uint64_t code = 0) {
-        cotrace_event e{};
-        e.ts_ns = ts += 250;
-        e.pid = 4242;
-        e.tid = tid;
-        e.kind = static_cast<std::uint16_t>(kind);
-        e.args[0] = a0, e.args[1] = a1, e.args[2] = a2;
-        e.code = code;
-        e.flags = code ? COTRACE_EVF_CODE_VALID : 0;
-        events.push_back(e);
+        events.push_back(bench::make_event(ts += 250, tid, kind, a0, a1, a2, code));
     }
     // 17 events: root awaits a leaf, then a when_all of two branches that
     // hop to thread 2; the last branch joins.

@@ -35,15 +35,7 @@ struct feeder {
     std::uint64_t events = 0;
     void operator()(std::uint32_t tid, int kind, std::uint64_t a0, std::uint64_t a1 = 0, std::uint64_t a2 = 0,
                     std::uint64_t code = 0, std::uint64_t step_ns = 50) {
-        cotrace_event e{};
-        e.ts_ns = ts += step_ns;
-        e.pid = 4242;
-        e.tid = tid;
-        e.kind = static_cast<std::uint16_t>(kind);
-        e.args[0] = a0, e.args[1] = a1, e.args[2] = a2;
-        e.code = code;
-        e.flags = code ? COTRACE_EVF_CODE_VALID : 0;
-        a.on_event(e);
+        a.on_event(bench::make_event(ts += step_ns, tid, kind, a0, a1, a2, code));
         ++events;
     }
 };

@@ -1,15 +1,34 @@
 #pragma once
-// What the offline drain benchmarks share: names resolved without a process,
-// and an output stream that discards what the sink writes.
+// What the offline drain benchmarks share: events built as the BPF side
+// writes them, names resolved without a process, and an output stream that
+// discards what the sink writes.
 
 #include <cstdint>
 #include <optional>
 #include <streambuf>
 #include <string>
 
+#include "cotrace_probes.h"
 #include "model/symbols.hpp"
 
 namespace bench {
+
+inline constexpr std::uint32_t bench_pid = 4242;
+
+// One probe event of the benchmarks' process; `code` != 0 is the frame's
+// resume function, read as the BPF side reads it.
+inline cotrace_event make_event(std::uint64_t ts_ns, std::uint32_t tid, int kind, std::uint64_t a0,
+                                std::uint64_t a1 = 0, std::uint64_t a2 = 0, std::uint64_t code = 0) {
+    cotrace_event e{};
+    e.ts_ns = ts_ns;
+    e.pid = bench_pid;
+    e.tid = tid;
+    e.kind = static_cast<std::uint16_t>(kind);
+    e.args[0] = a0, e.args[1] = a1, e.args[2] = a2;
+    e.code = code;
+    e.flags = code ? COTRACE_EVF_CODE_VALID : 0;
+    return e;
+}
 
 class fake_symbols : public cotrace::symbol_source {
 public:
