@@ -112,6 +112,32 @@ void check_fleet_options(const session_options& options, const char* what) {
                     exit_usage);
 }
 
+// What a session over several processes assembles into: the symbols of them
+// all, one output, and each process's names, delivered ahead of the first
+// event that needs them.
+struct fleet_output {
+    explicit fleet_output(const session_options& options)
+        : cache(&symbols), output(attached(options.output), cache, monotonic_to_epoch_offset()) {}
+    static output_options attached(output_options o) {
+        o.limits.threads_start_idle = false;
+        return o;
+    }
+    // A process whose events may come from now on.
+    void add(std::uint32_t pid) {
+        symbols.refresh(pid);
+        names.add(pid);
+    }
+    void deliver(const cotrace_event& e) {
+        names.before(e, [&](const cotrace_event& n) { output.on_event(n); });
+        output.on_event(e);
+    }
+
+    target_symbols symbols;
+    symbol_cache cache;
+    trace_output output;
+    names_by_process names;
+};
+
 }  // namespace
 
 void trace_processes(const std::vector<std::uint32_t>& pids, const session_options& options) {
@@ -126,16 +152,9 @@ void trace_processes(const std::vector<std::uint32_t>& pids, const session_optio
                         exit_usage);
         if (std::find(distinct.begin(), distinct.end(), pid) == distinct.end()) distinct.push_back(pid);
     }
-    target_symbols symbols;
-    symbol_cache cache(&symbols);
-    output_options output_opts = options.output;
-    output_opts.limits.threads_start_idle = false;
-    trace_output output(output_opts, cache, monotonic_to_epoch_offset());
-    names_by_process names;
-    const auto deliver = [&](const cotrace_event& e) {
-        names.before(e, [&](const cotrace_event& n) { output.on_event(n); });
-        output.on_event(e);
-    };
+    fleet_output out(options);
+    trace_output& output = out.output;
+    const auto deliver = [&](const cotrace_event& e) { out.deliver(e); };
 
     interrupt_handlers signals;
     std::vector<std::unique_ptr<target>> targets;
@@ -148,8 +167,7 @@ void trace_processes(const std::vector<std::uint32_t>& pids, const session_optio
             throw error("no process with PID " + std::to_string(pid) + " (check it with `ps -p " +
                             std::to_string(pid) + "`)",
                         exit_usage);
-        symbols.refresh(pid);
-        names.add(pid);
+        out.add(pid);
         std::set<std::pair<dev_t, ino_t>> examined;
         std::vector<probe_object> objects = find_probe_objects(pid, &examined);
         if (objects.empty())
@@ -163,11 +181,11 @@ void trace_processes(const std::vector<std::uint32_t>& pids, const session_optio
         co.sample = options.sample;
         co.start_collecting = false;  // once its threads stand still
         t->collector = std::make_unique<bpf_collector>(co, objects);
-        t->watch = std::make_unique<object_watch>(pid, *t->collector, symbols, t->queue, false);
+        t->watch = std::make_unique<object_watch>(pid, *t->collector, out.symbols, t->queue, false);
         t->watch->examined() = std::move(examined);
         t->watch->attach_hook();
         t->watch->rescan();
-        const thread_census census = take_thread_census(pid, symbols, [&] { t->collector->start_collecting(); });
+        const thread_census census = take_thread_census(pid, out.symbols, [&] { t->collector->start_collecting(); });
         for (const cotrace_event& e : census.events) t->queue.on_event(e);
         spdlog::info("attached {} probe links in process {}", t->collector->links(), pid);
         queues.push_back(&t->queue);
@@ -282,12 +300,8 @@ void trace_binary(const std::string& path, const session_options& options) {
                     exit_usage);
     check_tracing_privilege();
 
-    target_symbols symbols;
-    symbol_cache cache(&symbols);
-    output_options output_opts = options.output;
-    output_opts.limits.threads_start_idle = false;
-    trace_output output(output_opts, cache, monotonic_to_epoch_offset());
-    names_by_process names;
+    fleet_output out(options);
+    trace_output& output = out.output;
 
     interrupt_handlers signals;
     collector_options co;
@@ -300,14 +314,8 @@ void trace_binary(const std::string& path, const session_options& options) {
     // between attaching and this look counts as already running (its threads'
     // states unknown): the safe side.
     const std::set<std::uint32_t> running = processes_running(file);
-    for (std::uint32_t pid : running) {
-        symbols.refresh(pid);
-        names.add(pid);
-    }
-    new_process_stage stage(symbols, running, [&](const cotrace_event& e) {
-        names.before(e, [&](const cotrace_event& n) { output.on_event(n); });
-        output.on_event(e);
-    });
+    for (std::uint32_t pid : running) out.add(pid);
+    new_process_stage stage(out.symbols, running, [&](const cotrace_event& e) { out.deliver(e); });
     spdlog::info("attached {} probe links to {} ({} processes running it)", collector.links(), path,
                  running.size());
 
@@ -321,10 +329,7 @@ void trace_binary(const std::string& path, const session_options& options) {
         if (std::chrono::steady_clock::now() - last_scan >= std::chrono::milliseconds(100)) {
             last_scan = std::chrono::steady_clock::now();
             for (std::uint32_t pid : processes_running(file))
-                if (known.insert(pid).second) {
-                    symbols.refresh(pid);
-                    names.add(pid);
-                }
+                if (known.insert(pid).second) out.add(pid);
             if (known.size() > 1u << 16) known.clear();
         }
         const std::size_t n = collector.poll(20, stage, events_per_poll);
