@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.hpp"
 #include "support/cotrace_output.hpp"
 #include "support/process.hpp"
 
@@ -42,48 +43,6 @@ constexpr const char* cotrace_bin = COTRACE_E2E_ASIO_COTRACE;
 constexpr const char* asio_echo_bin = COTRACE_E2E_ASIO_ECHO;
 constexpr const char* client_bin = COTRACE_E2E_ASIO_ECHO_CLIENT;
 constexpr const char* dot_bin = COTRACE_E2E_ASIO_DOT;
-
-// Whether something listens on the port, from /proc/net/tcp: the server's
-// readiness, seen without connecting to it (a connection would be a session).
-bool listening(unsigned port) {
-    std::ifstream in("/proc/net/tcp");
-    std::string line;
-    std::getline(in, line);  // header
-    char wanted[8];
-    std::snprintf(wanted, sizeof wanted, ":%04X", port);
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string slot, local, remote, state;
-        fields >> slot >> local >> remote >> state;
-        if (state == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, wanted) == 0)
-            return true;
-    }
-    return false;
-}
-
-bool wait_listening(unsigned port, process& server) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (listening(port)) return true;
-        if (!server.running()) return false;
-        std::this_thread::sleep_for(
-            std::chrono::milliseconds(5));  // polls a kernel table: no event to wait on
-    }
-    return false;
-}
-
-// A port nothing uses now (bound and released: the server binds it next).
-unsigned free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t n = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -117,7 +76,7 @@ TEST(AsioDot, ALongSessionIntoADirectoryIsAGraphPerTraceThatGraphvizDrawsWithIts
     auto cotrace = process::spawn({cotrace_bin, "run", "-f", "dot", "-o", dir.string() + "/",
                                    "--save", recording.string(), "--", asio_echo_bin, "--port",
                                    std::to_string(port), "--sessions", "1"});
-    ASSERT_TRUE(wait_listening(port, *cotrace)) << cotrace->describe();
+    ASSERT_TRUE(wait_listening(port, *cotrace, deadline)) << cotrace->describe();
     constexpr long messages = 20'000;
     const e2e::completed client =
         e2e::run_to_completion({client_bin, "--port", std::to_string(port), "--messages",

@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "loopback.hpp"
 #include "support/cotrace_output.hpp"
 #include "support/process.hpp"
 
@@ -64,46 +65,6 @@ protected:
 };
 
 // ---- sockets --------------------------------------------------------------------
-
-// Whether something listens on 127.0.0.1:port (or any address), from
-// /proc/net/tcp: the server's readiness, seen without connecting to it.
-bool listening(unsigned port) {
-    std::ifstream in("/proc/net/tcp");
-    std::string line;
-    std::getline(in, line);  // header
-    char wanted[8];
-    std::snprintf(wanted, sizeof wanted, ":%04X", port);
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string slot, local, remote, state;
-        fields >> slot >> local >> remote >> state;
-        if (state == "0A" && local.size() > 5 && local.compare(local.size() - 5, 5, wanted) == 0) return true;
-    }
-    return false;
-}
-
-bool wait_listening(unsigned port, process& server) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (listening(port)) return true;
-        if (!server.running()) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polls a kernel table: no event to wait on
-    }
-    return false;
-}
-
-// A port nothing uses now (bound and released: the server binds it next).
-unsigned free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t n = sizeof a;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
-    close(fd);
-    return ntohs(a.sin_port);
-}
 
 int connect_to(unsigned port) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -213,7 +174,7 @@ TEST_F(AsioShipped, TheHttpServerServesNRequestsOnNConnectionsAsNCompleteConnect
 
     const unsigned port = free_port();
     auto cotrace = start_run({http_server_bin, "127.0.0.1", std::to_string(port), root});
-    ASSERT_TRUE(wait_listening(port, *cotrace)) << cotrace->describe();
+    ASSERT_TRUE(wait_listening(port, *cotrace, deadline)) << cotrace->describe();
 
     constexpr int requests = 12;
     for (int i = 0; i < requests; ++i) {
@@ -262,7 +223,7 @@ constexpr const char* echo_name = "asio::awaitable<void> echo(asio::ip::tcp::soc
 TEST_F(AsioShipped, TheCoroutineEchoServerIsOneTracePerSessionNamedByItsFunctionWithFlatSitedChildren) {
     ASSERT_FALSE(listening(shipped_echo_port)) << "port 55555, which the example uses, is taken";
     auto cotrace = start_run({echo_server_bin});
-    ASSERT_TRUE(wait_listening(shipped_echo_port, *cotrace)) << cotrace->describe();
+    ASSERT_TRUE(wait_listening(shipped_echo_port, *cotrace, deadline)) << cotrace->describe();
 
     constexpr int sessions = 3;
     constexpr long messages = 5;
@@ -310,7 +271,7 @@ TEST_F(AsioShipped, TheCoroutineEchoServerIsOneTracePerSessionNamedByItsFunction
 TEST_F(AsioShipped, AConnectionResetByTheClientEndsThePendingReceiveWithStatusErrorAndTheMessageText) {
     ASSERT_FALSE(listening(shipped_echo_port)) << "port 55555, which the example uses, is taken";
     auto cotrace = start_run({echo_server_bin});
-    ASSERT_TRUE(wait_listening(shipped_echo_port, *cotrace)) << cotrace->describe();
+    ASSERT_TRUE(wait_listening(shipped_echo_port, *cotrace, deadline)) << cotrace->describe();
 
     // One echo, so the server's next receive is pending; then a reset
     // (SO_LINGER 0: close sends RST, not FIN).
@@ -370,7 +331,7 @@ long peak_rss_kib(pid_t pid) {
 TEST_F(AsioShipped, ALongSessionTracedFromItsStartReachesTheOutputInPartsWhileOpenAndCotraceStaysUnder100MiB) {
     const unsigned port = free_port();
     auto cotrace = start_run({asio_echo_bin, "--port", std::to_string(port), "--forever"});
-    ASSERT_TRUE(wait_listening(port, *cotrace)) << cotrace->describe();
+    ASSERT_TRUE(wait_listening(port, *cotrace, deadline)) << cotrace->describe();
 
     constexpr long messages = 200'000, pause_at = 100'000;
     auto client = process::spawn({client_bin, "--port", std::to_string(port), "--messages", std::to_string(messages),
