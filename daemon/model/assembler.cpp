@@ -157,6 +157,10 @@ std::uint64_t assembler::current_span(thread_state& t) {
     return t.stack.empty() ? 0 : t.stack.back().span_id;
 }
 
+// A name the symbol source found (not its "0x..." fallback for an address
+// in no known function, nor unknown_name).
+static bool resolved(std::string_view name) { return name != unknown_name && !name.starts_with("0x"); }
+
 std::string_view assembler::coroutine_name(std::uint32_t pid, const cotrace_event& e, std::uint64_t frame,
                                            bool code_in_event) {
     std::optional<std::uint64_t> code;
@@ -375,7 +379,11 @@ std::uint64_t assembler::known_or_partial(process& p, thread_state& th, const co
             ot.aux[r->index].frame = frame;
             p.live[frame] = id;
             span& s = ot.t.spans[r->index];
-            if (s.name == unknown_name) s.name = coroutine_name(e.pid, e, frame, false);
+            // The census named it from a return address on the thread's
+            // stack, which can be stale (a function that already returned);
+            // the frame's own resume function is the truth when it reads.
+            const std::string_view named = coroutine_name(e.pid, e, frame, false);
+            if (s.name == unknown_name || resolved(named)) s.name = named;
             return id;
         }
     // First seen mid-flight: its parent is unknown, so it roots a partial trace

@@ -25,7 +25,8 @@ public:
     virtual ~symbol_source() = default;
     // The struct cotrace_site at addr.
     virtual resolved_site site(std::uint32_t pid, std::uint64_t addr) = 0;
-    // The function containing code address addr (a coroutine's resume function).
+    // The function containing code address addr (a coroutine's resume
+    // function); "0x<addr>" when no known function contains it.
     virtual std::string function(std::uint32_t pid, std::uint64_t addr) = 0;
     // The NUL-terminated string at addr.
     virtual std::string text(std::uint32_t pid, std::uint64_t addr) = 0;

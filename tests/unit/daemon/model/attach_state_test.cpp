@@ -42,6 +42,31 @@ TEST(AttachState, AThreadReportedInsideASpanGivesItsNewSpansAPartialParentNeverA
     EXPECT_EQ(h.summary().spans, 2u) << "the placeholder and its frame are one span";
 }
 
+// The census names a thread's span after the innermost coroutine return
+// address on its stack, which can be left over from a function that already
+// returned. Once the span's frame shows, its own resume function names it.
+TEST(AttachState, APlaceholderTakesTheNameOfItsFrameOverTheCensusGuess) {
+    harness h(attached());
+    h.symbols.add_frame_code(test_pid, ROOT, CODE_ROOT);
+    h.play({
+        thread_in_span(T1, CODE_OTHER),  // a stale return address
+        suspend(T1, ROOT, IO_SITE),
+        resume(T1, ROOT),
+        end(T1, ROOT),
+    });
+    ASSERT_EQ(h.traces().size(), 1u);
+    EXPECT_EQ(span_names(h.traces()[0]), (names{"handle_request(int)"}));
+    EXPECT_TRUE(h.traces()[0].spans[0].partial);
+}
+
+TEST(AttachState, APlaceholderKeepsTheCensusNameWhenItsFrameCannotBeNamed) {
+    harness h(attached());
+    h.symbols.add_frame_code(test_pid, ROOT, 0x7777);  // in no known function
+    h.play({thread_in_span(T1, CODE_OTHER), suspend(T1, ROOT, IO_SITE), resume(T1, ROOT), end(T1, ROOT)});
+    ASSERT_EQ(h.traces().size(), 1u);
+    EXPECT_EQ(span_names(h.traces()[0]), (names{"other(int)"}));
+}
+
 // The census can catch a thread just after its span's end probe, before it
 // returns: the thread then begins every later request under a span that will
 // never show again. Past the first, the guess is dropped: the next request
