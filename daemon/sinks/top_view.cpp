@@ -1,6 +1,7 @@
 #include "sinks/top_view.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 
@@ -40,21 +41,26 @@ std::string right(const std::string& text, std::size_t width) {
 }  // namespace
 
 void top_view::histogram::add(std::uint64_t ns) {
-    // Bucket k holds durations below 2^(k/4) ns: about 19% wide.
-    const double k = ns <= 1 ? 0 : std::ceil(std::log2(static_cast<double>(ns)) * 4);
-    ++buckets[std::min<std::size_t>(static_cast<std::size_t>(k), buckets.size() - 1)];
+    const unsigned magnitude = static_cast<unsigned>(std::bit_width(ns));  // 0 for 0
+    std::size_t k = ns;
+    if (magnitude > sub_bits) {
+        const unsigned shift = magnitude - sub_bits - 1;  // keeps the top sub_bits + 1 bits
+        k = sub_buckets * (shift + 1) + ((ns >> shift) & (sub_buckets - 1));
+    }
+    ++buckets[k];
     ++count;
 }
 
 std::uint64_t top_view::histogram::percentile(double p) const {
     if (count == 0) return 0;
-    const auto rank = static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(count)));
+    const auto rank = std::max<std::uint64_t>(static_cast<std::uint64_t>(std::ceil(p * static_cast<double>(count))), 1);
     std::uint64_t seen = 0;
-    for (std::size_t k = 0; k < buckets.size(); ++k) {
-        seen += buckets[k];
-        if (seen >= std::max<std::uint64_t>(rank, 1)) return static_cast<std::uint64_t>(std::exp2(k / 4.0));
-    }
-    return static_cast<std::uint64_t>(std::exp2((buckets.size() - 1) / 4.0));
+    std::size_t k = 0;
+    while (k + 1 < buckets.size() && (seen += buckets[k]) < rank) ++k;
+    if (k < sub_buckets) return k;  // exact
+    const std::size_t shift = k / sub_buckets - 1;
+    const std::uint64_t low = (sub_buckets + k % sub_buckets) << shift;
+    return low + ((std::uint64_t{1} << shift) >> 1);  // the middle of the bucket
 }
 
 top_view::function_stats& top_view::stats(std::string_view name) { return functions_[name.empty() ? "?" : name]; }
