@@ -27,8 +27,10 @@ struct forest {
             s.state = stack_state::layout_unknown;
         else if (f.done)
             s.state = stack_state::done;
-        else if (f.site == 0)
+        else if (f.where == scanned_frame::wait::not_started)
             s.state = stack_state::not_started;
+        else if (f.where != scanned_frame::wait::at_site || f.site == 0)
+            s.state = stack_state::suspended;  // at a site not known
         else {
             s.state = stack_state::suspended;
             auto it = sites.find(f.site);

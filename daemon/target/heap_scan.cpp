@@ -26,7 +26,12 @@ struct code_index {
             for (const cotrace_frame_layout& l : k.layouts) {
                 if (!valid_layout(l)) continue;
                 window = std::max({window, l.self_handle_offset + 8, l.promise_offset + l.continuation_offset + 8,
-                                   l.promise_offset + l.join_offset + 8, l.promise_offset + l.site_offset + 8});
+                                   l.promise_offset + l.join_offset + 8});
+            }
+            if (k.suspends) {
+                window = std::max(window, k.suspends->resume_index_offset + 2);
+                for (const suspend_point& p : k.suspends->points)
+                    if (p.what == suspend_point::kind::at_await) window = std::max(window, p.site_offset + 8);
             }
         }
     }
@@ -52,6 +57,20 @@ bool frame_window(memory_reader& memory, std::uint64_t address, const unsigned c
     return memory.read(address, out.data(), window);
 }
 
+// The suspend point its resume index names, when the map covers the window read.
+void read_wait(const coroutine_kind& kind, const std::vector<unsigned char>& w, scanned_frame& f) {
+    if (!kind.suspends || kind.suspends->resume_index_offset + 2 > w.size()) return;
+    std::memcpy(&f.resume_index, w.data() + kind.suspends->resume_index_offset, sizeof f.resume_index);
+    const suspend_point* p = kind.suspends->at(f.resume_index);
+    if (!p) return;
+    if (p->what == suspend_point::kind::initial) {
+        f.where = scanned_frame::wait::not_started;
+    } else if (p->what == suspend_point::kind::at_await && p->site_offset + 8 <= w.size()) {
+        f.where = scanned_frame::wait::at_site;
+        f.site = word_at(w.data() + p->site_offset);
+    }
+}
+
 void read_task_fields(memory_reader& memory, const coroutine_kind& kind, const std::vector<unsigned char>& w,
                       scanned_frame& f) {
     for (const cotrace_frame_layout& l : kind.layouts) {
@@ -61,7 +80,7 @@ void read_task_fields(memory_reader& memory, const coroutine_kind& kind, const s
         f.task = true;
         f.continuation = word_at(promise + l.continuation_offset);
         f.join = word_at(promise + l.join_offset);
-        f.site = word_at(promise + l.site_offset);
+        read_wait(kind, w, f);
         std::uint64_t waiter = 0;
         if (f.join != 0 && f.join + l.join_waiter_offset >= f.join &&
             memory.read(f.join + l.join_waiter_offset, &waiter, sizeof waiter))
@@ -78,9 +97,8 @@ bool valid_layout(const cotrace_frame_layout& l) {
            l.size == sizeof(cotrace_frame_layout) && l.promise_offset >= 16 && small_aligned(l.promise_offset) &&
            l.promise_size < max_layout_offset && small_aligned(l.self_handle_offset) &&
            l.self_handle_offset >= l.promise_offset + l.promise_size && small_aligned(l.continuation_offset) &&
-           small_aligned(l.join_offset) && small_aligned(l.site_offset) && small_aligned(l.join_waiter_offset) &&
-           l.continuation_offset + 8 <= l.promise_size && l.join_offset + 8 <= l.promise_size &&
-           l.site_offset + 8 <= l.promise_size;
+           small_aligned(l.join_offset) && small_aligned(l.join_waiter_offset) &&
+           l.continuation_offset + 8 <= l.promise_size && l.join_offset + 8 <= l.promise_size;
 }
 
 scan_result scan_for_frames(memory_reader& memory, const std::vector<memory_region>& regions,

@@ -58,27 +58,39 @@ private:
     std::map<std::uint64_t, std::vector<unsigned char>> regions_;
 };
 
-// A task promise of 32 bytes at frame + 16: continuation, join, site, result.
+// A task promise of 32 bytes at frame + 16: continuation, join, result.
 cotrace_frame_layout task_layout() {
-    return {COTRACE_LAYOUT_MAGIC, COTRACE_LAYOUT_VERSION, sizeof(cotrace_frame_layout), 16, 32, 48, 0, 8, 16, 8};
+    return {COTRACE_LAYOUT_MAGIC, COTRACE_LAYOUT_VERSION, sizeof(cotrace_frame_layout), 16, 32, 48, 0, 8, 8};
+}
+
+// GCC's part of the frame: the resume index at +56, one co_await whose
+// awaiter's site is at +64.
+frame_suspend_map one_await_map() {
+    return {56, 80, {{suspend_point::kind::initial, 0}, {suspend_point::kind::at_await, 64},
+                     {suspend_point::kind::final, 0}}};
 }
 
 constexpr std::uint64_t code = 0x5000'0000;
 coroutine_kind kind(std::uint64_t n, bool with_layout = true) {
-    coroutine_kind k{code + n * 0x100, code + n * 0x100 + 0x80, {}};
-    if (with_layout) k.layouts.push_back(task_layout());
+    coroutine_kind k{code + n * 0x100, code + n * 0x100 + 0x80, {}, std::nullopt};
+    if (with_layout) {
+        k.layouts.push_back(task_layout());
+        k.suspends = one_await_map();
+    }
     return k;
 }
 
-// Writes a task frame: header, promise fields, own handle.
+// Writes a task frame: header, promise fields, own handle, and the resume
+// index of its co_await with the site in its awaiter (site 0: not started).
 void task_frame(fake_memory& m, std::uint64_t at, const coroutine_kind& k, std::uint64_t continuation,
                 std::uint64_t site, std::uint64_t join = 0) {
     m.put(at, k.resume);
     m.put(at + 8, k.destroy);
     m.put(at + 16, continuation);
     m.put(at + 24, join);
-    m.put(at + 32, site);
     m.put(at + 48, at);
+    m.put(at + 56, site ? 4 : 2);
+    m.put(at + 64, site);
 }
 
 constexpr std::uint64_t heap = 0x10'0000;
@@ -192,7 +204,7 @@ TEST(HeapScan, LayoutRecordsWithABadMagicOrHugeOffsetsAreNotUsed) {
     l.self_handle_offset = 0xfffffff8;
     EXPECT_FALSE(valid_layout(l));
     l = task_layout();
-    l.site_offset = 40;  // past the promise
+    l.join_offset = 40;  // past the promise
     EXPECT_FALSE(valid_layout(l));
     l = task_layout();
     l.continuation_offset = 3;
@@ -274,9 +286,9 @@ TEST(AwaitForest, ALoopOfContinuationsIsCutAndCounted) {
 TEST(AwaitForest, AChainDeeperThanTheBoundIsCutThereAndCounted) {
     fake_memory m;
     const std::size_t n = max_await_depth + 10;
-    m.region(heap, n * 64);
+    m.region(heap, n * 128);
     const std::vector<coroutine_kind> kinds{kind(0)};
-    for (std::size_t i = 0; i < n; ++i) task_frame(m, heap + i * 64, kinds[0], i ? heap + (i - 1) * 64 : 0, 1);
+    for (std::size_t i = 0; i < n; ++i) task_frame(m, heap + i * 128, kinds[0], i ? heap + (i - 1) * 128 : 0, 1);
     const scan_result scan = scan_for_frames(m, m.all(), kinds);
     const stack_snapshot s = build_await_forest(scan, catalog_of(kinds, {"t"}), site_at);
     ASSERT_EQ(s.requests.size(), 1u);
@@ -293,9 +305,9 @@ TEST(AwaitForest, AChainDeeperThanTheBoundIsCutThereAndCounted) {
 TEST(StacksOutput, TheJsonOfAChainAtTheDepthBoundParsesWithEveryLevel) {
     fake_memory m;
     const std::size_t n = max_await_depth;
-    m.region(heap, n * 64);
+    m.region(heap, n * 128);
     const std::vector<coroutine_kind> kinds{kind(0), kind(1, false)};
-    for (std::size_t i = 0; i < n; ++i) task_frame(m, heap + i * 64, kinds[0], i ? heap + (i - 1) * 64 : 0, 1);
+    for (std::size_t i = 0; i < n; ++i) task_frame(m, heap + i * 128, kinds[0], i ? heap + (i - 1) * 128 : 0, 1);
     m.region(heap + 0x100000, 64);
     m.put(heap + 0x100000, kinds[1].resume);  // alone: listed by name
     m.put(heap + 0x100008, kinds[1].destroy);
@@ -341,13 +353,22 @@ struct never_opened {
 };
 never_opened gate;
 
+constexpr std::uint32_t leaf_line = __LINE__ + 2;
 cotrace::task<int> leaf() {
     co_await gate;
     co_return 1;
 }
+constexpr std::uint32_t top_line = __LINE__ + 2;
 cotrace::task<std::string> top() {
     co_await leaf();
     co_return "x";
+}
+
+// The suspend map of a frame type of this test binary, by the ramp's name in it.
+std::optional<frame_suspend_map> own_suspend_map(const std::string& ramp) {
+    for (auto& [name, map] : read_frame_suspend_maps("/proc/self/exe"))
+        if (name.find(ramp) != std::string::npos) return map;
+    return std::nullopt;
 }
 
 // Reads this process's own memory.
@@ -374,8 +395,13 @@ TEST(PublishedLayout, MatchesTheFramesGccBuildsForTasks) {
     EXPECT_TRUE(valid_layout(leaf_layout));
     EXPECT_EQ(reinterpret_cast<const char*>(&h.promise()) - reinterpret_cast<const char*>(h.address()),
               top_layout.promise_offset);
-    const std::vector<coroutine_kind> kinds{{top_words[0], top_words[1], {top_layout, leaf_layout}},
-                                            {leaf_words[0], leaf_words[1], {top_layout, leaf_layout}}};
+    const auto top_map = own_suspend_map("3topEv.Frame");
+    const auto leaf_map = own_suspend_map("4leafEv.Frame");
+    ASSERT_TRUE(top_map) << "g++ 12 with -g describes the frame of top()";
+    ASSERT_TRUE(leaf_map);
+    EXPECT_EQ(top_map->points.size(), 3u) << "initial, one co_await, final";
+    const std::vector<coroutine_kind> kinds{{top_words[0], top_words[1], {top_layout, leaf_layout}, top_map},
+                                            {leaf_words[0], leaf_words[1], {top_layout, leaf_layout}, leaf_map}};
     own_memory self;
     const auto frame_region = [](const void* f) {
         const auto a = reinterpret_cast<std::uint64_t>(f);
@@ -386,14 +412,68 @@ TEST(PublishedLayout, MatchesTheFramesGccBuildsForTasks) {
     ASSERT_EQ(r.frames.size(), 2u);
     for (const scanned_frame& f : r.frames) {
         EXPECT_TRUE(f.task) << "the frame's own handle is where the layout says";
-        EXPECT_NE(f.site, 0u);
-        if (f.address == reinterpret_cast<std::uint64_t>(gate.waiting.address()))
-            EXPECT_EQ(f.continuation, reinterpret_cast<std::uint64_t>(h.address()));
-        else
-            EXPECT_EQ(f.continuation, 0u);
+        ASSERT_EQ(f.where, scanned_frame::wait::at_site) << "resume index " << f.resume_index;
+        ASSERT_NE(f.site, 0u);
+        const bool is_leaf = f.address == reinterpret_cast<std::uint64_t>(gate.waiting.address());
+        EXPECT_EQ(f.continuation, is_leaf ? reinterpret_cast<std::uint64_t>(h.address()) : 0u);
         const auto* site = reinterpret_cast<const cotrace_site*>(f.site);
         EXPECT_NE(std::strstr(site->file, "heap_scan_test.cpp"), nullptr);
+        EXPECT_EQ(site->line, is_leaf ? leaf_line : top_line) << "the co_await the frame waits at";
     }
+}
+
+// ---- GCC 12's suspend points, from the frame's members ---------------------------
+
+frame_field traced(const char* name, std::uint32_t offset) { return {name, offset, 24, 16}; }
+
+// The members of a frame g++ 12 built for
+//   int a = co_await leaf(co_await g{});      block 3: Aw0 (g), then Aw1
+//   int b = co_await g{} + co_await leaf(2);  block 4: Aw2, Aw3
+// laid out as DWARF listed them (a statement's awaiters in reverse).
+std::vector<frame_field> nested_frame() {
+    return {{"_Coro_resume_fn", 0, 8, {}},  {"_Coro_promise", 16, 40, {}}, {"_Coro_resume_index", 68, 2, {}},
+            {"Is_1_1", 72, 1, {}},          {"a_1_2", 76, 4, {}},          traced("Aw1_2_3", 88),
+            traced("Aw0_2_3", 112),         traced("Aw3_2_4", 144),        traced("Aw2_2_4", 168),
+            {"Fs_1_11", 345, 1, {}}};
+}
+
+TEST(SuspendMap, ResumeIndicesFollowGcc12sExpansionOrderNotTheLayout) {
+    const auto map = suspend_map_of(nested_frame(), 352);
+    ASSERT_TRUE(map);
+    EXPECT_EQ(map->resume_index_offset, 68u);
+    ASSERT_EQ(map->points.size(), 6u);
+    EXPECT_EQ(map->at(2)->what, suspend_point::kind::initial);
+    EXPECT_EQ(map->at(4)->site_offset, 112u + 16) << "the await inside the operand comes first";
+    EXPECT_EQ(map->at(6)->site_offset, 88u + 16);
+    EXPECT_EQ(map->at(8)->site_offset, 168u + 16);
+    EXPECT_EQ(map->at(10)->site_offset, 144u + 16);
+    EXPECT_EQ(map->at(12)->what, suspend_point::kind::final);
+    EXPECT_EQ(map->at(5), nullptr) << "odd: being destroyed";
+    EXPECT_EQ(map->at(14), nullptr);
+}
+
+TEST(SuspendMap, AStatementWhoseAwaitNumbersRestartedIsNotMapped) {
+    std::vector<frame_field> fields = nested_frame();
+    fields.push_back(traced("Aw0_2_4", 200));  // a coroutine lambda's final suspend reset the count mid-statement
+    EXPECT_FALSE(suspend_map_of(fields, 352));
+}
+
+TEST(SuspendMap, AnAwaiterThatIsNotTracedOrAMissingIndexIsNotMapped) {
+    std::vector<frame_field> fields = nested_frame();
+    fields[5].site_member.reset();
+    EXPECT_FALSE(suspend_map_of(fields, 352));
+    fields = nested_frame();
+    fields.erase(fields.begin() + 2);
+    EXPECT_FALSE(suspend_map_of(fields, 352));
+    EXPECT_FALSE(suspend_map_of(nested_frame(), 100)) << "members past the frame's size";
+}
+
+TEST(SuspendMap, AnActorSymbolNamesItsFrameType) {
+    EXPECT_EQ(frame_type_of_actor("_Z4leafPZ4leafiE14_Z4leafi.Frame.actor"), "_Z4leafi.Frame");
+    EXPECT_EQ(frame_type_of_actor("_Z3midPZ3midiE13_Z3midi.Frame.actor"), "_Z3midi.Frame");
+    EXPECT_EQ(frame_type_of_actor("_Z4leafPZ4leafiE14_Z4leafi.Frame.destroy"), "");
+    EXPECT_EQ(frame_type_of_actor("_Z4leafPZ4leafiE99_Z4leafi.Frame.actor"), "");
+    EXPECT_EQ(frame_type_of_actor(".actor"), "");
 }
 
 }  // namespace
