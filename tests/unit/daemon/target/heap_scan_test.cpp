@@ -250,7 +250,7 @@ TEST(AwaitForest, EachFrameHangsUnderTheFrameItsContinuationNames) {
     ASSERT_EQ(root.children[0].children.size(), 1u);
     EXPECT_EQ(root.children[0].children[0].name, "leaf");
     EXPECT_EQ(root.children[0].children[0].site->line, 20u);
-    EXPECT_FALSE(root.children[0].children[0].suspended_ns) << "no tracer, so no time";
+    EXPECT_FALSE(root.children[0].children[0].suspended_at_least_ns) << "no tracer and one scan, so no time";
     EXPECT_TRUE(s.others.empty());
 }
 
@@ -321,7 +321,7 @@ TEST(StacksOutput, TheJsonOfAChainAtTheDepthBoundParsesWithEveryLevel) {
     std::size_t depth = 1;
     while (!at->at("children").empty()) {
         EXPECT_EQ(at->at("name"), "t\"quoted\"");
-        EXPECT_TRUE(at->at("suspended_ns").is_null());
+        EXPECT_TRUE(at->at("suspended_at_least_ns").is_null());
         EXPECT_EQ(at->at("site").at("line"), 1);
         at = &at->at("children")[0];
         ++depth;
@@ -330,6 +330,34 @@ TEST(StacksOutput, TheJsonOfAChainAtTheDepthBoundParsesWithEveryLevel) {
     ASSERT_EQ(j.at("other_coroutines").size(), 1u);
     EXPECT_EQ(j["other_coroutines"][0]["name"], "other");
     EXPECT_EQ(j["other_coroutines"][0]["count"], 1);
+}
+
+TEST(AwaitForest, OnlyAFrameAtTheSamePointInBothScansHasWaitedAtLeastTheInterval) {
+    const std::vector<coroutine_kind> kinds{kind(0), kind(1, false)};
+    fake_memory before, after;
+    before.region(heap, 4096);
+    after.region(heap, 4096);
+    task_frame(before, heap + 0x100, kinds[0], 0, 10);  // still at site 10
+    task_frame(after, heap + 0x100, kinds[0], 0, 10);
+    task_frame(before, heap + 0x200, kinds[0], 0, 10);  // moved on to another point
+    task_frame(after, heap + 0x200, kinds[0], 0, 20);
+    after.put(heap + 0x200 + 56, 6);
+    task_frame(after, heap + 0x300, kinds[0], 0, 10);  // new since the first scan
+    after.put(heap + 0x400, kinds[1].resume);            // no layout: nothing to compare
+    after.put(heap + 0x408, kinds[1].destroy);
+    before.put(heap + 0x400, kinds[1].resume);
+    before.put(heap + 0x408, kinds[1].destroy);
+    const scan_result first = scan_for_frames(before, before.all(), kinds);
+    const scan_result second = scan_for_frames(after, after.all(), kinds);
+    const stack_snapshot s =
+        build_await_forest(second, catalog_of(kinds, {"t", "other"}), site_at, earlier_scan{&first, 2'000'000'000});
+    EXPECT_EQ(s.interval_ns, 2'000'000'000u);
+    std::map<std::uint64_t, std::optional<std::uint64_t>> waited;
+    for (const stack_request& r : s.requests) waited[r.root.frame] = r.root.suspended_at_least_ns;
+    ASSERT_EQ(waited.size(), 3u);
+    EXPECT_EQ(waited[heap + 0x100], 2'000'000'000u);
+    EXPECT_FALSE(waited[heap + 0x200]) << "a different resume index";
+    EXPECT_FALSE(waited[heap + 0x300]) << "not there the first time";
 }
 
 TEST(AwaitForest, ALinkToNoFrameFoundMakesARoot) {
