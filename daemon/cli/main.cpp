@@ -155,13 +155,15 @@ int main(int argc, char** argv) {
         if (attach_pids.empty() && attach_binary.empty()) throw CLI::ValidationError("give -p PID (one or more) or --binary PATH");
     });
     add_session_options(*attach, attach_opts, attach_filters);
-    attach_opts.live.keys = true;  // `s` on a terminal shows what is in flight (run leaves stdin to CMD)
+    attach_opts.live.keys = cotrace::key_source::stdin_terminal;  // `s` on a terminal shows what is in flight
 
     cotrace::session_options run_opts;
     filter_args run_filters;
     std::vector<std::string> run_argv;
     auto* run = app.add_subcommand("run", "Start CMD and trace it from its first instruction; exits with CMD's status");
     add_session_options(*run, run_opts, run_filters);
+    // CMD inherits stdin: `s` is read from the terminal only where CMD does not read.
+    run_opts.live.keys = cotrace::key_source::tty_unless_stdin;
     run->add_option("command", run_argv, "CMD [ARGS...] (after --)")->required();
     run->positionals_at_end();
 
