@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config binutils
   clang llvm                      # BPF programs are compiled with clang -target bpf
+  clang-15                        # a workload built with clang (the library needs clang >= 15)
   libclang-rt-14-dev              # libFuzzer and clang's sanitizer runtimes (make fuzz)
   libbpf-dev bpftool              # libbpf + skeleton generation
   libelf-dev zlib1g-dev           # libbpf's link dependencies; ELF note/symbol reading

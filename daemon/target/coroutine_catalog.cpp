@@ -36,8 +36,7 @@ std::vector<cotrace_frame_layout> layouts_of(const elf_object& obj, std::uint64_
 void add_object(const elf_object& obj, const std::string& path, std::uint64_t bias, coroutine_catalog& out) {
     const std::vector<cotrace_frame_layout> layouts = layouts_of(obj, out.layout_records);
     // DWARF is read only for objects with cotrace tasks in them.
-    const auto suspend_maps =
-        layouts.empty() ? std::unordered_map<std::string, frame_suspend_map>{} : read_frame_suspend_maps(path);
+    const frame_debug_info debug = layouts.empty() ? frame_debug_info{} : read_frame_debug_info(path);
     std::unordered_map<std::string, std::uint64_t> by_name;
     for (const elf_object::symbol& s : obj.function_symbols()) by_name.emplace(s.name, s.start);
     for (const elf_object::symbol& s : obj.function_symbols()) {
@@ -50,11 +49,13 @@ void add_object(const elf_object& obj, const std::string& path, std::uint64_t bi
             continue;
         const auto destroy = by_name.find(base + ".destroy");
         if (destroy == by_name.end()) continue;
-        coroutine_kind kind{s.start + bias, destroy->second + bias, layouts, std::nullopt};
-        if (const auto map = suspend_maps.find(frame_type_of_actor(s.name)); map != suspend_maps.end()) {
+        coroutine_kind kind{s.start + bias, destroy->second + bias, layouts, std::nullopt, std::nullopt};
+        if (const auto map = debug.gcc.find(frame_type_of_actor(s.name)); map != debug.gcc.end()) {
             kind.suspends = map->second;
             ++out.suspend_maps;
         }
+        if (const auto clang = debug.clang.find(frame_type_of_resume(s.name)); clang != debug.clang.end())
+            kind.clang_task = clang->second;
         out.kinds.push_back(std::move(kind));
         out.names.push_back(readable_function_name(s.name));
     }

@@ -129,6 +129,14 @@ std::string frame_type_of_actor(const std::string& symbol) {
     return "";
 }
 
+std::string frame_type_of_resume(const std::string& symbol) {
+    static const std::string resume = ".resume";
+    if (symbol.size() <= resume.size() + 2 || symbol.compare(symbol.size() - resume.size(), resume.size(), resume) ||
+        symbol.compare(0, 2, "_Z") != 0)
+        return "";
+    return symbol.substr(0, symbol.size() - resume.size()) + ".coro_frame_ty";
+}
+
 namespace {
 
 std::optional<std::uint64_t> udata(Dwarf_Die* die, unsigned name) {
@@ -162,9 +170,47 @@ std::optional<std::uint32_t> traced_site_member(Dwarf_Die* member) {
     return std::nullopt;
 }
 
+// The structure type a member's type names, typedefs and qualifiers peeled.
+bool member_struct(Dwarf_Die* member, Dwarf_Die* out) {
+    Dwarf_Attribute a;
+    Dwarf_Die type;
+    if (!dwarf_attr_integrate(member, DW_AT_type, &a) || !dwarf_formref_die(&a, &type)) return false;
+    if (dwarf_peel_type(&type, out) != 0) return false;
+    const int tag = dwarf_tag(out);
+    return tag == DW_TAG_structure_type || tag == DW_TAG_class_type;
+}
+
 struct walker {
     std::unordered_map<std::string, frame_suspend_map>& out;
     std::set<std::string>& conflicting;
+    std::unordered_map<std::string, clang_task_frame>& clang_out;
+    std::set<std::string>& clang_conflicting;
+    bool gcc12 = false;
+
+    // A Clang frame: its `__promise` member, when that is a cotrace task promise.
+    void clang_frame_type(Dwarf_Die* die, const std::string& name) {
+        std::optional<clang_task_frame> frame;
+        Dwarf_Die child, promise;
+        if (dwarf_child(die, &child) == 0) {
+            do {
+                const char* n = dwarf_diename(&child);
+                if (dwarf_tag(&child) != DW_TAG_member || !n || std::strcmp(n, "__promise") != 0) continue;
+                const auto off = udata(&child, DW_AT_data_member_location);
+                const char* type = member_struct(&child, &promise) ? dwarf_diename(&promise) : nullptr;
+                Dwarf_Word size = 0;
+                if (off && *off < max_frame_size && type && std::strncmp(type, "task_promise<", 13) == 0 &&
+                    dwarf_aggregate_size(&promise, &size) == 0 && size < max_frame_size)
+                    frame = clang_task_frame{static_cast<std::uint32_t>(*off), static_cast<std::uint32_t>(size)};
+                break;
+            } while (dwarf_siblingof(&child, &child) == 0);
+        }
+        if (!frame || clang_conflicting.count(name)) return;
+        const auto [it, added] = clang_out.emplace(name, *frame);
+        if (!added && (it->second.promise_offset != frame->promise_offset || it->second.promise_size != frame->promise_size)) {
+            clang_out.erase(it);
+            clang_conflicting.insert(name);
+        }
+    }
 
     void frame_type(Dwarf_Die* die, const std::string& name) {
         const auto size = udata(die, DW_AT_byte_size);
@@ -218,11 +264,15 @@ struct walker {
         if (dwarf_child(die, &child) != 0) return;
         do {
             const int tag = dwarf_tag(&child);
-            if (tag == DW_TAG_structure_type) {
+            if (tag == DW_TAG_structure_type && !dwarf_hasattr(&child, DW_AT_declaration)) {
                 const char* n = dwarf_diename(&child);
                 const std::size_t len = n ? std::strlen(n) : 0;
-                if (len > 6 && std::strcmp(n + len - 6, ".Frame") == 0 && !dwarf_hasattr(&child, DW_AT_declaration)) {
+                if (gcc12 && len > 6 && std::strcmp(n + len - 6, ".Frame") == 0) {
                     frame_type(&child, n);
+                    continue;
+                }
+                if (!gcc12 && len > 14 && std::strcmp(n + len - 14, ".coro_frame_ty") == 0) {
+                    clang_frame_type(&child, n);
                     continue;
                 }
             }
@@ -231,20 +281,25 @@ struct walker {
     }
 };
 
-// GCC 12's C++ front end: the only lowering the rule above was checked against.
-bool compiled_by_gcc12(Dwarf_Die* cu) {
+const char* producer_of(Dwarf_Die* cu) {
     Dwarf_Attribute a;
-    const char* producer = dwarf_attr(cu, DW_AT_producer, &a) ? dwarf_formstring(&a) : nullptr;
+    return dwarf_attr(cu, DW_AT_producer, &a) ? dwarf_formstring(&a) : nullptr;
+}
+
+// GCC 12's C++ front end: the only lowering the rule above was checked against.
+bool compiled_by_gcc12(const char* producer) {
     if (!producer || std::strncmp(producer, "GNU C++", 7) != 0) return false;
     const char* version = std::strchr(producer, ' ');
     version = version ? std::strchr(version + 1, ' ') : nullptr;
     return version && std::strncmp(version, " 12.", 4) == 0;
 }
 
+bool compiled_by_clang(const char* producer) { return producer && std::strstr(producer, "clang version ") != nullptr; }
+
 }  // namespace
 
-std::unordered_map<std::string, frame_suspend_map> read_frame_suspend_maps(const std::string& path) {
-    std::unordered_map<std::string, frame_suspend_map> out;
+frame_debug_info read_frame_debug_info(const std::string& path) {
+    frame_debug_info out;
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) return out;
     struct stat st{};
@@ -254,13 +309,17 @@ std::unordered_map<std::string, frame_suspend_map> read_frame_suspend_maps(const
     }
     Dwarf* dw = dwarf_begin(fd, DWARF_C_READ);
     if (dw) {
-        std::set<std::string> conflicting;
-        walker w{out, conflicting};
+        std::set<std::string> conflicting, clang_conflicting;
+        walker w{out.gcc, conflicting, out.clang, clang_conflicting};
         Dwarf_Off off = 0, next = 0;
         std::size_t header = 0;
         while (dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
             Dwarf_Die cu;
-            if (dwarf_offdie(dw, off + header, &cu) && compiled_by_gcc12(&cu)) w.walk(&cu, 0);
+            if (dwarf_offdie(dw, off + header, &cu)) {
+                const char* producer = producer_of(&cu);
+                w.gcc12 = compiled_by_gcc12(producer);
+                if (w.gcc12 || compiled_by_clang(producer)) w.walk(&cu, 0);
+            }
             off = next;
         }
         dwarf_end(dw);

@@ -56,13 +56,28 @@ struct frame_field {
 // when they do not follow GCC 12's rule above exactly.
 std::optional<frame_suspend_map> suspend_map_of(const std::vector<frame_field>& fields, std::uint32_t frame_size);
 
-// Every frame type of the object at `path` compiled by GCC 12 with DWARF, by
-// its name (`_Z4leafi.Frame`). A name two compile units describe
-// differently is left out. Empty without DWARF.
-std::unordered_map<std::string, frame_suspend_map> read_frame_suspend_maps(const std::string& path);
+// A Clang frame (`<ramp>.coro_frame_ty`, clang >= 15 describes it) whose
+// `__promise` is a cotrace task promise. Clang keeps no handle to the frame
+// in it to check it by, and its suspend index numbers suspend points in an
+// order of LLVM's, not the source's: the chain is known, not the site.
+struct clang_task_frame {
+    std::uint32_t promise_offset = 0, promise_size = 0;
+};
+
+struct frame_debug_info {
+    std::unordered_map<std::string, frame_suspend_map> gcc;  // by frame type name (`_Z4leafi.Frame`)
+    std::unordered_map<std::string, clang_task_frame> clang;  // by frame type name (`_Z4leafi.coro_frame_ty`)
+};
+
+// The frame types of the object at `path`: GCC 12's with a suspend map, and
+// Clang's of cotrace tasks. A name two compile units describe differently is
+// left out. Empty without DWARF.
+frame_debug_info read_frame_debug_info(const std::string& path);
 
 // The frame type named in a GCC actor's symbol
 // (`_Z4leafPZ4leafiE14_Z4leafi.Frame.actor` -> `_Z4leafi.Frame`), or "".
 std::string frame_type_of_actor(const std::string& actor_symbol);
+// The frame type of a Clang resume function (`_Z4leafi.resume` -> `_Z4leafi.coro_frame_ty`), or "".
+std::string frame_type_of_resume(const std::string& resume_symbol);
 
 }  // namespace cotrace

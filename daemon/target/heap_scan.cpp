@@ -28,6 +28,7 @@ struct code_index {
                 window = std::max({window, l.self_handle_offset + 8, l.promise_offset + l.continuation_offset + 8,
                                    l.promise_offset + l.join_offset + 8});
             }
+            if (k.clang_task) window = std::max(window, k.clang_task->promise_offset + k.clang_task->promise_size);
             if (k.suspends) {
                 window = std::max(window, k.suspends->resume_index_offset + 2);
                 for (const suspend_point& p : k.suspends->points)
@@ -71,21 +72,36 @@ void read_wait(const coroutine_kind& kind, const std::vector<unsigned char>& w, 
     }
 }
 
-void read_task_fields(memory_reader& memory, const coroutine_kind& kind, const std::vector<unsigned char>& w,
-                      scanned_frame& f) {
+// The layout a frame is read through: the record whose self handle holds
+// the frame's address (GCC), or, for a Clang task frame that is not at its
+// final suspend, the record of the promise DWARF places.
+const cotrace_frame_layout* layout_of(const coroutine_kind& kind, const std::vector<unsigned char>& w,
+                                      const scanned_frame& f) {
     for (const cotrace_frame_layout& l : kind.layouts) {
         if (!valid_layout(l) || l.self_handle_offset + 8 > w.size()) continue;
-        if (word_at(w.data() + l.self_handle_offset) != f.address) continue;
+        if (word_at(w.data() + l.self_handle_offset) == f.address) return &l;
+    }
+    if (!kind.clang_task || f.done) return nullptr;
+    for (const cotrace_frame_layout& l : kind.layouts)
+        if (valid_layout(l) && l.promise_offset == kind.clang_task->promise_offset &&
+            l.promise_size == kind.clang_task->promise_size && l.promise_offset + l.promise_size <= w.size())
+            return &l;
+    return nullptr;
+}
+
+void read_task_fields(memory_reader& memory, const coroutine_kind& kind, const std::vector<unsigned char>& w,
+                      scanned_frame& f) {
+    if (const cotrace_frame_layout* found = layout_of(kind, w, f)) {
+        const cotrace_frame_layout& l = *found;
         const unsigned char* promise = w.data() + l.promise_offset;
         f.task = true;
         f.continuation = word_at(promise + l.continuation_offset);
         f.join = word_at(promise + l.join_offset);
-        read_wait(kind, w, f);
+        if (!kind.clang_task) read_wait(kind, w, f);
         std::uint64_t waiter = 0;
         if (f.join != 0 && f.join + l.join_waiter_offset >= f.join &&
             memory.read(f.join + l.join_waiter_offset, &waiter, sizeof waiter))
             f.join_waiter = waiter;
-        return;
     }
 }
 

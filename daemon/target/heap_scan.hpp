@@ -42,6 +42,10 @@ struct coroutine_kind {
     std::uint64_t resume = 0, destroy = 0;
     std::vector<cotrace_frame_layout> layouts;  // checked with valid_layout
     std::optional<frame_suspend_map> suspends;  // GCC frames described by DWARF
+    // A Clang frame whose DWARF places a task promise: read as a task through
+    // the layout record of that promise's size, without a self-handle check
+    // (Clang keeps none); its site stays unknown.
+    std::optional<clang_task_frame> clang_task;
 };
 
 // A layout record that can be used: right magic, version and size, every

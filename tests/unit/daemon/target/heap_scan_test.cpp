@@ -72,7 +72,7 @@ frame_suspend_map one_await_map() {
 
 constexpr std::uint64_t code = 0x5000'0000;
 coroutine_kind kind(std::uint64_t n, bool with_layout = true) {
-    coroutine_kind k{code + n * 0x100, code + n * 0x100 + 0x80, {}, std::nullopt};
+    coroutine_kind k{code + n * 0x100, code + n * 0x100 + 0x80, {}, std::nullopt, std::nullopt};
     if (with_layout) {
         k.layouts.push_back(task_layout());
         k.suspends = one_await_map();
@@ -109,6 +109,32 @@ TEST(HeapScan, FindsATaskFrameByItsPairAndReadsItsPromiseThroughTheLayout) {
     EXPECT_EQ(r.frames[0].continuation, 0x4242u);
     EXPECT_EQ(r.frames[0].site, 0x7777u);
     EXPECT_EQ(r.bytes_scanned, 4096u);
+}
+
+TEST(HeapScan, AClangTaskFrameIsReadThroughThePromiseItsDwarfPlacesWithoutASite) {
+    fake_memory m;
+    m.region(heap, 4096);
+    coroutine_kind clang = kind(0);
+    clang.suspends.reset();
+    clang.clang_task = clang_task_frame{16, 32};
+    coroutine_kind wrong_size = clang;
+    wrong_size.resume += 0x1000;
+    wrong_size.destroy += 0x1000;
+    wrong_size.clang_task = clang_task_frame{16, 40};  // no record of that promise
+    const std::vector<coroutine_kind> kinds{clang, wrong_size};
+    m.put(heap + 0x100, clang.resume);  // no own handle anywhere: Clang keeps none
+    m.put(heap + 0x108, clang.destroy);
+    m.put(heap + 0x110, 0x4242);  // continuation
+    m.put(heap + 0x200, 0);       // at its final suspend: (0, destroy) alone is any data
+    m.put(heap + 0x208, clang.destroy);
+    m.put(heap + 0x300, wrong_size.resume);
+    m.put(heap + 0x308, wrong_size.destroy);
+    const scan_result r = scan_for_frames(m, m.all(), kinds);
+    ASSERT_EQ(r.frames.size(), 2u);
+    EXPECT_TRUE(r.frames[0].task);
+    EXPECT_EQ(r.frames[0].continuation, 0x4242u);
+    EXPECT_EQ(r.frames[0].where, scanned_frame::wait::unknown);
+    EXPECT_FALSE(r.frames[1].task) << "a promise size no record has";
 }
 
 TEST(HeapScan, AFrameFreedIntoTcacheOrAFastbinIsNotReported) {
@@ -394,7 +420,7 @@ cotrace::task<std::string> top() {
 
 // The suspend map of a frame type of this test binary, by the ramp's name in it.
 std::optional<frame_suspend_map> own_suspend_map(const std::string& ramp) {
-    for (auto& [name, map] : read_frame_suspend_maps("/proc/self/exe"))
+    for (auto& [name, map] : read_frame_debug_info("/proc/self/exe").gcc)
         if (name.find(ramp) != std::string::npos) return map;
     return std::nullopt;
 }
@@ -428,8 +454,8 @@ TEST(PublishedLayout, MatchesTheFramesGccBuildsForTasks) {
     ASSERT_TRUE(top_map) << "g++ 12 with -g describes the frame of top()";
     ASSERT_TRUE(leaf_map);
     EXPECT_EQ(top_map->points.size(), 3u) << "initial, one co_await, final";
-    const std::vector<coroutine_kind> kinds{{top_words[0], top_words[1], {top_layout, leaf_layout}, top_map},
-                                            {leaf_words[0], leaf_words[1], {top_layout, leaf_layout}, leaf_map}};
+    const std::vector<coroutine_kind> kinds{{top_words[0], top_words[1], {top_layout, leaf_layout}, top_map, std::nullopt},
+                                            {leaf_words[0], leaf_words[1], {top_layout, leaf_layout}, leaf_map, std::nullopt}};
     own_memory self;
     const auto frame_region = [](const void* f) {
         const auto a = reinterpret_cast<std::uint64_t>(f);
@@ -502,6 +528,8 @@ TEST(SuspendMap, AnActorSymbolNamesItsFrameType) {
     EXPECT_EQ(frame_type_of_actor("_Z4leafPZ4leafiE14_Z4leafi.Frame.destroy"), "");
     EXPECT_EQ(frame_type_of_actor("_Z4leafPZ4leafiE99_Z4leafi.Frame.actor"), "");
     EXPECT_EQ(frame_type_of_actor(".actor"), "");
+    EXPECT_EQ(frame_type_of_resume("_Z4leafi.resume"), "_Z4leafi.coro_frame_ty");
+    EXPECT_EQ(frame_type_of_resume("leaf.resume"), "");
 }
 
 }  // namespace
