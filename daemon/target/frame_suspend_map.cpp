@@ -33,13 +33,13 @@ struct await_name {
     std::uint64_t n = 0, block = 0;
 };
 
-// Is_<d>_<b>, Fs_<d>_<b>, Aw<n>_<d>_<b>; nullopt for any other member.
+// Is_<d>_<b>, Fs_<d>_<b>, Aw<n>_<d>_<b>, Yd<n>_<d>_<b>; nullopt for any other member.
 std::optional<await_name> parse_await_name(const std::string& s) {
     await_name out{};
     std::size_t at = 2;
     if (s.rfind("Is_", 0) == 0 || s.rfind("Fs_", 0) == 0) {
         out.what = s[0] == 'I' ? await_name::kind::initial : await_name::kind::final;
-    } else if (s.rfind("Aw", 0) == 0) {
+    } else if (s.rfind("Aw", 0) == 0 || s.rfind("Yd", 0) == 0) {  // co_await, co_yield: one count
         out.what = await_name::kind::await;
         const auto n = number_at(s, at);
         if (!n) return std::nullopt;
@@ -276,7 +276,12 @@ struct walker {
                     continue;
                 }
             }
-            walk(&child, depth + 1);
+            // A frame type is declared in its ramp function (or a block of
+            // it), a function in a namespace, at the top, or in a class (a
+            // member, a lambda's call operator): nothing else is walked.
+            if (tag == DW_TAG_namespace || tag == DW_TAG_subprogram || tag == DW_TAG_lexical_block ||
+                tag == DW_TAG_structure_type || tag == DW_TAG_class_type || tag == DW_TAG_union_type)
+                walk(&child, depth + 1);
         } while (dwarf_siblingof(&child, &child) == 0);
     }
 };

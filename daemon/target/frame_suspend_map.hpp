@@ -8,7 +8,9 @@
 // are named in the binary's DWARF: the frame is a structure type
 // `<ramp>.Frame` whose members are the resume index, `Is_<depth>_<block>`
 // (the initial suspend), `Aw<n>_<depth>_<block>` (a co_await, n counted in
-// the order the awaits were parsed) and `Fs_<depth>_<block>` (the final
+// the order the awaits were parsed; `Yd<n>_…` a co_yield, on the same count,
+// whose awaiter is not traced, so a frame with one is not mapped) and
+// `Fs_<depth>_<block>` (the final
 // suspend). GCC 12 numbers the resume indices 2, 4, 6, ... in the order it
 // expands the suspend points: the initial suspend, each statement's awaits
 // (a statement is a block of its own; inside it an await's operand first,

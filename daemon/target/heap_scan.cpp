@@ -13,9 +13,12 @@ constexpr std::uint32_t max_layout_offset = 1u << 16;  // no promise is 64 KiB
 struct code_index {
     std::unordered_map<std::uint64_t, std::uint32_t> by_resume, by_destroy;
     std::uint64_t low = ~std::uint64_t{0}, high = 0;  // bounds of every pointer, a cheap first test
-    std::uint32_t window = 16;  // bytes of a frame read to check it: the largest self handle + 8
+    // Per kind, the bytes of a frame read to check and read it: its largest
+    // field offset + the field's size (a kind with a large frame does not
+    // make every other kind's frames read that much).
+    std::vector<std::uint32_t> window;
 
-    explicit code_index(const std::vector<coroutine_kind>& kinds) {
+    explicit code_index(const std::vector<coroutine_kind>& kinds) : window(kinds.size(), 16) {
         for (std::uint32_t i = 0; i < kinds.size(); ++i) {
             const coroutine_kind& k = kinds[i];
             if (k.resume == 0 || k.destroy == 0) continue;
@@ -23,16 +26,17 @@ struct code_index {
             by_destroy.emplace(k.destroy, i);
             low = std::min({low, k.resume, k.destroy});
             high = std::max({high, k.resume, k.destroy});
+            std::uint32_t& w = window[i];
             for (const cotrace_frame_layout& l : k.layouts) {
                 if (!valid_layout(l)) continue;
-                window = std::max({window, l.self_handle_offset + 8, l.promise_offset + l.continuation_offset + 8,
-                                   l.promise_offset + l.join_offset + 8});
+                w = std::max({w, l.self_handle_offset + 8, l.promise_offset + l.continuation_offset + 8,
+                              l.promise_offset + l.join_offset + 8});
             }
-            if (k.clang_task) window = std::max(window, k.clang_task->promise_offset + k.clang_task->promise_size);
+            if (k.clang_task) w = std::max(w, k.clang_task->promise_offset + k.clang_task->promise_size);
             if (k.suspends) {
-                window = std::max(window, k.suspends->resume_index_offset + 2);
+                w = std::max(w, k.suspends->resume_index_offset + 2);
                 for (const suspend_point& p : k.suspends->points)
-                    if (p.what == suspend_point::kind::at_await) window = std::max(window, p.site_offset + 8);
+                    if (p.what == suspend_point::kind::at_await) w = std::max(w, p.site_offset + 8);
             }
         }
     }
@@ -164,7 +168,7 @@ scan_result scan_for_frames(memory_reader& memory, const std::vector<memory_regi
                 f.address = at + off;
                 f.kind = kind;
                 f.done = done;
-                if (frame_window(memory, f.address, chunk.data(), at, readable, index.window, window))
+                if (frame_window(memory, f.address, chunk.data(), at, readable, index.window[kind], window))
                     read_task_fields(memory, kinds[kind], window, f);
                 // A (0, destroy) pair is a finished task's frame only with
                 // its own handle where its layout says: else it is anything.

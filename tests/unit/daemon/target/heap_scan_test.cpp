@@ -520,6 +520,41 @@ TEST(SuspendMap, AnAwaiterThatIsNotTracedOrAMissingIndexIsNotMapped) {
     fields.erase(fields.begin() + 2);
     EXPECT_FALSE(suspend_map_of(fields, 352));
     EXPECT_FALSE(suspend_map_of(nested_frame(), 100)) << "members past the frame's size";
+    fields = nested_frame();
+    fields.push_back({"Yd4_2_5", 300, 8, {}});  // a co_yield counts as a suspend point, its awaiter not cotrace's
+    EXPECT_FALSE(suspend_map_of(fields, 352));
+}
+
+struct member_coroutines {
+    cotrace::task<int> inside() {
+        co_await gate;
+        co_return 1;
+    }
+    cotrace::task<int> outside();
+};
+cotrace::task<int> member_coroutines::outside() {
+    co_await gate;
+    co_await gate;
+    co_return 2;
+}
+
+TEST(SuspendMap, MemberFunctionAndLambdaCoroutinesAreFoundInTheDwarf) {
+    member_coroutines m;
+    auto lambda = []() -> cotrace::task<int> {
+        co_await gate;
+        co_return 3;
+    };
+    cotrace::task<int> a = m.inside(), b = m.outside(), c = lambda();
+    std::map<std::string, std::size_t> points;
+    for (auto& [name, map] : read_frame_debug_info("/proc/self/exe").gcc) points[name] = map.points.size();
+    const auto with = [&](const std::string& part) {
+        for (auto& [name, n] : points)
+            if (name.find(part) != std::string::npos) return n;
+        return std::size_t{0};
+    };
+    EXPECT_EQ(with("17member_coroutines6insideEv.Frame"), 3u);
+    EXPECT_EQ(with("17member_coroutines7outsideEv.Frame"), 4u);
+    EXPECT_EQ(with("UlvE_clEv.Frame"), 3u) << "the lambda's call operator";
 }
 
 TEST(SuspendMap, AnActorSymbolNamesItsFrameType) {
