@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
         "--interval gives a lower bound from two scans.\n"
         "Can miss: frames from custom allocators or pools outside anonymous memory, frames elided into their\n"
         "caller (HALO) or on a stack, and a frame being resumed while it is read (it may show a stale site);\n"
-        "needs the target's symbol table (not stripped).");
+        "needs the target's symbol table (not stripped), and its DWARF (-g) for the file:line where each waits.");
     stacks->add_option("-p,--pid", stacks_pid, "Process to inspect")->required();
     stacks->add_option("--format,-f", stacks_format, "Output format: text or json")
         ->check(CLI::IsMember({"text", "json"}))
