@@ -14,7 +14,9 @@
  *
  * A GCC coroutine frame begins with its resume and destroy function pointers
  * (the resume pointer is null once the coroutine reached its final suspend),
- * then the promise, then the frame's own coroutine_handle. A frame is taken
+ * then the promise, then the frame's own coroutine_handle. Where a frame
+ * waits is not kept by the library: it costs no instruction at a co_await.
+ * A frame is taken
  * for a cotrace::task frame when the word at self_handle_offset holds the
  * frame's own address for one of the records of the object its code is in.
  * All offsets are in bytes; little-endian, as the target writes them.
@@ -26,8 +28,10 @@
 
 #define COTRACE_LAYOUT_SYMBOL_PREFIX "_ZN7cotrace6detail19frame_layout_record"
 #define COTRACE_LAYOUT_MAGIC 0x594c5443u /* "CTLY" */
-/* Bumped whenever a field changes meaning. */
-#define COTRACE_LAYOUT_VERSION 1
+/* Bumped whenever a field changes meaning. 2: no site in the promise (where
+ * a frame waits is read from its resume index and awaiter, see
+ * daemon/target/frame_suspend_map.hpp). */
+#define COTRACE_LAYOUT_VERSION 2
 
 struct cotrace_frame_layout {
 	uint32_t magic;              /* COTRACE_LAYOUT_MAGIC */
@@ -39,8 +43,6 @@ struct cotrace_frame_layout {
 	/* Inside the promise: */
 	uint32_t continuation_offset; /* the awaiting frame's address, or 0 */
 	uint32_t join_offset; /* a when_all branch: its join state, or 0 */
-	uint32_t site_offset; /* struct cotrace_site * of the co_await it is
-				 suspended at (0 before its first) */
 	/* Inside a join state: the waiting (when_all) frame's address. */
 	uint32_t join_waiter_offset;
 };

@@ -6,9 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config binutils
   clang llvm                      # BPF programs are compiled with clang -target bpf
+  clang-15                        # a workload built with clang (the library needs clang >= 15)
   libclang-rt-14-dev              # libFuzzer and clang's sanitizer runtimes (make fuzz)
   libbpf-dev bpftool              # libbpf + skeleton generation
   libelf-dev zlib1g-dev           # libbpf's link dependencies; ELF note/symbol reading
+  libdw-dev                       # DWARF: where suspended frames wait (cotrace stacks)
   systemtap-sdt-dev               # <sys/sdt.h>: the USDT probes
   libspdlog-dev libfmt-dev        # diagnostics
   libcli11-dev nlohmann-json3-dev # arguments, JSON

@@ -3,6 +3,7 @@
 // throws cotrace::error.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ int attach_binary_command(const std::string& path, const session_options& option
 int run_command(const std::vector<std::string>& argv, const session_options& options);
 int probes_command(std::uint32_t pid, const std::string& path);
 // Every coroutine suspended in pid now, as an await tree per request; format "text" or "json".
-int stacks_command(std::uint32_t pid, const std::string& format);
+// With interval_ns: two scans that far apart, and who waited at the same point in both.
+int stacks_command(std::uint32_t pid, const std::string& format, std::optional<std::uint64_t> interval_ns = {});
 
 }  // namespace cotrace

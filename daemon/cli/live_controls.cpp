@@ -1,6 +1,8 @@
 #include "cli/live_controls.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,12 +21,13 @@ void on_usr1(int) { show_requested = 1; }
 // The terminal as it was, restored by whichever comes first: the owner's
 // destructor, exit, or a signal that would end cotrace without either.
 struct termios saved_terminal {};
-volatile sig_atomic_t terminal_changed = 0;
+volatile sig_atomic_t terminal_fd = -1;  // the terminal changed, until restored
 
 void restore_terminal() {
-    if (terminal_changed) {
-        tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);
-        terminal_changed = 0;
+    const int fd = terminal_fd;
+    if (fd >= 0) {
+        tcsetattr(fd, TCSANOW, &saved_terminal);
+        terminal_fd = -1;
     }
 }
 
@@ -38,8 +41,28 @@ void on_fatal(int sig) {
 
 }  // namespace
 
-terminal_keys::terminal_keys() {
-    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_terminal) != 0) return;
+bool tty_is_not_stdin(int tty_fd, int stdin_fd) {
+    struct stat tty {}, in {};
+    if (fstat(tty_fd, &tty) != 0) return false;
+    if (!isatty(stdin_fd) || fstat(stdin_fd, &in) != 0) return true;
+    return tty.st_rdev != in.st_rdev;
+}
+
+terminal_keys::terminal_keys(key_source source) {
+    if (source == key_source::stdin_terminal) {
+        fd_ = STDIN_FILENO;
+    } else if (source == key_source::tty_unless_stdin) {
+        // O_NONBLOCK: no controlling terminal is no wait, just no keys.
+        fd_ = ::open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+        if (fd_ < 0) return;
+        owns_fd_ = true;
+        if (!tty_is_not_stdin(fd_, STDIN_FILENO)) return;
+    } else {
+        return;
+    }
+    // Only in the terminal's foreground: a background process changing or
+    // reading it would be stopped (SIGTTOU, SIGTTIN).
+    if (!isatty(fd_) || tcgetpgrp(fd_) != getpgrp() || tcgetattr(fd_, &saved_terminal) != 0) return;
     struct termios raw = saved_terminal;
     raw.c_lflag &= static_cast<tcflag_t>(~(ICANON | ECHO));  // ISIG stays: Ctrl-C still stops cotrace
     raw.c_cc[VMIN] = 0;
@@ -54,14 +77,16 @@ terminal_keys::terminal_keys() {
         sigaction(sig, nullptr, &old);
         if (old.sa_handler == SIG_DFL) signal(sig, on_fatal);
     }
-    if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) != 0) return;
-    terminal_changed = 1;
+    if (tcsetattr(fd_, TCSANOW, &raw) != 0) return;
+    terminal_fd = fd_;
     active_ = true;
 }
 
 terminal_keys::~terminal_keys() {
+    if (owns_fd_ && !active_) ::close(fd_);
     if (!active_) return;
     restore_terminal();
+    if (owns_fd_) ::close(fd_);
     for (int sig : fatal_signals) {
         struct sigaction old {};
         sigaction(sig, nullptr, &old);
@@ -70,11 +95,11 @@ terminal_keys::~terminal_keys() {
 }
 
 char terminal_keys::next() {
-    if (!active_) return 0;
-    pollfd p{STDIN_FILENO, POLLIN, 0};
+    if (!active_ || tcgetpgrp(fd_) != getpgrp()) return 0;  // sent to the background since
+    pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN)) return 0;
     char c = 0;
-    return read(STDIN_FILENO, &c, 1) == 1 ? c : 0;
+    return read(fd_, &c, 1) == 1 ? c : 0;
 }
 
 live_controls::live_controls(const live_options& options) : options_(options) {
@@ -86,7 +111,8 @@ live_controls::live_controls(const live_options& options) : options_(options) {
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGUSR1, &sa, &old_usr1_);
-    if (options_.keys || options_.view) keys_ = std::make_unique<terminal_keys>();
+    if (options_.keys != key_source::none || options_.view)
+        keys_ = std::make_unique<terminal_keys>(options_.view ? key_source::stdin_terminal : options_.keys);
     // Often enough that a request is shown within a small part of the
     // threshold after reaching it, and never more than 100 times a second.
     stuck_period_ = std::clamp<std::chrono::steady_clock::duration>(std::chrono::nanoseconds(options_.stuck_ns / 5),

@@ -2,7 +2,8 @@
 // What a live session shows while requests are still in flight: --stuck
 // (a request whose span has been suspended past a threshold, once per stuck
 // episode), SIGUSR1 and the `s` key on a terminal (every request in flight
-// now), and a periodic view (`cotrace top`). Checked once per turn of the
+// now; with `run`, read from /dev/tty when CMD's stdin is not the terminal),
+// and a periodic view (`cotrace top`). Checked once per turn of the
 // session loop, which turns at least every 20 ms with or without events.
 
 #include <signal.h>
@@ -28,17 +29,31 @@ public:
     virtual bool on_key(char) { return false; }
 };
 
+// Where keys are read from.
+enum class key_source {
+    none,
+    stdin_terminal,  // stdin, when it is a terminal (attach, top)
+    // The controlling terminal (/dev/tty), only when stdin is not that
+    // terminal: `run` leaves stdin to CMD, which inherits it, so keys are
+    // read only where CMD does not read (CMD < FILE, a pipe, /dev/null).
+    tty_unless_stdin,
+};
+
 struct live_options {
     std::uint64_t stuck_ns = 0;     // --stuck; 0: not watched
-    bool keys = false;              // read keys from stdin when it is a terminal
+    key_source keys = key_source::none;
     session_view* view = nullptr;   // redrawn on its timer; it gets the keys first
 };
 
-// Puts a terminal's stdin in non-canonical mode without echo (a key counts
-// at once), and restores it when destroyed, at exit or on a fatal signal.
+// Whether keys may be read from the terminal open on tty_fd when the
+// command's stdin is stdin_fd: not when they are the same terminal.
+bool tty_is_not_stdin(int tty_fd, int stdin_fd);
+
+// Puts a terminal in non-canonical mode without echo (a key counts at
+// once), and restores it when destroyed, at exit or on a fatal signal.
 class terminal_keys {
 public:
-    terminal_keys();  // does nothing unless stdin is a terminal
+    explicit terminal_keys(key_source source);  // does nothing unless the source is a terminal
     ~terminal_keys();
     terminal_keys(const terminal_keys&) = delete;
     terminal_keys& operator=(const terminal_keys&) = delete;
@@ -47,6 +62,8 @@ public:
     char next();
 
 private:
+    int fd_ = -1;
+    bool owns_fd_ = false;  // /dev/tty, opened here
     bool active_ = false;
 };
 

@@ -155,13 +155,15 @@ int main(int argc, char** argv) {
         if (attach_pids.empty() && attach_binary.empty()) throw CLI::ValidationError("give -p PID (one or more) or --binary PATH");
     });
     add_session_options(*attach, attach_opts, attach_filters);
-    attach_opts.live.keys = true;  // `s` on a terminal shows what is in flight (run leaves stdin to CMD)
+    attach_opts.live.keys = cotrace::key_source::stdin_terminal;  // `s` on a terminal shows what is in flight
 
     cotrace::session_options run_opts;
     filter_args run_filters;
     std::vector<std::string> run_argv;
     auto* run = app.add_subcommand("run", "Start CMD and trace it from its first instruction; exits with CMD's status");
     add_session_options(*run, run_opts, run_filters);
+    // CMD inherits stdin: `s` is read from the terminal only where CMD does not read.
+    run_opts.live.keys = cotrace::key_source::tty_unless_stdin;
     run->add_option("command", run_argv, "CMD [ARGS...] (after --)")->required();
     run->positionals_at_end();
 
@@ -206,14 +208,28 @@ int main(int argc, char** argv) {
         "Show every coroutine suspended in a process now, as an await tree per request, read from its memory\n"
         "(no tracer needed, nothing written to it; root or ptrace rights over it). Finds cotrace::task frames\n"
         "in malloc'd memory (heap and anonymous mappings) and follows each to the frame awaiting it; other\n"
-        "libraries' coroutines are listed by name. How long each has waited is not known (no timestamps).\n"
+        "libraries' coroutines are listed by name. How long each has waited is not known (no timestamps):\n"
+        "--interval gives a lower bound from two scans.\n"
         "Can miss: frames from custom allocators or pools outside anonymous memory, frames elided into their\n"
         "caller (HALO) or on a stack, and a frame being resumed while it is read (it may show a stale site);\n"
-        "needs the target's symbol table (not stripped).");
+        "needs the target's symbol table (not stripped), and its DWARF (-g) for the file:line where each waits.");
     stacks->add_option("-p,--pid", stacks_pid, "Process to inspect")->required();
     stacks->add_option("--format,-f", stacks_format, "Output format: text or json")
         ->check(CLI::IsMember({"text", "json"}))
         ->capture_default_str();
+    std::optional<std::uint64_t> stacks_interval;
+    stacks
+        ->add_option_function<std::string>(
+            "--interval", [&](const std::string& v) { stacks_interval = cotrace::parse_duration_ns(v, 1e9); },
+            "Scan twice, DUR apart, and show \"waiting >= DUR\" for each frame at the same co_await in both\n"
+            "(a lower bound: suspended_at_least_ns in JSON); e.g. 500ms, 2s; a bare number is seconds")
+        ->type_name("DUR")
+        ->check([](const std::string& v) {
+            const auto ns = cotrace::parse_duration_ns(v, 1e9);
+            return ns && *ns >= 1'000'000 && *ns <= 3600'000'000'000ull
+                       ? std::string()
+                       : "not a duration from 1ms to 1h (e.g. 500ms, 2s)";
+        });
 
     try {
         app.parse(argc, argv);
@@ -245,7 +261,7 @@ int main(int argc, char** argv) {
         }
         if (top->parsed()) return cotrace::top_command(top_pid, top_opts);
         if (probes->parsed()) return cotrace::probes_command(probes_pid, probes_path);
-        if (stacks->parsed()) return cotrace::stacks_command(stacks_pid, stacks_format);
+        if (stacks->parsed()) return cotrace::stacks_command(stacks_pid, stacks_format, stacks_interval);
     } catch (const cotrace::error& e) {
         std::fprintf(stderr, "cotrace: %s\n", e.what());
         return e.status();

@@ -4,6 +4,10 @@
 
 #include <sys/uio.h>
 
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -169,18 +173,35 @@ std::vector<memory_region> regions_to_scan(std::uint32_t pid, const std::vector<
     return regions;
 }
 
+// One pass over the target's anonymous memory.
+struct one_scan {
+    scan_result frames;
+    std::uint64_t skipped = 0;
+    std::uint64_t scan_ns = 0;
+};
+
+one_scan scan_once(std::uint32_t pid, const std::vector<mapping>& maps, const coroutine_catalog& catalog,
+                   process_memory& memory) {
+    one_scan out;
+    const std::vector<memory_region> regions = regions_to_scan(pid, maps, out.skipped);
+    const auto began = std::chrono::steady_clock::now();
+    out.frames = scan_for_frames(memory, regions, catalog.kinds);
+    out.scan_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(std::chrono::steady_clock::now() - began).count());
+    return out;
+}
+
 }  // namespace
 
-int stacks_command(std::uint32_t pid, const std::string& format) {
+int stacks_command(std::uint32_t pid, const std::string& format, std::optional<std::uint64_t> interval_ns) {
     const std::vector<mapping> maps = maps_or_fail(pid);
-    std::uint64_t skipped = 0;
-    const std::vector<memory_region> regions = regions_to_scan(pid, maps, skipped);
-
     process_memory memory(pid);
     // One read up front: no permission is one clear line, not an empty snapshot.
-    if (!regions.empty()) {
+    {
+        std::uint64_t ignored = 0;
+        const std::vector<memory_region> regions = regions_to_scan(pid, maps, ignored);
         unsigned char byte;
-        if (!memory.read(regions.front().start, &byte, 1) && (memory.last_errno() == EPERM || memory.last_errno() == EACCES))
+        if (!regions.empty() && !memory.read(regions.front().start, &byte, 1) &&
+            (memory.last_errno() == EPERM || memory.last_errno() == EACCES))
             throw error("cannot read " + who(pid) + "'s memory (" + std::strerror(memory.last_errno()) +
                         "): run as root or as its owner, with ptrace allowed (kernel.yama.ptrace_scope)");
         if (memory.last_errno() == ESRCH) throw error(who(pid) + " exited: check the PID");
@@ -191,20 +212,33 @@ int stacks_command(std::uint32_t pid, const std::string& format) {
         throw error(who(pid) + " has no coroutine functions in its symbol tables: run it unstripped, built with "
                     "C++20 coroutines (g++ or clang)");
 
-    const auto began = std::chrono::steady_clock::now();
-    const scan_result scan = scan_for_frames(memory, regions, catalog.kinds);
-    const auto scanned = std::chrono::steady_clock::now();
+    // With --interval: a first scan, the interval, and the snapshot from the
+    // second; a frame at the same suspend point in both has waited at least
+    // the interval (or left and came back to it: a scan cannot tell).
+    std::optional<one_scan> earlier;
+    if (interval_ns) {
+        earlier = scan_once(pid, maps, catalog, memory);
+        std::fprintf(stderr, "cotrace: scanned once (%zu frames); scanning again in %.3g s\n",
+                     earlier->frames.frames.size(), static_cast<double>(*interval_ns) / 1e9);
+        std::this_thread::sleep_for(std::chrono::nanoseconds(*interval_ns));
+        if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) throw error(who(pid) + " exited during the interval");
+    }
+    const std::vector<mapping> maps_now = interval_ns ? maps_or_fail(pid) : maps;
+    const one_scan now = scan_once(pid, maps_now, catalog, memory);
 
     target_symbols symbols;
     symbols.refresh(pid);
-    stack_snapshot snapshot = build_await_forest(scan, catalog, [&](std::uint64_t address) -> std::optional<stack_site> {
+    const site_resolver resolve = [&](std::uint64_t address) -> std::optional<stack_site> {
         const resolved_site s = symbols.site(pid, address);
         if (!s.known()) return std::nullopt;
         return stack_site{s.file, s.function, s.line};
-    });
+    };
+    stack_snapshot snapshot =
+        earlier ? build_await_forest(now.frames, catalog, resolve, earlier_scan{&earlier->frames, *interval_ns})
+                : build_await_forest(now.frames, catalog, resolve);
     snapshot.pid = pid;
-    snapshot.bytes_skipped = skipped;
-    snapshot.scan_ns = static_cast<std::uint64_t>(std::chrono::nanoseconds(scanned - began).count());
+    snapshot.bytes_skipped = now.skipped;
+    snapshot.scan_ns = now.scan_ns;
     if (format == "json")
         write_stacks_json(std::cout, snapshot);
     else

@@ -53,7 +53,7 @@ int top_command(std::uint32_t pid, const top_options& options) {
     session_options so;
     so.output.sink = &view;
     so.live.view = &screen;
-    so.live.keys = true;
+    so.live.keys = key_source::stdin_terminal;
     return attach_command(pid, so);
 }
 

@@ -2,7 +2,8 @@
 // What `cotrace stacks` found in a process at one moment: every request's
 // await tree (root -> ... -> the leaf that waits), read out of memory with no
 // tracer attached, so no timestamps: how long a span has been suspended is
-// not known, and says so (nullopt) rather than guessing.
+// known only as a lower bound from two scans (--interval), and otherwise says
+// so (nullopt) rather than guessing.
 
 #include <cstdint>
 #include <memory>
@@ -31,7 +32,9 @@ struct stack_span {
     stack_state state = stack_state::suspended;
     std::uint64_t frame = 0;
     std::shared_ptr<const stack_site> site;    // where it waits, when it does at a known site (shared by its spans)
-    std::optional<std::uint64_t> suspended_ns;  // unknown without a tracer: always nullopt here
+    // A lower bound, with two scans: at the same suspend point in both, so
+    // suspended for at least the interval between them. nullopt: not known.
+    std::optional<std::uint64_t> suspended_at_least_ns;
     std::vector<stack_span> children;           // the spans it waits for
     std::uint64_t cut_children = 0;             // deeper than the depth bound: counted, not shown
 };
@@ -56,6 +59,7 @@ struct stack_snapshot {
     std::uint64_t cycles_cut = 0;  // awaiter links that closed a loop (a frame changing under the scan)
     bool truncated = false;
     std::uint64_t scan_ns = 0;  // the scan alone
+    std::optional<std::uint64_t> interval_ns;  // two scans this far apart (--interval)
 };
 
 }  // namespace cotrace

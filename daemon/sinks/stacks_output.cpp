@@ -20,10 +20,21 @@ std::string base_name(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// "3 s", "250 ms": an interval as given.
+std::string interval_text(std::uint64_t ns) {
+    char buf[32];
+    if (ns >= 1'000'000'000)
+        std::snprintf(buf, sizeof buf, "%.4g s", static_cast<double>(ns) / 1e9);
+    else
+        std::snprintf(buf, sizeof buf, "%.4g ms", static_cast<double>(ns) / 1e6);
+    return buf;
+}
+
 void text_span(std::ostream& out, const stack_span& s, const std::string& prefix, bool last) {
     out << prefix << (last ? "└─ " : "├─ ") << s.name << "  " << stack_state_name(s.state);
     if (s.site) out << " at " << base_name(s.site->file) << ':' << s.site->line;
     else if (s.state == stack_state::suspended) out << " at an unknown site";
+    if (s.suspended_at_least_ns) out << "  waiting >= " << interval_text(*s.suspended_at_least_ns);
     out << '\n';
     const std::string next = prefix + (last ? "   " : "│  ");
     for (std::size_t i = 0; i < s.children.size(); ++i)
@@ -52,9 +63,9 @@ std::string json_span(const stack_span& s) {
         } else {
             w.null();
         }
-        w.key("suspended_ns");
-        if (s.suspended_ns)
-            w.value(*s.suspended_ns);
+        w.key("suspended_at_least_ns");
+        if (s.suspended_at_least_ns)
+            w.value(*s.suspended_at_least_ns);
         else
             w.null();
         w.field("children_cut", s.cut_children);
@@ -70,7 +81,12 @@ void write_stacks_text(std::ostream& out, const stack_snapshot& snap) {
     std::snprintf(scanned, sizeof scanned, "%.1f MiB in %.2f s", static_cast<double>(snap.bytes_scanned) / (1 << 20),
                   static_cast<double>(snap.scan_ns) / 1e9);
     out << "pid " << snap.pid << ": " << snap.requests.size() << " requests, " << snap.frames
-        << " coroutine frames (scanned " << scanned << "); how long each has waited: unknown (no tracer attached)\n";
+        << " coroutine frames (scanned " << scanned << "); ";
+    if (snap.interval_ns)
+        out << "\"waiting >= " << interval_text(*snap.interval_ns) << "\": at the same co_await in two scans "
+            << interval_text(*snap.interval_ns) << " apart; how long the others waited: unknown\n";
+    else
+        out << "how long each has waited: unknown (no tracer attached; --interval gives a lower bound)\n";
     if (snap.bytes_skipped)
         out << "(" << snap.bytes_skipped / (1 << 20) << " MiB of sparse reservations over 64 GiB not scanned)\n";
     if (snap.truncated) out << "(stopped at the frame limit: more frames exist than are shown)\n";
@@ -96,6 +112,11 @@ void write_stacks_json(std::ostream& out, const stack_snapshot& snap) {
         w.field("pid", snap.pid).field("frames", snap.frames).field("bytes_scanned", snap.bytes_scanned);
         w.field("bytes_unreadable", snap.bytes_unreadable).field("bytes_skipped", snap.bytes_skipped);
         w.field("scan_ns", snap.scan_ns);
+        w.key("interval_ns");
+        if (snap.interval_ns)
+            w.value(*snap.interval_ns);
+        else
+            w.null();
         w.field("truncated", snap.truncated).field("cycles_cut", snap.cycles_cut);
         w.key("requests");
     }

@@ -18,6 +18,20 @@ struct forest {
     std::vector<std::vector<std::uint32_t>> children;
     std::unordered_map<std::uint64_t, std::shared_ptr<const stack_site>> sites;  // resolved once per address
 
+    earlier_scan earlier;
+
+    // Waited at least the interval: at the same suspend point in both scans.
+    bool same_point_before(const scanned_frame& f) const {
+        if (!earlier.scan || !f.task || f.done || f.kind >= catalog.kinds.size() || !catalog.kinds[f.kind].suspends)
+            return false;
+        const std::vector<scanned_frame>& before = earlier.scan->frames;
+        auto it = std::lower_bound(before.begin(), before.end(), f.address,
+                                   [](const scanned_frame& b, std::uint64_t a) { return b.address < a; });
+        if (it == before.end() || it->address != f.address) return false;
+        return it->task && !it->done && it->kind == f.kind && it->resume_index == f.resume_index &&
+               it->where == f.where && it->where != scanned_frame::wait::unknown && it->site == f.site;
+    }
+
     stack_span span_of(std::uint32_t i) {
         const scanned_frame& f = scan.frames[i];
         stack_span s;
@@ -27,8 +41,10 @@ struct forest {
             s.state = stack_state::layout_unknown;
         else if (f.done)
             s.state = stack_state::done;
-        else if (f.site == 0)
+        else if (f.where == scanned_frame::wait::not_started)
             s.state = stack_state::not_started;
+        else if (f.where != scanned_frame::wait::at_site || f.site == 0)
+            s.state = stack_state::suspended;  // at a site not known
         else {
             s.state = stack_state::suspended;
             auto it = sites.find(f.site);
@@ -39,6 +55,7 @@ struct forest {
             }
             s.site = it->second;
         }
+        if (same_point_before(f)) s.suspended_at_least_ns = earlier.interval_ns;
         return s;
     }
 
@@ -67,8 +84,9 @@ const char* stack_state_name(stack_state s) {
 }
 
 stack_snapshot build_await_forest(const scan_result& scan, const coroutine_catalog& catalog,
-                                  const site_resolver& resolve_site) {
+                                  const site_resolver& resolve_site, earlier_scan earlier) {
     stack_snapshot out;
+    if (earlier.scan) out.interval_ns = earlier.interval_ns;
     out.frames = scan.frames.size();
     out.bytes_scanned = scan.bytes_scanned;
     out.bytes_unreadable = scan.bytes_unreadable;
@@ -77,7 +95,7 @@ stack_snapshot build_await_forest(const scan_result& scan, const coroutine_catal
     out.layout_records = catalog.layout_records;
 
     const std::size_t n = scan.frames.size();
-    forest f{scan, catalog, resolve_site, std::vector<std::uint32_t>(n, no_parent), {}, {}};
+    forest f{scan, catalog, resolve_site, std::vector<std::uint32_t>(n, no_parent), {}, {}, earlier};
     const auto index_of = [&](std::uint64_t address) -> std::uint32_t {
         if (address == 0) return no_parent;
         auto it = std::lower_bound(scan.frames.begin(), scan.frames.end(), address,

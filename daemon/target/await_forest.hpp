@@ -21,7 +21,17 @@ using site_resolver = std::function<std::optional<stack_site>(std::uint64_t addr
 
 inline constexpr std::size_t max_await_depth = 512;
 
+// A scan taken interval_ns before the one the forest is built from. A task
+// frame found in both at the same address, of the same kind, at the same
+// suspend point (the same resume index, through a suspend map) has waited
+// there at least interval_ns, unless it resumed and came back to that point
+// in between, which two scans cannot tell.
+struct earlier_scan {
+    const scan_result* scan = nullptr;
+    std::uint64_t interval_ns = 0;
+};
+
 stack_snapshot build_await_forest(const scan_result& scan, const coroutine_catalog& catalog,
-                                  const site_resolver& resolve_site);
+                                  const site_resolver& resolve_site, earlier_scan earlier = {});
 
 }  // namespace cotrace

@@ -26,15 +26,17 @@ std::vector<cotrace_frame_layout> layouts_of(const elf_object& obj, std::uint64_
         for (const cotrace_frame_layout& o : out)
             if (o.promise_offset == l.promise_offset && o.self_handle_offset == l.self_handle_offset &&
                 o.continuation_offset == l.continuation_offset && o.join_offset == l.join_offset &&
-                o.site_offset == l.site_offset && o.join_waiter_offset == l.join_waiter_offset)
+                o.join_waiter_offset == l.join_waiter_offset)
                 seen = true;
         if (!seen) out.push_back(l);
     }
     return out;
 }
 
-void add_object(const elf_object& obj, std::uint64_t bias, coroutine_catalog& out) {
+void add_object(const elf_object& obj, const std::string& path, std::uint64_t bias, coroutine_catalog& out) {
     const std::vector<cotrace_frame_layout> layouts = layouts_of(obj, out.layout_records);
+    // DWARF is read only for objects with cotrace tasks in them.
+    const frame_debug_info debug = layouts.empty() ? frame_debug_info{} : read_frame_debug_info(path);
     std::unordered_map<std::string, std::uint64_t> by_name;
     for (const elf_object::symbol& s : obj.function_symbols()) by_name.emplace(s.name, s.start);
     for (const elf_object::symbol& s : obj.function_symbols()) {
@@ -47,7 +49,14 @@ void add_object(const elf_object& obj, std::uint64_t bias, coroutine_catalog& ou
             continue;
         const auto destroy = by_name.find(base + ".destroy");
         if (destroy == by_name.end()) continue;
-        out.kinds.push_back({s.start + bias, destroy->second + bias, layouts});
+        coroutine_kind kind{s.start + bias, destroy->second + bias, layouts, std::nullopt, std::nullopt};
+        if (const auto map = debug.gcc.find(frame_type_of_actor(s.name)); map != debug.gcc.end()) {
+            kind.suspends = map->second;
+            ++out.suspend_maps;
+        }
+        if (const auto clang = debug.clang.find(frame_type_of_resume(s.name)); clang != debug.clang.end())
+            kind.clang_task = clang->second;
+        out.kinds.push_back(std::move(kind));
         out.names.push_back(readable_function_name(s.name));
     }
 }
@@ -67,7 +76,7 @@ coroutine_catalog read_coroutine_catalog(std::uint32_t pid, const std::vector<ma
         const auto vaddr = obj->vaddr_of_offset(m.offset);
         if (!vaddr) continue;
         seen[m.path] = true;
-        add_object(*obj, m.start - *vaddr, out);  // unsigned: a wrap is the right bias too
+        add_object(*obj, mapped_file_path(pid, m), m.start - *vaddr, out);  // unsigned: a wrap is the right bias too
     }
     return out;
 }

@@ -8,7 +8,9 @@
 // no longer shows a (resume, destroy) pair of a known coroutine. A pair alone
 // is taken as a frame of that coroutine; a frame is read as a cotrace::task
 // frame only when it holds its own address where a published layout record
-// (probes/cotrace_layout.h) says the frame's handle is.
+// (probes/cotrace_layout.h) says the frame's handle is; where it waits is
+// read through the frame's suspend map (frame_suspend_map.hpp) when its
+// object's DWARF gives one.
 //
 // Everything read is untrusted: regions are read in bounded chunks, a read
 // that fails skips its chunk, and the number of frames kept is bounded.
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "cotrace_layout.h"
+#include "target/frame_suspend_map.hpp"
 
 namespace cotrace {
 
@@ -38,6 +41,11 @@ struct memory_region {
 struct coroutine_kind {
     std::uint64_t resume = 0, destroy = 0;
     std::vector<cotrace_frame_layout> layouts;  // checked with valid_layout
+    std::optional<frame_suspend_map> suspends;  // GCC frames described by DWARF
+    // A Clang frame whose DWARF places a task promise: read as a task through
+    // the layout record of that promise's size, without a self-handle check
+    // (Clang keeps none); its site stays unknown.
+    std::optional<clang_task_frame> clang_task;
 };
 
 // A layout record that can be used: right magic, version and size, every
@@ -52,7 +60,10 @@ struct scanned_frame {
     std::uint64_t continuation = 0;
     std::uint64_t join_waiter = 0;  // a when_all branch: the waiting frame, 0 if none or unreadable
     std::uint64_t join = 0;
-    std::uint64_t site = 0;
+    // Where it waits, from its resume index through the kind's suspend map.
+    enum class wait : std::uint8_t { unknown, not_started, at_site } where = wait::unknown;
+    std::uint16_t resume_index = 0;  // read only with a suspend map
+    std::uint64_t site = 0;          // at_site: the cotrace_site * its awaiter holds
 };
 
 struct scan_limits {

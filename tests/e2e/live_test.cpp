@@ -3,10 +3,16 @@
 // has waited the threshold, by SIGUSR1 on demand, with the file:line of the
 // co_await it hangs in, and the target goes on serving.
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <regex>
+#include <sstream>
 
 #include "support/e2e.hpp"
 
@@ -274,6 +280,82 @@ TEST_F(live, TopInTmuxShowsTheHungRequestAsTheOldestWhereItWaitsAndQQuits) {
     const completed ended = tmux.command({"wait-for", done});  // returns once top has exited
     EXPECT_TRUE(ended.status.ok()) << ended.describe();
     expect_it_served_on(*workload);
+}
+
+// A FIFO in a directory of its own, read by a line_stream; held open for
+// writing too, so its stream sees no end between writers.
+class fifo_lines {
+public:
+    explicit fifo_lines(const std::string& name) {
+        char dir[] = "/tmp/cotrace-e2e-XXXXXX";
+        if (!mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+        dir_ = dir;
+        path_ = dir_ + "/" + name;
+        if (mkfifo(path_.c_str(), 0600) != 0) throw std::runtime_error("mkfifo failed");
+        const int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd < 0) throw std::runtime_error("cannot open " + path_);
+        lines_.start(fd);
+    }
+    ~fifo_lines() { std::filesystem::remove_all(dir_); }
+    const std::string& path() const { return path_; }
+    line_stream& lines() { return lines_; }
+
+private:
+    std::string dir_, path_;
+    line_stream lines_;
+};
+
+pid_t parent_of(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = all.rfind(')');  // "pid (comm) state ppid ..."
+    if (close == std::string::npos) return -1;
+    std::istringstream rest(all.substr(close + 1));
+    std::string state;
+    pid_t ppid = -1;
+    rest >> state >> ppid;
+    return ppid;
+}
+
+// `run` leaves stdin to CMD. When CMD's stdin is not the terminal, the `s`
+// key is read from the controlling terminal (the tmux pane) and shows every
+// request in flight, while the child runs on.
+TEST_F(live, RunShowsRequestsInFlightOnTheSKeyFromTheTerminalWhenCmdsStdinIsNotIt) {
+    tmux_server tmux;
+    fifo_lines out("out"), err("err");
+    const std::string done = "cotrace-run-done-" + std::to_string(getpid());
+    const std::string shell = std::string(paths::cotrace) + " run -f tree -- " + hang_gate + " < /dev/null > " +
+                              out.path() + " 2> " + err.path() + "; tmux -L cotrace-live-" +
+                              std::to_string(getpid()) + " wait-for -S " + done;
+    const completed started =
+        tmux.command({"new-session", "-d", "-s", "run", "-x", "120", "-y", "30", "sh", "-c", shell});
+    ASSERT_TRUE(started.status.ok()) << started.describe();
+    const auto ready = out.lines().wait_for([](const std::string& l) { return starts_with(l, "hang_gate pid "); });
+    ASSERT_TRUE(ready.has_value()) << err.lines().text();
+    const pid_t child = static_cast<pid_t>(std::stol(ready->substr(std::string("hang_gate pid ").size())));
+    const pid_t cotrace = parent_of(child);
+    ASSERT_GT(cotrace, 1);
+    ASSERT_EQ(kill(child, SIGUSR1), 0);  // hang_gate hangs its next request
+    const auto said = out.lines().wait_for([](const std::string& l) { return contains(l, " hangs at "); });
+    ASSERT_TRUE(said.has_value()) << out.lines().text();
+    const std::string where = said->substr(said->rfind('/') + 1);  // hang_gate.cpp:LINE
+
+    const completed key = tmux.command({"send-keys", "-t", "run", "s"});
+    ASSERT_TRUE(key.status.ok()) << key.describe();
+    const auto count = err.lines().wait_for([](const std::string& l) { return contains(l, " in flight"); });
+    ASSERT_TRUE(count.has_value()) << "the s key showed nothing:\n" << err.lines().text();
+    EXPECT_FALSE(contains(*count, "cotrace: 0 requests")) << *count;
+    EXPECT_TRUE(out.lines().wait_for([&](const std::string& l) { return contains(l, "at " + where); }))
+        << "the hung request is not shown where it waits (" << where << "):\n" << out.lines().text();
+    EXPECT_TRUE(out.lines().wait_for([](const std::string& l) { return starts_with(l, "IN FLIGHT"); }))
+        << out.lines().text();
+    EXPECT_EQ(kill(child, 0), 0) << "the child stopped";
+
+    ASSERT_EQ(kill(cotrace, SIGTERM), 0);  // forwarded to the child, which ends cleanly
+    const completed ended = tmux.command({"wait-for", done});
+    EXPECT_TRUE(ended.status.ok()) << ended.describe();
+    EXPECT_TRUE(out.lines().wait_for([](const std::string& l) { return starts_with(l, "hang_gate served "); }))
+        << out.lines().text();
 }
 
 }  // namespace

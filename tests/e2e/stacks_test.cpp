@@ -6,7 +6,9 @@
 
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 
@@ -34,8 +36,10 @@ struct expected_lines {
     std::uint32_t when_all = line_of(paths::when_all_source, "co_await detail::when_all_awaiter{branches}");
 };
 
-std::unique_ptr<process> start_hung(long n) {
-    auto p = process::spawn({COTRACE_E2E_HUNG_REQUESTS, std::to_string(n)});
+std::unique_ptr<process> start_hung(long n, bool stepper = false, const std::string& exe = COTRACE_E2E_HUNG_REQUESTS) {
+    std::vector<std::string> argv{exe, std::to_string(n)};
+    if (stepper) argv.insert(argv.end(), {"200", "step"});
+    auto p = process::spawn(argv);
     const std::string ready = "hung_requests pid " + std::to_string(p->pid()) + " ready";
     if (!p->out().wait_for([&](const std::string& l) { return l == ready; }, std::chrono::seconds(120)))
         throw std::runtime_error("hung_requests did not get ready: " + p->describe());
@@ -54,7 +58,7 @@ void expect_span(const json& s, const std::string& name, const std::string& file
     ASSERT_TRUE(s.at("site").is_object()) << s.dump();
     EXPECT_TRUE(ends_with(s.at("site").at("file").get<std::string>(), file_suffix)) << s.dump();
     EXPECT_EQ(s.at("site").at("line"), line) << s.dump();
-    EXPECT_TRUE(s.at("suspended_ns").is_null()) << "no tracer, no time: " << s.dump();
+    EXPECT_TRUE(s.at("suspended_at_least_ns").is_null()) << "no tracer and one scan, no time: " << s.dump();
     EXPECT_EQ(s.at("children").size(), children) << s.dump();
 }
 
@@ -153,6 +157,94 @@ TEST_F(Stacks, AHundredThousandHungRequestsAreEachShownExactlyOnce) {
     EXPECT_EQ(requests, n + 1);
     EXPECT_EQ(hung, n);
     EXPECT_EQ(fans, 1);
+    EXPECT_TRUE(target->running());
+}
+
+// --interval: two scans 3 s apart. Between them the stepper moves from one
+// co_await to the other (SIGUSR2 once the first scan is done): it shows
+// where it is now with no time; every hung span shows "at least 3 s".
+TEST_F(Stacks, WithAnIntervalOnlyFramesAtTheSameCoAwaitInBothScansShowALowerBound) {
+    auto target = start_hung(3, true);
+    const std::uint32_t step_one = line_of(COTRACE_E2E_HUNG_REQUESTS_SOURCE, "// stacks: step one");
+    const std::uint32_t step_two = line_of(COTRACE_E2E_HUNG_REQUESTS_SOURCE, "// stacks: step two");
+    auto stacks = process::spawn(
+        {paths::cotrace, "stacks", "-p", std::to_string(target->pid()), "--interval", "3s", "--format", "json"});
+    ASSERT_TRUE(stacks->err().wait_for([](const std::string& l) { return contains(l, "scanned once"); }))
+        << stacks->describe();
+    target->signal(SIGUSR2);
+    ASSERT_TRUE(target->out().wait_for([](const std::string& l) { return l == "hung_requests stepped"; }))
+        << target->describe();
+    const auto status = stacks->wait();
+    ASSERT_TRUE(status && status->ok()) << stacks->describe();
+    ASSERT_TRUE(stacks->out().wait_for([](const std::string& l) { return !l.empty(); }));
+    const json snap = json::parse(stacks->out().lines().at(0));
+    EXPECT_EQ(snap.at("interval_ns"), 3'000'000'000ull);
+    long lower_bounds = 0, steppers = 0;
+    std::function<void(const json&)> visit = [&](const json& s) {
+        if (s.at("name") == "stepper()") {
+            ++steppers;
+            EXPECT_EQ(s.at("site").at("line"), step_two) << "moved on from line " << step_one << ": " << s.dump();
+            EXPECT_TRUE(s.at("suspended_at_least_ns").is_null()) << "it did not wait there all along: " << s.dump();
+        } else if (s.at("state") == "suspended") {
+            EXPECT_EQ(s.at("suspended_at_least_ns"), 3'000'000'000ull) << s.dump();
+            ++lower_bounds;
+        } else {
+            EXPECT_TRUE(s.at("suspended_at_least_ns").is_null()) << s.dump();
+        }
+        for (const json& c : s.at("children")) visit(c);
+    };
+    for (const json& req : snap.at("requests"))
+        for (const json& s : req.at("spans")) visit(s);
+    EXPECT_EQ(steppers, 1);
+    EXPECT_EQ(lower_bounds, 3 * 3 + 4) << "three hung chains and the fan-out's four spans";
+    EXPECT_TRUE(target->running());
+}
+
+// Clang keeps no handle to the frame in it and numbers its suspend points
+// its own way: its task frames are found through the `__promise` its DWARF
+// places, with their exact chains, each at an unknown site (never a wrong one).
+TEST_F(Stacks, ClangBuiltTaskFramesShowTheirExactChainsAtUnknownSites) {
+    ASSERT_TRUE(std::filesystem::exists(COTRACE_E2E_HUNG_REQUESTS_CLANG))
+        << "no clang-built workload: install clang-15 (scripts/install-deps.sh) and reconfigure";
+    const long n = 100;
+    auto target = start_hung(n, false, COTRACE_E2E_HUNG_REQUESTS_CLANG);
+    const auto reused = target->out().wait_for([](const std::string& l) { return starts_with(l, "hung_requests reused "); });
+    ASSERT_TRUE(reused) << target->describe();
+    EXPECT_GT(std::stol(reused->substr(std::string("hung_requests reused ").size())), 0) << *reused;
+    const completed r =
+        run_to_completion({paths::cotrace, "stacks", "-p", std::to_string(target->pid()), "--format", "json"});
+    ASSERT_TRUE(r.status.ok()) << r.describe();
+    ASSERT_EQ(r.out.size(), 1u) << r.describe();
+    EXPECT_EQ(r.out[0].find("finished_"), std::string::npos) << "a freed frame was reported";
+    const json snap = json::parse(r.out[0]);
+    EXPECT_TRUE(snap.at("other_coroutines").empty()) << snap.at("other_coroutines").dump();
+    const auto unknown_site = [](const json& s, const std::string& name, std::size_t children) {
+        EXPECT_EQ(s.at("name"), name) << s.dump();
+        EXPECT_EQ(s.at("state"), "suspended") << s.dump();
+        EXPECT_TRUE(s.at("site").is_null()) << "a Clang frame's site is not known: " << s.dump();
+        EXPECT_EQ(s.at("children").size(), children) << s.dump();
+    };
+    long hung = 0, fans = 0;
+    for (const json& req : snap.at("requests")) {
+        const json& runner = req.at("spans").at(0);
+        EXPECT_EQ(runner.at("name"), "detail::run_detached") << runner.dump();
+        ASSERT_EQ(runner.at("children").size(), 1u) << runner.dump();
+        const json& top = runner.at("children")[0];
+        if (top.at("name") == "hung_request(int)") {
+            ++hung;
+            unknown_site(top, "hung_request(int)", 1);
+            unknown_site(top.at("children")[0], "middle(int)", 1);
+            unknown_site(top.at("children")[0].at("children")[0], "wait_on_gate(int)", 0);
+        } else {
+            ++fans;
+            unknown_site(top, "fan_out()", 1);
+            unknown_site(top.at("children")[0], "when_all", 2);
+            for (const json& b : top.at("children")[0].at("children")) unknown_site(b, "wait_on_gate(int)", 0);
+        }
+    }
+    EXPECT_EQ(hung, n);
+    EXPECT_EQ(fans, 1);
+    EXPECT_EQ(snap.at("frames"), 4 * n + 5);
     EXPECT_TRUE(target->running());
 }
 

@@ -35,11 +35,6 @@ class task_promise_base {
 public:
     void set_continuation(std::coroutine_handle<> c) noexcept { continuation_ = c; }
     void set_join(join_state* j) noexcept { join_ = j; }
-#if COTRACE_ENABLED
-    // Where the coroutine waits now, for `cotrace stacks` to read out of a
-    // process no tracer is attached to (the site its suspend probe names).
-    void note_suspended_at(const void* site) noexcept { suspended_at_ = site; }
-#endif
 
 protected:
     template <class Promise>
@@ -65,9 +60,6 @@ protected:
 
     std::coroutine_handle<> continuation_;
     join_state* join_ = nullptr;
-#if COTRACE_ENABLED
-    const void* suspended_at_ = nullptr;
-#endif
 
     friend struct frame_layout_of_task;
 };
@@ -92,7 +84,6 @@ struct frame_layout_of_task {
                 round_up(promise_at + sizeof(Promise), alignof(void*)),
                 offsetof(task_promise_base, continuation_),
                 offsetof(task_promise_base, join_),
-                offsetof(task_promise_base, suspended_at_),
                 offsetof(join_state, waiter)};
     }
 };

@@ -2,7 +2,10 @@
 // The wrapper every co_await in a traced coroutine goes through (built by
 // traced_promise::await_transform). It adds two nops around the awaiter the
 // user wrote: suspend(frame, site, awaited) before the coroutine suspends and
-// resume(frame) when it runs again, on whatever thread that is.
+// resume(frame) when it runs again, on whatever thread that is. The wrapper
+// lives in the coroutine frame until the co_await resumes, so its `site` is
+// where `cotrace stacks` reads what a suspended frame waits at (the member
+// is named in daemon/target/frame_suspend_map.cpp: keep the names).
 
 #include <coroutine>
 #include <type_traits>
@@ -18,12 +21,6 @@ template <class A>
 concept awaits_traced_child = requires(const A& a) {
     { a.traced_child() } noexcept -> std::same_as<void*>;
 };
-
-// Promises that keep where they wait (task's) are told at each suspension.
-template <class Promise>
-void note_suspension(Promise& p, const void* site) noexcept {
-    if constexpr (requires { p.note_suspended_at(site); }) p.note_suspended_at(site);
-}
 
 template <class A>
 concept has_member_co_await = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
@@ -56,7 +53,6 @@ struct traced_awaiter {
     template <class Promise>
     auto await_suspend(std::coroutine_handle<Promise> h) noexcept(noexcept(inner.await_suspend(h))) {
         adapter::suspend(frame, site, nullptr);
-        note_suspension(h.promise(), site);
         return inner.await_suspend(h);
     }
 
@@ -80,7 +76,6 @@ struct traced_child_awaiter {
     template <class Promise>
     auto await_suspend(std::coroutine_handle<Promise> h) noexcept(noexcept(inner.await_suspend(h))) {
         adapter::suspend(h.address(), site, inner.traced_child());
-        note_suspension(h.promise(), site);
         return inner.await_suspend(h);
     }
 

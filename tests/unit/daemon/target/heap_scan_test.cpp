@@ -58,27 +58,39 @@ private:
     std::map<std::uint64_t, std::vector<unsigned char>> regions_;
 };
 
-// A task promise of 32 bytes at frame + 16: continuation, join, site, result.
+// A task promise of 32 bytes at frame + 16: continuation, join, result.
 cotrace_frame_layout task_layout() {
-    return {COTRACE_LAYOUT_MAGIC, COTRACE_LAYOUT_VERSION, sizeof(cotrace_frame_layout), 16, 32, 48, 0, 8, 16, 8};
+    return {COTRACE_LAYOUT_MAGIC, COTRACE_LAYOUT_VERSION, sizeof(cotrace_frame_layout), 16, 32, 48, 0, 8, 8};
+}
+
+// GCC's part of the frame: the resume index at +56, one co_await whose
+// awaiter's site is at +64.
+frame_suspend_map one_await_map() {
+    return {56, 80, {{suspend_point::kind::initial, 0}, {suspend_point::kind::at_await, 64},
+                     {suspend_point::kind::final, 0}}};
 }
 
 constexpr std::uint64_t code = 0x5000'0000;
 coroutine_kind kind(std::uint64_t n, bool with_layout = true) {
-    coroutine_kind k{code + n * 0x100, code + n * 0x100 + 0x80, {}};
-    if (with_layout) k.layouts.push_back(task_layout());
+    coroutine_kind k{code + n * 0x100, code + n * 0x100 + 0x80, {}, std::nullopt, std::nullopt};
+    if (with_layout) {
+        k.layouts.push_back(task_layout());
+        k.suspends = one_await_map();
+    }
     return k;
 }
 
-// Writes a task frame: header, promise fields, own handle.
+// Writes a task frame: header, promise fields, own handle, and the resume
+// index of its co_await with the site in its awaiter (site 0: not started).
 void task_frame(fake_memory& m, std::uint64_t at, const coroutine_kind& k, std::uint64_t continuation,
                 std::uint64_t site, std::uint64_t join = 0) {
     m.put(at, k.resume);
     m.put(at + 8, k.destroy);
     m.put(at + 16, continuation);
     m.put(at + 24, join);
-    m.put(at + 32, site);
     m.put(at + 48, at);
+    m.put(at + 56, site ? 4 : 2);
+    m.put(at + 64, site);
 }
 
 constexpr std::uint64_t heap = 0x10'0000;
@@ -97,6 +109,32 @@ TEST(HeapScan, FindsATaskFrameByItsPairAndReadsItsPromiseThroughTheLayout) {
     EXPECT_EQ(r.frames[0].continuation, 0x4242u);
     EXPECT_EQ(r.frames[0].site, 0x7777u);
     EXPECT_EQ(r.bytes_scanned, 4096u);
+}
+
+TEST(HeapScan, AClangTaskFrameIsReadThroughThePromiseItsDwarfPlacesWithoutASite) {
+    fake_memory m;
+    m.region(heap, 4096);
+    coroutine_kind clang = kind(0);
+    clang.suspends.reset();
+    clang.clang_task = clang_task_frame{16, 32};
+    coroutine_kind wrong_size = clang;
+    wrong_size.resume += 0x1000;
+    wrong_size.destroy += 0x1000;
+    wrong_size.clang_task = clang_task_frame{16, 40};  // no record of that promise
+    const std::vector<coroutine_kind> kinds{clang, wrong_size};
+    m.put(heap + 0x100, clang.resume);  // no own handle anywhere: Clang keeps none
+    m.put(heap + 0x108, clang.destroy);
+    m.put(heap + 0x110, 0x4242);  // continuation
+    m.put(heap + 0x200, 0);       // at its final suspend: (0, destroy) alone is any data
+    m.put(heap + 0x208, clang.destroy);
+    m.put(heap + 0x300, wrong_size.resume);
+    m.put(heap + 0x308, wrong_size.destroy);
+    const scan_result r = scan_for_frames(m, m.all(), kinds);
+    ASSERT_EQ(r.frames.size(), 2u);
+    EXPECT_TRUE(r.frames[0].task);
+    EXPECT_EQ(r.frames[0].continuation, 0x4242u);
+    EXPECT_EQ(r.frames[0].where, scanned_frame::wait::unknown);
+    EXPECT_FALSE(r.frames[1].task) << "a promise size no record has";
 }
 
 TEST(HeapScan, AFrameFreedIntoTcacheOrAFastbinIsNotReported) {
@@ -192,7 +230,7 @@ TEST(HeapScan, LayoutRecordsWithABadMagicOrHugeOffsetsAreNotUsed) {
     l.self_handle_offset = 0xfffffff8;
     EXPECT_FALSE(valid_layout(l));
     l = task_layout();
-    l.site_offset = 40;  // past the promise
+    l.join_offset = 40;  // past the promise
     EXPECT_FALSE(valid_layout(l));
     l = task_layout();
     l.continuation_offset = 3;
@@ -238,7 +276,7 @@ TEST(AwaitForest, EachFrameHangsUnderTheFrameItsContinuationNames) {
     ASSERT_EQ(root.children[0].children.size(), 1u);
     EXPECT_EQ(root.children[0].children[0].name, "leaf");
     EXPECT_EQ(root.children[0].children[0].site->line, 20u);
-    EXPECT_FALSE(root.children[0].children[0].suspended_ns) << "no tracer, so no time";
+    EXPECT_FALSE(root.children[0].children[0].suspended_at_least_ns) << "no tracer and one scan, so no time";
     EXPECT_TRUE(s.others.empty());
 }
 
@@ -274,9 +312,9 @@ TEST(AwaitForest, ALoopOfContinuationsIsCutAndCounted) {
 TEST(AwaitForest, AChainDeeperThanTheBoundIsCutThereAndCounted) {
     fake_memory m;
     const std::size_t n = max_await_depth + 10;
-    m.region(heap, n * 64);
+    m.region(heap, n * 128);
     const std::vector<coroutine_kind> kinds{kind(0)};
-    for (std::size_t i = 0; i < n; ++i) task_frame(m, heap + i * 64, kinds[0], i ? heap + (i - 1) * 64 : 0, 1);
+    for (std::size_t i = 0; i < n; ++i) task_frame(m, heap + i * 128, kinds[0], i ? heap + (i - 1) * 128 : 0, 1);
     const scan_result scan = scan_for_frames(m, m.all(), kinds);
     const stack_snapshot s = build_await_forest(scan, catalog_of(kinds, {"t"}), site_at);
     ASSERT_EQ(s.requests.size(), 1u);
@@ -293,9 +331,9 @@ TEST(AwaitForest, AChainDeeperThanTheBoundIsCutThereAndCounted) {
 TEST(StacksOutput, TheJsonOfAChainAtTheDepthBoundParsesWithEveryLevel) {
     fake_memory m;
     const std::size_t n = max_await_depth;
-    m.region(heap, n * 64);
+    m.region(heap, n * 128);
     const std::vector<coroutine_kind> kinds{kind(0), kind(1, false)};
-    for (std::size_t i = 0; i < n; ++i) task_frame(m, heap + i * 64, kinds[0], i ? heap + (i - 1) * 64 : 0, 1);
+    for (std::size_t i = 0; i < n; ++i) task_frame(m, heap + i * 128, kinds[0], i ? heap + (i - 1) * 128 : 0, 1);
     m.region(heap + 0x100000, 64);
     m.put(heap + 0x100000, kinds[1].resume);  // alone: listed by name
     m.put(heap + 0x100008, kinds[1].destroy);
@@ -309,7 +347,7 @@ TEST(StacksOutput, TheJsonOfAChainAtTheDepthBoundParsesWithEveryLevel) {
     std::size_t depth = 1;
     while (!at->at("children").empty()) {
         EXPECT_EQ(at->at("name"), "t\"quoted\"");
-        EXPECT_TRUE(at->at("suspended_ns").is_null());
+        EXPECT_TRUE(at->at("suspended_at_least_ns").is_null());
         EXPECT_EQ(at->at("site").at("line"), 1);
         at = &at->at("children")[0];
         ++depth;
@@ -318,6 +356,34 @@ TEST(StacksOutput, TheJsonOfAChainAtTheDepthBoundParsesWithEveryLevel) {
     ASSERT_EQ(j.at("other_coroutines").size(), 1u);
     EXPECT_EQ(j["other_coroutines"][0]["name"], "other");
     EXPECT_EQ(j["other_coroutines"][0]["count"], 1);
+}
+
+TEST(AwaitForest, OnlyAFrameAtTheSamePointInBothScansHasWaitedAtLeastTheInterval) {
+    const std::vector<coroutine_kind> kinds{kind(0), kind(1, false)};
+    fake_memory before, after;
+    before.region(heap, 4096);
+    after.region(heap, 4096);
+    task_frame(before, heap + 0x100, kinds[0], 0, 10);  // still at site 10
+    task_frame(after, heap + 0x100, kinds[0], 0, 10);
+    task_frame(before, heap + 0x200, kinds[0], 0, 10);  // moved on to another point
+    task_frame(after, heap + 0x200, kinds[0], 0, 20);
+    after.put(heap + 0x200 + 56, 6);
+    task_frame(after, heap + 0x300, kinds[0], 0, 10);  // new since the first scan
+    after.put(heap + 0x400, kinds[1].resume);            // no layout: nothing to compare
+    after.put(heap + 0x408, kinds[1].destroy);
+    before.put(heap + 0x400, kinds[1].resume);
+    before.put(heap + 0x408, kinds[1].destroy);
+    const scan_result first = scan_for_frames(before, before.all(), kinds);
+    const scan_result second = scan_for_frames(after, after.all(), kinds);
+    const stack_snapshot s =
+        build_await_forest(second, catalog_of(kinds, {"t", "other"}), site_at, earlier_scan{&first, 2'000'000'000});
+    EXPECT_EQ(s.interval_ns, 2'000'000'000u);
+    std::map<std::uint64_t, std::optional<std::uint64_t>> waited;
+    for (const stack_request& r : s.requests) waited[r.root.frame] = r.root.suspended_at_least_ns;
+    ASSERT_EQ(waited.size(), 3u);
+    EXPECT_EQ(waited[heap + 0x100], 2'000'000'000u);
+    EXPECT_FALSE(waited[heap + 0x200]) << "a different resume index";
+    EXPECT_FALSE(waited[heap + 0x300]) << "not there the first time";
 }
 
 TEST(AwaitForest, ALinkToNoFrameFoundMakesARoot) {
@@ -341,13 +407,22 @@ struct never_opened {
 };
 never_opened gate;
 
+constexpr std::uint32_t leaf_line = __LINE__ + 2;
 cotrace::task<int> leaf() {
     co_await gate;
     co_return 1;
 }
+constexpr std::uint32_t top_line = __LINE__ + 2;
 cotrace::task<std::string> top() {
     co_await leaf();
     co_return "x";
+}
+
+// The suspend map of a frame type of this test binary, by the ramp's name in it.
+std::optional<frame_suspend_map> own_suspend_map(const std::string& ramp) {
+    for (auto& [name, map] : read_frame_debug_info("/proc/self/exe").gcc)
+        if (name.find(ramp) != std::string::npos) return map;
+    return std::nullopt;
 }
 
 // Reads this process's own memory.
@@ -374,8 +449,13 @@ TEST(PublishedLayout, MatchesTheFramesGccBuildsForTasks) {
     EXPECT_TRUE(valid_layout(leaf_layout));
     EXPECT_EQ(reinterpret_cast<const char*>(&h.promise()) - reinterpret_cast<const char*>(h.address()),
               top_layout.promise_offset);
-    const std::vector<coroutine_kind> kinds{{top_words[0], top_words[1], {top_layout, leaf_layout}},
-                                            {leaf_words[0], leaf_words[1], {top_layout, leaf_layout}}};
+    const auto top_map = own_suspend_map("3topEv.Frame");
+    const auto leaf_map = own_suspend_map("4leafEv.Frame");
+    ASSERT_TRUE(top_map) << "g++ 12 with -g describes the frame of top()";
+    ASSERT_TRUE(leaf_map);
+    EXPECT_EQ(top_map->points.size(), 3u) << "initial, one co_await, final";
+    const std::vector<coroutine_kind> kinds{{top_words[0], top_words[1], {top_layout, leaf_layout}, top_map, std::nullopt},
+                                            {leaf_words[0], leaf_words[1], {top_layout, leaf_layout}, leaf_map, std::nullopt}};
     own_memory self;
     const auto frame_region = [](const void* f) {
         const auto a = reinterpret_cast<std::uint64_t>(f);
@@ -386,14 +466,105 @@ TEST(PublishedLayout, MatchesTheFramesGccBuildsForTasks) {
     ASSERT_EQ(r.frames.size(), 2u);
     for (const scanned_frame& f : r.frames) {
         EXPECT_TRUE(f.task) << "the frame's own handle is where the layout says";
-        EXPECT_NE(f.site, 0u);
-        if (f.address == reinterpret_cast<std::uint64_t>(gate.waiting.address()))
-            EXPECT_EQ(f.continuation, reinterpret_cast<std::uint64_t>(h.address()));
-        else
-            EXPECT_EQ(f.continuation, 0u);
+        ASSERT_EQ(f.where, scanned_frame::wait::at_site) << "resume index " << f.resume_index;
+        ASSERT_NE(f.site, 0u);
+        const bool is_leaf = f.address == reinterpret_cast<std::uint64_t>(gate.waiting.address());
+        EXPECT_EQ(f.continuation, is_leaf ? reinterpret_cast<std::uint64_t>(h.address()) : 0u);
         const auto* site = reinterpret_cast<const cotrace_site*>(f.site);
         EXPECT_NE(std::strstr(site->file, "heap_scan_test.cpp"), nullptr);
+        EXPECT_EQ(site->line, is_leaf ? leaf_line : top_line) << "the co_await the frame waits at";
     }
+}
+
+// ---- GCC 12's suspend points, from the frame's members ---------------------------
+
+frame_field traced(const char* name, std::uint32_t offset) { return {name, offset, 24, 16}; }
+
+// The members of a frame g++ 12 built for
+//   int a = co_await leaf(co_await g{});      block 3: Aw0 (g), then Aw1
+//   int b = co_await g{} + co_await leaf(2);  block 4: Aw2, Aw3
+// laid out as DWARF listed them (a statement's awaiters in reverse).
+std::vector<frame_field> nested_frame() {
+    return {{"_Coro_resume_fn", 0, 8, {}},  {"_Coro_promise", 16, 40, {}}, {"_Coro_resume_index", 68, 2, {}},
+            {"Is_1_1", 72, 1, {}},          {"a_1_2", 76, 4, {}},          traced("Aw1_2_3", 88),
+            traced("Aw0_2_3", 112),         traced("Aw3_2_4", 144),        traced("Aw2_2_4", 168),
+            {"Fs_1_11", 345, 1, {}}};
+}
+
+TEST(SuspendMap, ResumeIndicesFollowGcc12sExpansionOrderNotTheLayout) {
+    const auto map = suspend_map_of(nested_frame(), 352);
+    ASSERT_TRUE(map);
+    EXPECT_EQ(map->resume_index_offset, 68u);
+    ASSERT_EQ(map->points.size(), 6u);
+    EXPECT_EQ(map->at(2)->what, suspend_point::kind::initial);
+    EXPECT_EQ(map->at(4)->site_offset, 112u + 16) << "the await inside the operand comes first";
+    EXPECT_EQ(map->at(6)->site_offset, 88u + 16);
+    EXPECT_EQ(map->at(8)->site_offset, 168u + 16);
+    EXPECT_EQ(map->at(10)->site_offset, 144u + 16);
+    EXPECT_EQ(map->at(12)->what, suspend_point::kind::final);
+    EXPECT_EQ(map->at(5), nullptr) << "odd: being destroyed";
+    EXPECT_EQ(map->at(14), nullptr);
+}
+
+TEST(SuspendMap, AStatementWhoseAwaitNumbersRestartedIsNotMapped) {
+    std::vector<frame_field> fields = nested_frame();
+    fields.push_back(traced("Aw0_2_4", 200));  // a coroutine lambda's final suspend reset the count mid-statement
+    EXPECT_FALSE(suspend_map_of(fields, 352));
+}
+
+TEST(SuspendMap, AnAwaiterThatIsNotTracedOrAMissingIndexIsNotMapped) {
+    std::vector<frame_field> fields = nested_frame();
+    fields[5].site_member.reset();
+    EXPECT_FALSE(suspend_map_of(fields, 352));
+    fields = nested_frame();
+    fields.erase(fields.begin() + 2);
+    EXPECT_FALSE(suspend_map_of(fields, 352));
+    EXPECT_FALSE(suspend_map_of(nested_frame(), 100)) << "members past the frame's size";
+    fields = nested_frame();
+    fields.push_back({"Yd4_2_5", 300, 8, {}});  // a co_yield counts as a suspend point, its awaiter not cotrace's
+    EXPECT_FALSE(suspend_map_of(fields, 352));
+}
+
+struct member_coroutines {
+    cotrace::task<int> inside() {
+        co_await gate;
+        co_return 1;
+    }
+    cotrace::task<int> outside();
+};
+cotrace::task<int> member_coroutines::outside() {
+    co_await gate;
+    co_await gate;
+    co_return 2;
+}
+
+TEST(SuspendMap, MemberFunctionAndLambdaCoroutinesAreFoundInTheDwarf) {
+    member_coroutines m;
+    auto lambda = []() -> cotrace::task<int> {
+        co_await gate;
+        co_return 3;
+    };
+    cotrace::task<int> a = m.inside(), b = m.outside(), c = lambda();
+    std::map<std::string, std::size_t> points;
+    for (auto& [name, map] : read_frame_debug_info("/proc/self/exe").gcc) points[name] = map.points.size();
+    const auto with = [&](const std::string& part) {
+        for (auto& [name, n] : points)
+            if (name.find(part) != std::string::npos) return n;
+        return std::size_t{0};
+    };
+    EXPECT_EQ(with("17member_coroutines6insideEv.Frame"), 3u);
+    EXPECT_EQ(with("17member_coroutines7outsideEv.Frame"), 4u);
+    EXPECT_EQ(with("UlvE_clEv.Frame"), 3u) << "the lambda's call operator";
+}
+
+TEST(SuspendMap, AnActorSymbolNamesItsFrameType) {
+    EXPECT_EQ(frame_type_of_actor("_Z4leafPZ4leafiE14_Z4leafi.Frame.actor"), "_Z4leafi.Frame");
+    EXPECT_EQ(frame_type_of_actor("_Z3midPZ3midiE13_Z3midi.Frame.actor"), "_Z3midi.Frame");
+    EXPECT_EQ(frame_type_of_actor("_Z4leafPZ4leafiE14_Z4leafi.Frame.destroy"), "");
+    EXPECT_EQ(frame_type_of_actor("_Z4leafPZ4leafiE99_Z4leafi.Frame.actor"), "");
+    EXPECT_EQ(frame_type_of_actor(".actor"), "");
+    EXPECT_EQ(frame_type_of_resume("_Z4leafi.resume"), "_Z4leafi.coro_frame_ty");
+    EXPECT_EQ(frame_type_of_resume("leaf.resume"), "");
 }
 
 }  // namespace
