@@ -10,6 +10,13 @@
 
 namespace cotrace {
 
+// The most bytes write_json_string writes for s: every byte escaped as \u00XX, and the quotes.
+inline std::size_t max_json_string_size(std::string_view s) { return 6 * s.size() + 2; }
+// Writes s as a JSON string (quoted; escaped; bytes that are not UTF-8 as
+// U+FFFD) at `at`, which has room for max_json_string_size(s) bytes; returns
+// the end of what it wrote.
+char* write_json_string(char* at, std::string_view s);
+
 class json_writer {
 public:
     // Appends to out; the text is complete in `out` once the writer is gone
