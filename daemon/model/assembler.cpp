@@ -111,8 +111,7 @@ std::uint64_t assembler::epoch(std::uint64_t ts) const {
     return ts + static_cast<std::uint64_t>(options_.clock_offset_ns);
 }
 
-assembler::process& assembler::process_of(std::uint32_t pid) {
-    if (last_process_ && last_pid_ == pid) return *last_process_;
+assembler::process& assembler::find_process(std::uint32_t pid) {
     auto& p = processes_[pid];
     if (!p) p = std::make_unique<process>();
     last_pid_ = pid;
@@ -120,8 +119,11 @@ assembler::process& assembler::process_of(std::uint32_t pid) {
     return *p;
 }
 
-assembler::thread_state& assembler::thread_of(process& p, std::uint32_t tid) {
-    if (p.last_thread && p.last_tid == tid) return *p.last_thread;
+inline assembler::thread_state& assembler::thread_of(process& p, std::uint32_t tid) {
+    return p.last_thread && p.last_tid == tid ? *p.last_thread : find_thread(p, tid);
+}
+
+assembler::thread_state& assembler::find_thread(process& p, std::uint32_t tid) {
     auto it = p.threads.find(tid);
     if (it == p.threads.end()) {
         if (p.threads.size() >= max_threads) {

@@ -17,7 +17,6 @@
 // spans and their vectors are reused.
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -27,6 +26,7 @@
 #include "cotrace_probes.h"
 #include "model/in_flight.hpp"
 #include "model/model.hpp"
+#include "model/stable_vector.hpp"
 #include "model/symbol_cache.hpp"
 #include "model/trace_consumer.hpp"
 #include "model/u64_map.hpp"
@@ -105,8 +105,14 @@ private:
     };
     static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
 
-    process& process_of(std::uint32_t pid);
+    // The last process and thread looked up are asked for again on most
+    // events: those answers are inline, the lookups out of line.
+    process& process_of(std::uint32_t pid) {
+        return last_process_ && last_pid_ == pid ? *last_process_ : find_process(pid);
+    }
+    process& find_process(std::uint32_t pid);
     thread_state& thread_of(process& p, std::uint32_t tid);
+    thread_state& find_thread(process& p, std::uint32_t tid);
     open_trace* trace_of(std::uint64_t span_id);
     span* find_span(std::uint64_t span_id);
     std::uint64_t live_span(const process& p, std::uint64_t frame) const;
@@ -170,8 +176,8 @@ private:
     std::uint32_t last_pid_ = 0;
     process* last_process_ = nullptr;
 
-    // Open traces live in slots, reused; a deque keeps references stable.
-    std::deque<open_trace> slots_;
+    // Open traces live in slots, reused; references to them stay valid.
+    stable_vector<open_trace> slots_;
     std::vector<std::uint32_t> free_slots_;
     std::uint32_t order_head_ = no_slot, order_tail_ = no_slot;  // oldest first
     std::vector<std::uint32_t> settled_;  // slots end_unseen completed during this event
