@@ -28,9 +28,9 @@ void json_line::grow(std::size_t n) {
     end_ = buf_.data() + buf_.size();
 }
 
-void json_line::number(std::uint64_t n) {
+void json_line::large_number(std::uint64_t n) {
     constexpr std::uint64_t billion = 1'000'000'000;
-    room(24);
+    room(32);
     if (n < billion) {
         at_ = std::to_chars(at_, at_ + 24, static_cast<std::uint32_t>(n)).ptr;
         return;
@@ -42,7 +42,7 @@ void json_line::number(std::uint64_t n) {
         high_size_ = static_cast<std::size_t>(std::to_chars(high_text_, high_text_ + sizeof high_text_, high).ptr -
                                               high_text_);
     }
-    std::memcpy(at_, high_text_, high_size_);
+    std::memcpy(at_, high_text_, sizeof high_text_);  // in room(32): of these 16, 11 at most are kept, then 9 digits
     at_ += high_size_;
     // The nine digits below, zero-padded.
     const std::uint32_t first = low / 100'000'000;

@@ -41,6 +41,39 @@ public:
     }
     void string(std::string_view s) {
         room(max_json_string_size(s));
+        // Names and paths of 8 to 32 bytes that need no escape, the most
+        // common, in a few word loads and stores (overlapping at the end).
+        const std::size_t n = s.size();
+        if (n >= 8 && n <= 32) {
+            const char* d = s.data();
+            std::uint64_t w[4];
+            std::memcpy(&w[0], d, 8);
+            std::memcpy(&w[3], d + n - 8, 8);
+            if (n <= 16) {
+                if (!json_word_needs_escape(w[0]) && !json_word_needs_escape(w[3])) {
+                    *at_ = '"';
+                    std::memcpy(at_ + 1, &w[0], 8);
+                    std::memcpy(at_ + 1 + n - 8, &w[3], 8);
+                    at_[n + 1] = '"';
+                    at_ += n + 2;
+                    return;
+                }
+            } else {
+                std::memcpy(&w[1], d + 8, 8);
+                std::memcpy(&w[2], d + n - 16, 8);
+                if (!json_word_needs_escape(w[0]) && !json_word_needs_escape(w[1]) &&
+                    !json_word_needs_escape(w[2]) && !json_word_needs_escape(w[3])) {
+                    *at_ = '"';
+                    std::memcpy(at_ + 1, &w[0], 8);
+                    std::memcpy(at_ + 9, &w[1], 8);
+                    std::memcpy(at_ + 1 + n - 16, &w[2], 8);
+                    std::memcpy(at_ + 1 + n - 8, &w[3], 8);
+                    at_[n + 1] = '"';
+                    at_ += n + 2;
+                    return;
+                }
+            }
+        }
         at_ = write_json_string(at_, s);
     }
     void boolean(bool b) {
@@ -50,7 +83,17 @@ public:
             literal("false");
     }
     void null() { literal("null"); }
-    void number(std::uint64_t n);
+    void number(std::uint64_t n) {
+        if (n >= 100) return large_number(n);
+        room(2);
+        if (n < 10) {
+            *at_++ = static_cast<char>('0' + n);
+        } else {
+            at_[0] = static_cast<char>('0' + n / 10);
+            at_[1] = static_cast<char>('0' + n % 10);
+            at_ += 2;
+        }
+    }
     void number(std::uint32_t n) { number(static_cast<std::uint64_t>(n)); }
     void number(std::int64_t n) {
         if (n >= 0) return number(static_cast<std::uint64_t>(n));
@@ -88,6 +131,7 @@ private:
             grow(n);
     }
     void grow(std::size_t n);
+    void large_number(std::uint64_t n);
     static void write_hex16(char* at, std::uint64_t n) {
         static constexpr char digits[] = "0123456789abcdef";
         for (int i = 15; i >= 0; --i, n >>= 4) at[i] = digits[n & 0xf];
@@ -98,7 +142,7 @@ private:
     char* end_ = nullptr;
     // The digits above the last nine of the last number of ten digits or more.
     std::uint64_t high_ = ~std::uint64_t{0};
-    char high_text_[12] = {};
+    char high_text_[16] = {};  // copied whole: the line has room for it
     std::size_t high_size_ = 0;
 };
 

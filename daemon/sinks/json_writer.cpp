@@ -79,15 +79,6 @@ json_writer& json_writer::key(std::string_view k) {
 }
 
 namespace {
-// Whether any of the 8 bytes of w needs escaping: a control character
-// (< 0x20), a byte >= 0x80 (to check as UTF-8), '"' or '\\'.
-[[gnu::always_inline]] inline bool needs_escape(std::uint64_t w) {
-    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    const auto has_zero = [&](std::uint64_t x) { return (x - ones) & ~x & highs; };
-    return ((w | (w - ones * 0x20)) & highs) != 0 ||  // >= 0x80, or < 0x20 (the subtraction borrows)
-           has_zero(w ^ (ones * '"')) != 0 || has_zero(w ^ (ones * '\\')) != 0;
-}
-
 bool plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 }  // namespace
 
@@ -100,11 +91,11 @@ char* write_json_string(char* at, std::string_view s) {
         std::uint64_t w;
         for (; i + 8 <= n; i += 8) {
             std::memcpy(&w, s.data() + i, 8);
-            if (needs_escape(w)) break;
+            if (json_word_needs_escape(w)) break;
         }
         if (i + 8 > n) {
             std::memcpy(&w, s.data() + n - 8, 8);
-            i = needs_escape(w) ? n - 8 : n;
+            i = json_word_needs_escape(w) ? n - 8 : n;
         }
     }
     while (i < n && plain(static_cast<unsigned char>(s[i]))) ++i;
