@@ -92,8 +92,8 @@ struct assembler::open_trace {
     trace t;
     std::vector<span_aux> aux;  // per span
     std::uint32_t prev = no_slot, next = no_slot;  // in the order of open traces
-    std::size_t open_spans = 0;  // spans still running
-    std::size_t records = 0;     // records held
+    std::uint32_t open_spans = 0;  // spans still running (at most max_open_spans, held as a record each)
+    std::uint32_t records = 0;     // records held (a bound of its own keeps them well below 2^32)
     std::uint64_t last_cut = 0;  // event time of its beginning or of its last segment
     bool in_use = false;
     bool root_ended = false;
