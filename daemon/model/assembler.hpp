@@ -96,6 +96,7 @@ public:
     std::size_t held_records() const { return held_; }
 
 private:
+    struct held_trace;
     struct open_trace;
     struct process;
     struct thread_state;
@@ -142,9 +143,12 @@ private:
 
     std::uint32_t new_trace(const cotrace_event& e, process& p);
     // A trace rooted on a thread inside a remote_enter scope continues that remote trace.
-    void continue_remote(trace& t, const thread_state& th);
+    void continue_remote(held_trace& t, const thread_state& th);
     // Sets t.joined_* when its remote parent is a span of this session.
-    void resolve_join(trace& t) const;
+    void resolve_join(held_trace& t) const;
+    // The model's trace for what `ot` holds (its spans and links lent, put back by take_back).
+    trace& lend(open_trace& ot);
+    void take_back(open_trace& ot);
     // remote_span: the span current on this thread is known elsewhere by these ids.
     void announce_remote(thread_state& th, const cotrace_event& e);
     span& new_span(open_trace& ot);
@@ -194,6 +198,7 @@ private:
     u64_map<remote_origin> remote_spans_;
     std::vector<span> free_spans_;             // emitted spans, their vectors kept for reuse
     trace segment_;                            // scratch for segments
+    trace emitted_;                            // scratch for a trace emitted whole
     std::vector<std::uint8_t> scratch_;        // per span, while cutting a segment
 };
 
