@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "model/small_vector.hpp"
+
 namespace cotrace {
 
 namespace {
@@ -107,7 +109,7 @@ struct assembler::open_trace {
         bool orphaned = false;
     };
     held_trace t;
-    std::vector<span_aux> aux;  // per span
+    small_vector<span_aux, 1> aux;  // per span (most traces hold one at a time)
     std::uint32_t prev = no_slot, next = no_slot;  // in the order of open traces
     std::uint32_t open_spans = 0;  // spans still running (at most max_open_spans, held as a record each)
     std::uint32_t records = 0;     // records held (a bound of its own keeps them well below 2^32)
