@@ -14,7 +14,7 @@
 namespace bench {
 
 inline constexpr std::uint32_t bench_pid = 4242;
-// CLOCK_MONOTONIC to Unix-epoch time, as a session in December 2025 would have it.
+// CLOCK_MONOTONIC to Unix-epoch time, as a session in late 2025 would have it.
 inline constexpr std::int64_t epoch_offset_ns = 1'764'000'000'000'000'000;
 
 // One probe event of the benchmarks' process; `code` != 0 is the frame's
