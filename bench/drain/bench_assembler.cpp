@@ -68,6 +68,8 @@ int main(int argc, char** argv) {
     cotrace::jsonl_sink sink(out);
     cotrace::assembler_options options;
     options.threads_start_idle = true;  // the stream starts with the process, as under `cotrace run`
+    // Output times are Unix-epoch nanoseconds (19 digits), as in a live session.
+    options.clock_offset_ns = bench::epoch_offset_ns;
     cotrace::assembler a(cache, sink, options);
 
     const auto start = std::chrono::steady_clock::now();

@@ -14,6 +14,8 @@
 namespace bench {
 
 inline constexpr std::uint32_t bench_pid = 4242;
+// CLOCK_MONOTONIC to Unix-epoch time, as a session in late 2025 would have it.
+inline constexpr std::int64_t epoch_offset_ns = 1'764'000'000'000'000'000;
 
 // One probe event of the benchmarks' process; `code` != 0 is the frame's
 // resume function, read as the BPF side reads it.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "model/small_vector.hpp"
+
 namespace cotrace {
 
 namespace {
@@ -80,6 +82,23 @@ struct assembler::process {
     std::string_view name;
 };
 
+// What an open trace holds of the model's trace: the fields it keeps up to
+// date while open. The rest (names, end, completeness) is filled in when it
+// is emitted: one held per live trace, it is kept small.
+struct assembler::held_trace {
+    std::uint64_t id = 0;
+    std::uint32_t pid = 0;
+    std::uint32_t segment = 0;  // segments emitted so far
+    std::uint64_t start_ns = 0;
+    std::vector<span> spans;  // in order of beginning; spans[0] is the root
+    std::vector<link> links;
+    std::uint64_t w3c_trace_hi = 0, w3c_trace_lo = 0;
+    std::uint64_t remote_parent = 0;
+    std::uint64_t joined_trace = 0, joined_span = 0;
+    std::uint32_t joined_pid = 0;
+    bool has_w3c_id() const { return (w3c_trace_hi | w3c_trace_lo) != 0; }
+};
+
 struct assembler::open_trace {
     struct span_aux {
         std::uint64_t frame = 0;         // its frame address (to forget it when emitted)
@@ -89,11 +108,11 @@ struct assembler::open_trace {
         // have ended unseen, and its frame been freed and reused.
         bool orphaned = false;
     };
-    trace t;
-    std::vector<span_aux> aux;  // per span
+    held_trace t;
+    small_vector<span_aux, 1> aux;  // per span (most traces hold one at a time)
     std::uint32_t prev = no_slot, next = no_slot;  // in the order of open traces
-    std::size_t open_spans = 0;  // spans still running
-    std::size_t records = 0;     // records held
+    std::uint32_t open_spans = 0;  // spans still running (at most max_open_spans, held as a record each)
+    std::uint32_t records = 0;     // records held (a bound of its own keeps them well below 2^32)
     std::uint64_t last_cut = 0;  // event time of its beginning or of its last segment
     bool in_use = false;
     bool root_ended = false;
@@ -111,8 +130,7 @@ std::uint64_t assembler::epoch(std::uint64_t ts) const {
     return ts + static_cast<std::uint64_t>(options_.clock_offset_ns);
 }
 
-assembler::process& assembler::process_of(std::uint32_t pid) {
-    if (last_process_ && last_pid_ == pid) return *last_process_;
+assembler::process& assembler::find_process(std::uint32_t pid) {
     auto& p = processes_[pid];
     if (!p) p = std::make_unique<process>();
     last_pid_ = pid;
@@ -120,8 +138,11 @@ assembler::process& assembler::process_of(std::uint32_t pid) {
     return *p;
 }
 
-assembler::thread_state& assembler::thread_of(process& p, std::uint32_t tid) {
-    if (p.last_thread && p.last_tid == tid) return *p.last_thread;
+inline assembler::thread_state& assembler::thread_of(process& p, std::uint32_t tid) {
+    return p.last_thread && p.last_tid == tid ? *p.last_thread : find_thread(p, tid);
+}
+
+assembler::thread_state& assembler::find_thread(process& p, std::uint32_t tid) {
     auto it = p.threads.find(tid);
     if (it == p.threads.end()) {
         if (p.threads.size() >= max_threads) {
@@ -214,14 +235,11 @@ std::uint32_t assembler::new_trace(const cotrace_event& e, process& p) {
     ot.records = 0;
     ot.last_cut = e.ts_ns;
     ot.root_ended = ot.lost = ot.partial = false;
-    trace& t = ot.t;
+    held_trace& t = ot.t;
     t.id = (static_cast<std::uint64_t>(e.pid) << 32) | p.next_trace++;
     t.pid = e.pid;
-    t.process_name = {};
     t.segment = 0;
-    t.final_segment = true;
-    t.complete = true;
-    t.start_ns = t.end_ns = epoch(e.ts_ns);
+    t.start_ns = epoch(e.ts_ns);
     t.w3c_trace_hi = t.w3c_trace_lo = t.remote_parent = 0;
     t.joined_trace = t.joined_span = 0;
     t.joined_pid = 0;
@@ -231,7 +249,7 @@ std::uint32_t assembler::new_trace(const cotrace_event& e, process& p) {
     return slot;
 }
 
-void assembler::continue_remote(trace& t, const thread_state& th) {
+void assembler::continue_remote(held_trace& t, const thread_state& th) {
     if (th.remote.empty()) return;
     const thread_state::remote_entry& r = th.remote.back();
     t.w3c_trace_hi = r.trace_hi;
@@ -243,7 +261,7 @@ void assembler::continue_remote(trace& t, const thread_state& th) {
 // when the trace is emitted, not when it begins: the caller's announcement
 // may come from another ring (another process's collector) a moment later,
 // but always before the callee's root ends, which answers the caller.
-void assembler::resolve_join(trace& t) const {
+void assembler::resolve_join(held_trace& t) const {
     if (t.remote_parent == 0 || t.joined_trace != 0) return;
     if (const remote_origin* o = remote_spans_.find(t.remote_parent))
         if (o->trace_hi == t.w3c_trace_hi && o->trace_lo == t.w3c_trace_lo) {
@@ -303,13 +321,12 @@ void recycle(span& s, std::vector<span>& free_spans) {
 }  // namespace
 
 void assembler::release(open_trace& ot) {
-    trace& t = ot.t;
+    held_trace& t = ot.t;
     open_span_count_ -= t.spans.size();
     held_ -= ot.records;
     for (span& s : t.spans) recycle(s, free_spans_);
     t.spans.clear();
     t.links.clear();
-    t.thread_names.clear();
     ot.aux.clear();
     if (t.spans.capacity() > 4 * max_kept_capacity) {
         t.spans.shrink_to_fit();
@@ -566,13 +583,37 @@ void assembler::fill_names(trace& t) {
         }
 }
 
+trace& assembler::lend(open_trace& ot) {
+    held_trace& h = ot.t;
+    trace& t = emitted_;
+    t.id = h.id;
+    t.pid = h.pid;
+    t.segment = h.segment;
+    t.start_ns = t.end_ns = h.start_ns;
+    t.w3c_trace_hi = h.w3c_trace_hi;
+    t.w3c_trace_lo = h.w3c_trace_lo;
+    t.remote_parent = h.remote_parent;
+    t.joined_trace = h.joined_trace;
+    t.joined_span = h.joined_span;
+    t.joined_pid = h.joined_pid;
+    t.spans.swap(h.spans);
+    t.links.swap(h.links);
+    return t;
+}
+
+void assembler::take_back(open_trace& ot) {
+    ot.t.spans.swap(emitted_.spans);
+    ot.t.links.swap(emitted_.links);
+    emitted_.thread_names.clear();
+}
+
 void assembler::emit(std::uint32_t slot, bool forced) {
     open_trace& ot = slots_[slot];
     order_remove(slot);
-    trace& t = ot.t;
+    resolve_join(ot.t);
+    trace& t = lend(ot);
     t.complete = !forced && !ot.lost && !ot.partial;
     t.final_segment = true;
-    t.end_ns = t.start_ns;
     process& p = process_of(t.pid);
     for (std::size_t i = 0; i < t.spans.size(); ++i) {
         const span& s = t.spans[i];
@@ -586,16 +627,16 @@ void assembler::emit(std::uint32_t slot, bool forced) {
     }
     ++summary_.traces;
     if (!t.complete) ++summary_.incomplete;
-    resolve_join(t);
     fill_names(t);
     out_.on_trace(t);
+    take_back(ot);
     release(ot);
     free_slots_.push_back(slot);
 }
 
 bool assembler::emit_segment(std::uint32_t slot) {
     open_trace& ot = slots_[slot];
-    trace& t = ot.t;
+    held_trace& t = ot.t;
     const std::size_t n = t.spans.size();
     enum : std::uint8_t { open_below = 1, included = 2 };
     scratch_.assign(n, 0);
@@ -994,14 +1035,26 @@ void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
     in_flight_trace snap;  // reused for every trace visited
     for (std::uint32_t slot = order_head_; slot != no_slot; slot = slots_[slot].next) {
         const open_trace& ot = slots_[slot];
-        const trace& t = ot.t;
+        const held_trace& t = ot.t;
         std::uint64_t longest = 0;
         for (std::size_t i = 0; i < ot.aux.size(); ++i)
             if (ot.aux[i].pending) longest = std::max(longest, waited(t.spans[i].suspends.back()));
         if (min_wait_ns != 0 && longest < min_wait_ns) continue;
         if (want && !want(t.id)) continue;
 
-        snap.t = t;  // every field as held (the copy reuses the snapshot's storage)
+        // Every field as held (the copies reuse the snapshot's storage).
+        snap.t.id = t.id;
+        snap.t.pid = t.pid;
+        snap.t.segment = t.segment;
+        snap.t.start_ns = t.start_ns;
+        snap.t.spans = t.spans;
+        snap.t.links = t.links;
+        snap.t.w3c_trace_hi = t.w3c_trace_hi;
+        snap.t.w3c_trace_lo = t.w3c_trace_lo;
+        snap.t.remote_parent = t.remote_parent;
+        snap.t.joined_trace = t.joined_trace;
+        snap.t.joined_span = t.joined_span;
+        snap.t.joined_pid = t.joined_pid;
         snap.t.final_segment = false;
         snap.t.complete = !ot.lost && !ot.partial;
         snap.t.end_ns = std::max(now, t.start_ns);

@@ -17,7 +17,6 @@
 // spans and their vectors are reused.
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -27,6 +26,7 @@
 #include "cotrace_probes.h"
 #include "model/in_flight.hpp"
 #include "model/model.hpp"
+#include "model/stable_vector.hpp"
 #include "model/symbol_cache.hpp"
 #include "model/trace_consumer.hpp"
 #include "model/u64_map.hpp"
@@ -96,6 +96,7 @@ public:
     std::size_t held_records() const { return held_; }
 
 private:
+    struct held_trace;
     struct open_trace;
     struct process;
     struct thread_state;
@@ -105,8 +106,14 @@ private:
     };
     static constexpr std::uint32_t no_slot = ~std::uint32_t{0};
 
-    process& process_of(std::uint32_t pid);
+    // The last process and thread looked up are asked for again on most
+    // events: those answers are inline, the lookups out of line.
+    process& process_of(std::uint32_t pid) {
+        return last_process_ && last_pid_ == pid ? *last_process_ : find_process(pid);
+    }
+    process& find_process(std::uint32_t pid);
     thread_state& thread_of(process& p, std::uint32_t tid);
+    thread_state& find_thread(process& p, std::uint32_t tid);
     open_trace* trace_of(std::uint64_t span_id);
     span* find_span(std::uint64_t span_id);
     std::uint64_t live_span(const process& p, std::uint64_t frame) const;
@@ -136,9 +143,12 @@ private:
 
     std::uint32_t new_trace(const cotrace_event& e, process& p);
     // A trace rooted on a thread inside a remote_enter scope continues that remote trace.
-    void continue_remote(trace& t, const thread_state& th);
+    void continue_remote(held_trace& t, const thread_state& th);
     // Sets t.joined_* when its remote parent is a span of this session.
-    void resolve_join(trace& t) const;
+    void resolve_join(held_trace& t) const;
+    // The model's trace for what `ot` holds (its spans and links lent, put back by take_back).
+    trace& lend(open_trace& ot);
+    void take_back(open_trace& ot);
     // remote_span: the span current on this thread is known elsewhere by these ids.
     void announce_remote(thread_state& th, const cotrace_event& e);
     span& new_span(open_trace& ot);
@@ -170,8 +180,8 @@ private:
     std::uint32_t last_pid_ = 0;
     process* last_process_ = nullptr;
 
-    // Open traces live in slots, reused; a deque keeps references stable.
-    std::deque<open_trace> slots_;
+    // Open traces live in slots, reused; references to them stay valid.
+    stable_vector<open_trace> slots_;
     std::vector<std::uint32_t> free_slots_;
     std::uint32_t order_head_ = no_slot, order_tail_ = no_slot;  // oldest first
     std::vector<std::uint32_t> settled_;  // slots end_unseen completed during this event
@@ -188,6 +198,7 @@ private:
     u64_map<remote_origin> remote_spans_;
     std::vector<span> free_spans_;             // emitted spans, their vectors kept for reuse
     trace segment_;                            // scratch for segments
+    trace emitted_;                            // scratch for a trace emitted whole
     std::vector<std::uint8_t> scratch_;        // per span, while cutting a segment
 };
 

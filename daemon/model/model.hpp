@@ -22,8 +22,8 @@ struct source_site {
     bool known() const { return line != 0 || !file.empty() || !function.empty(); }
 };
 
-enum class span_status { ok, exception, cancelled, running, error };
-enum class span_kind { coroutine, scope };
+enum class span_status : std::uint8_t { ok, exception, cancelled, running, error };
+enum class span_kind : std::uint8_t { coroutine, scope };
 enum class link_kind { spawn, wake, join };
 
 const char* to_string(span_status s);
@@ -43,27 +43,28 @@ struct annotation {
     std::uint64_t ts_ns = 0;
 };
 
-// Times are nanoseconds since the Unix epoch.
+// Times are nanoseconds since the Unix epoch. One is held per live span:
+// the small fields come last, so that the record packs without holes.
 struct span {
     std::uint64_t id = 0;         // unique in a session, never 0
     std::uint64_t parent_id = 0;  // 0: the trace's root (or a partial span with no known parent)
-    span_kind kind = span_kind::coroutine;
     std::string_view name;
     source_site site;  // where it was started: the awaiting co_await, sync_wait call or scope
-    bool partial = false;  // its beginning, or its parent, may not have been seen (attached mid-flight)
     std::uint64_t start_ns = 0;
     std::uint64_t first_run_ns = 0;  // when it first ran (as seen); later than start_ns when queued first
     std::uint64_t end_ns = 0;  // 0 while running; `status` says whether it ended
-    span_status status = span_status::running;
     // The threads it ran on, in the order it ran there, consecutive repeats
     // collapsed: A->B->A is {A, B, A}.
     std::vector<std::uint32_t> tids;
-    std::uint32_t thread_hops = 0;  // resumptions on another thread than the last run: tids.size() - 1
     std::vector<suspension> suspends;
     std::vector<annotation> events;
     // The span id other processes know it by (it sent them a traceparent
     // naming it: <cotrace/propagation.hpp>); 0: none, it has a session id only.
     std::uint64_t remote_id = 0;
+    std::uint32_t thread_hops = 0;  // resumptions on another thread than the last run: tids.size() - 1
+    span_kind kind = span_kind::coroutine;
+    span_status status = span_status::running;
+    bool partial = false;  // its beginning, or its parent, may not have been seen (attached mid-flight)
 };
 
 struct link {
@@ -82,15 +83,13 @@ struct thread_name {
 struct trace {
     std::uint64_t id = 0;
     std::uint32_t pid = 0;
-    std::string_view process_name;          // empty when not known
-    std::vector<thread_name> thread_names;  // for the threads its spans ran on, when known
     // A trace too large or too long-lived to hold whole is emitted in
     // segments, in order, all with the same id: each holds the spans that
     // finished since the previous one, plus its still-open ancestors (status
     // running) so that every segment is a tree of its own.
     std::uint32_t segment = 0;
-    bool final_segment = true;  // false: more segments of this trace follow
-    bool complete = true;
+    std::string_view process_name;          // empty when not known
+    std::vector<thread_name> thread_names;  // for the threads its spans ran on, when known
     std::uint64_t start_ns = 0;
     std::uint64_t end_ns = 0;
     std::vector<span> spans;  // in order of beginning; spans[0] is the root
@@ -104,6 +103,8 @@ struct trace {
     // and its span's session ids (the callee's root is its child), else 0.
     std::uint64_t joined_trace = 0, joined_span = 0;
     std::uint32_t joined_pid = 0;
+    bool final_segment = true;  // false: more segments of this trace follow
+    bool complete = true;
     bool has_w3c_id() const { return (w3c_trace_hi | w3c_trace_lo) != 0; }
 };
 

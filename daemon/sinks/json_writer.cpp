@@ -79,37 +79,37 @@ json_writer& json_writer::key(std::string_view k) {
 }
 
 namespace {
-// Whether any of the 8 bytes of w needs escaping: a control character
-// (< 0x20), a byte >= 0x80 (to check as UTF-8), '"' or '\\'.
-bool needs_escape(std::uint64_t w) {
-    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    const auto has_zero = [&](std::uint64_t x) { return (x - ones) & ~x & highs; };
-    return ((w | (w - ones * 0x20)) & highs) != 0 ||  // >= 0x80, or < 0x20 (the subtraction borrows)
-           has_zero(w ^ (ones * '"')) != 0 || has_zero(w ^ (ones * '\\')) != 0;
-}
-
 bool plain(unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; }
 }  // namespace
 
-json_writer& json_writer::value(std::string_view s) {
-    separate();
-    // Most text needs no escape: find the first byte that may, 8 at a time.
+char* write_json_string(char* at, std::string_view s) {
+    // Most text needs no escape: find the first byte that may, 8 at a time
+    // (the last word overlapping the one before it).
     std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
+    const std::size_t n = s.size();
+    if (n >= 8) {
         std::uint64_t w;
-        std::memcpy(&w, s.data() + i, 8);
-        if (needs_escape(w)) break;
+        for (; i + 8 <= n; i += 8) {
+            std::memcpy(&w, s.data() + i, 8);
+            if (json_word_needs_escape(w)) break;
+        }
+        if (i + 8 > n) {
+            std::memcpy(&w, s.data() + n - 8, 8);
+            i = json_word_needs_escape(w) ? n - 8 : n;
+        }
     }
-    while (i < s.size() && plain(static_cast<unsigned char>(s[i]))) ++i;
+    while (i < n && plain(static_cast<unsigned char>(s[i]))) ++i;
+    *at++ = '"';
     if (i == s.size()) {
-        char* p = room(s.size() + 2);
-        *p++ = '"';
-        if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data
-        p[s.size()] = '"';
-        len_ += s.size() + 2;
-        return *this;
+        if (!s.empty()) std::memcpy(at, s.data(), s.size());  // an empty view may have no data
+        at += s.size();
+        *at++ = '"';
+        return at;
     }
-    put('"');
+    const auto put = [&at](const char* from, std::size_t n) {
+        if (n != 0) std::memcpy(at, from, n);
+        at += n;
+    };
     // Copy runs of characters that need no escape in one go.
     std::size_t run = 0;
     for (; i < s.size(); ++i) {
@@ -142,7 +142,14 @@ json_writer& json_writer::value(std::string_view s) {
         }
     }
     put(s.data() + run, s.size() - run);
-    put('"');
+    *at++ = '"';
+    return at;
+}
+
+json_writer& json_writer::value(std::string_view s) {
+    separate();
+    char* at = room(max_json_string_size(s));
+    len_ += static_cast<std::size_t>(write_json_string(at, s) - at);
     return *this;
 }
 

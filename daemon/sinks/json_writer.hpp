@@ -10,6 +10,23 @@
 
 namespace cotrace {
 
+// Whether any of the 8 bytes of w (as loaded from memory) may need escaping
+// in a JSON string: a control character (< 0x20), a byte >= 0x80 (to check
+// as UTF-8), '"' or '\\'.
+inline bool json_word_needs_escape(std::uint64_t w) {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const auto has_zero = [&](std::uint64_t x) { return (x - ones) & ~x & highs; };
+    return ((w | (w - ones * 0x20)) & highs) != 0 ||  // >= 0x80, or < 0x20 (the subtraction borrows)
+           has_zero(w ^ (ones * '"')) != 0 || has_zero(w ^ (ones * '\\')) != 0;
+}
+
+// The most bytes write_json_string writes for s: every byte escaped as \u00XX, and the quotes.
+inline std::size_t max_json_string_size(std::string_view s) { return 6 * s.size() + 2; }
+// Writes s as a JSON string (quoted; escaped; bytes that are not UTF-8 as
+// U+FFFD) at `at`, which has room for max_json_string_size(s) bytes; returns
+// the end of what it wrote.
+char* write_json_string(char* at, std::string_view s);
+
 class json_writer {
 public:
     // Appends to out; the text is complete in `out` once the writer is gone

@@ -1,216 +1,266 @@
 #include "sinks/jsonl_sink.hpp"
 
-#include <algorithm>
-#include <charconv>
-
-#include "sinks/json_writer.hpp"
-#include "sinks/text_format.hpp"
-
 namespace cotrace {
 
 namespace {
 
-// Span ids: hex without padding, formatted in place (no allocation per span).
-struct hex {
-    explicit hex(std::uint64_t v) : size(static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v, 16).ptr - buf)) {}
-    operator std::string_view() const { return {buf, size}; }
-    char buf[16];
-    std::size_t size;
-};
+// Each writer below spells out its object's keys and punctuation in order,
+// exactly as the README lists the fields: the line is built in one pass,
+// nothing decided per value but the values themselves.
 
-// Trace ids: 16 hex digits, exactly as trace_id_text writes them.
-struct trace_id_chars {
-    explicit trace_id_chars(std::uint64_t id) {
-        static const char digits[] = "0123456789abcdef";
-        for (int i = 15; i >= 0; --i, id >>= 4) buf[i] = digits[id & 0xf];
-    }
-    operator std::string_view() const { return {buf, sizeof buf}; }
-    char buf[16];
-};
-
-void write_optional_ns(json_writer& w, std::string_view key, bool known, std::uint64_t ns) {
-    w.key(key);
-    if (!known)
-        w.null();
+void write_optional_ns(json_line& w, bool known, std::uint64_t ns) {
+    if (known)
+        w.number(ns);
     else
-        w.value(ns);
+        w.null();
 }
 
 // Requests that cross processes: only for traces that have a part in one,
 // so every other line stays as it was.
-void write_remote(json_writer& w, const trace& t) {
+void write_remote(json_line& w, const trace& t) {
     if (t.has_w3c_id()) {
-        char id[32];
-        const trace_id_chars hi(t.w3c_trace_hi), lo(t.w3c_trace_lo);
-        std::copy_n(hi.buf, 16, id);
-        std::copy_n(lo.buf, 16, id + 16);
-        w.field("w3c_trace_id", std::string_view(id, sizeof id));
+        w.literal(",\"w3c_trace_id\":");
+        w.hex32(t.w3c_trace_hi, t.w3c_trace_lo);
     }
-    if (t.remote_parent != 0) w.field("remote_parent", std::string_view(trace_id_chars(t.remote_parent)));
-    if (t.joined_trace != 0)  // the caller, traced in this session: the root is a child of its span
-        w.key("joined")
-            .begin_object()
-            .field("trace_id", std::string_view(trace_id_chars(t.joined_trace)))
-            .field("span_id", std::string_view(hex(t.joined_span)))
-            .field("pid", t.joined_pid)
-            .end_object();
+    if (t.remote_parent != 0) {
+        w.literal(",\"remote_parent\":");
+        w.hex16(t.remote_parent);
+    }
+    if (t.joined_trace != 0) {  // the caller, traced in this session: the root is a child of its span
+        w.literal(",\"joined\":{\"trace_id\":");
+        w.hex16(t.joined_trace);
+        w.literal(",\"span_id\":");
+        w.hex(t.joined_span);
+        w.literal(",\"pid\":");
+        w.number(t.joined_pid);
+        w.literal("}");
+    }
 }
 
-void write_spans_and_links(json_writer& w, const trace& t);
+void write_span(json_line& w, const span& s) {
+    w.literal("{\"span_id\":");
+    w.hex(s.id);
+    w.literal(",\"parent_id\":");
+    if (s.parent_id)
+        w.hex(s.parent_id);
+    else
+        w.null();
+    w.literal(",\"name\":");
+    w.string(s.name);
+    w.literal(",\"partial\":");
+    w.boolean(s.partial);
+    if (s.remote_id != 0) {
+        w.literal(",\"remote_id\":");
+        w.hex16(s.remote_id);
+    }
+    w.literal(",\"site\":{\"function\":");
+    w.string(s.site.function);
+    w.literal(",\"file\":");
+    w.string(s.site.file);
+    w.literal(",\"line\":");
+    w.number(s.site.line);
+    w.literal("},\"start_ns\":");
+    w.number(s.start_ns);
+    w.literal(",\"first_run_ns\":");
+    write_optional_ns(w, s.first_run_ns != 0, s.first_run_ns);
+    w.literal(",\"end_ns\":");
+    write_optional_ns(w, s.status != span_status::running, s.end_ns);
+    w.literal(",\"status\":\"");
+    switch (s.status) {  // the words of to_string(span_status)
+        case span_status::ok: w.literal("ok\""); break;
+        case span_status::exception: w.literal("exception\""); break;
+        case span_status::cancelled: w.literal("cancelled\""); break;
+        case span_status::running: w.literal("running\""); break;
+        case span_status::error: w.literal("error\""); break;
+        default: w.literal("?\""); break;
+    }
+    w.literal(",\"tids\":[");
+    for (std::size_t i = 0; i < s.tids.size(); ++i) {
+        if (i != 0) w.literal(",");
+        w.number(s.tids[i]);
+    }
+    w.literal("],\"suspends\":[");
+    for (std::size_t i = 0; i < s.suspends.size(); ++i) {
+        const suspension& su = s.suspends[i];
+        if (i != 0) w.literal(",");
+        w.literal("{\"file\":");
+        w.string(su.site.file);
+        w.literal(",\"line\":");
+        w.number(su.site.line);
+        w.literal(",\"start_ns\":");
+        w.number(su.start_ns);
+        w.literal(",\"end_ns\":");
+        write_optional_ns(w, su.end_ns != 0, su.end_ns);
+        if (su.resumed_tid) {
+            w.literal(",\"resumed_tid\":");
+            w.number(su.resumed_tid);
+        }
+        w.literal("}");
+    }
+    w.literal("],\"events\":[");
+    for (std::size_t i = 0; i < s.events.size(); ++i) {
+        const annotation& a = s.events[i];
+        if (i != 0) w.literal(",");
+        w.literal("{\"name\":");
+        w.string(a.name);
+        w.literal(",\"value\":");
+        w.number(a.value);
+        w.literal(",\"ts_ns\":");
+        w.number(a.ts_ns);
+        w.literal("}");
+    }
+    w.literal("]}");
+}
 
-void write_trace(json_writer& w, const trace& t) {
-    w.begin_object()
-        .field("type", "trace")
-        .field("trace_id", std::string_view(trace_id_chars(t.id)))
-        .field("pid", t.pid)
-        .field("complete", t.complete)
-        .field("start_ns", t.start_ns)
-        .field("end_ns", t.end_ns);
-    if (t.segment != 0 || !t.final_segment) w.field("segment", t.segment).field("final_segment", t.final_segment);
+void write_spans_and_links(json_line& w, const trace& t) {
+    w.literal(",\"spans\":[");
+    for (std::size_t i = 0; i < t.spans.size(); ++i) {
+        if (i != 0) w.literal(",");
+        write_span(w, t.spans[i]);
+    }
+    w.literal("],\"links\":[");
+    for (std::size_t i = 0; i < t.links.size(); ++i) {
+        const link& l = t.links[i];
+        if (i != 0) w.literal(",");
+        w.literal("{\"from\":");
+        w.hex(l.from);
+        w.literal(",\"to\":");
+        w.hex(l.to);
+        w.literal(",\"kind\":");
+        w.string(to_string(l.kind));
+        w.literal("}");
+    }
+    w.literal("]");
+}
+
+void write_trace(json_line& w, const trace& t) {
+    w.literal("{\"type\":\"trace\",\"trace_id\":");
+    w.hex16(t.id);
+    w.literal(",\"pid\":");
+    w.number(t.pid);
+    w.literal(",\"complete\":");
+    w.boolean(t.complete);
+    w.literal(",\"start_ns\":");
+    w.number(t.start_ns);
+    w.literal(",\"end_ns\":");
+    w.number(t.end_ns);
+    if (t.segment != 0 || !t.final_segment) {
+        w.literal(",\"segment\":");
+        w.number(t.segment);
+        w.literal(",\"final_segment\":");
+        w.boolean(t.final_segment);
+    }
     write_remote(w, t);
     write_spans_and_links(w, t);
-    w.end_object();
+    w.literal("}");
 }
 
-void write_in_flight(json_writer& w, const in_flight_trace& f) {
+void write_in_flight(json_line& w, const in_flight_trace& f) {
     const trace& t = f.t;
-    w.begin_object()
-        .field("type", "in_flight")
-        .field("trace_id", std::string_view(trace_id_chars(t.id)))
-        .field("pid", t.pid)
-        .field("reason", f.requested ? "requested" : "stuck")
-        .field("stuck", f.stuck)
-        .field("complete", t.complete)
-        .field("start_ns", t.start_ns)
-        .field("now_ns", f.now_ns)
-        .field("age_ns", f.age_ns())
-        .field("longest_wait_ns", f.longest_wait_ns)
-        .field("segment", t.segment);
-    w.key("waiting").begin_array();
-    for (const in_flight_trace::waiting_span& ws : f.waiting) {
+    w.literal("{\"type\":\"in_flight\",\"trace_id\":");
+    w.hex16(t.id);
+    w.literal(",\"pid\":");
+    w.number(t.pid);
+    if (f.requested)
+        w.literal(",\"reason\":\"requested\",\"stuck\":");
+    else
+        w.literal(",\"reason\":\"stuck\",\"stuck\":");
+    w.boolean(f.stuck);
+    w.literal(",\"complete\":");
+    w.boolean(t.complete);
+    w.literal(",\"start_ns\":");
+    w.number(t.start_ns);
+    w.literal(",\"now_ns\":");
+    w.number(f.now_ns);
+    w.literal(",\"age_ns\":");
+    w.number(f.age_ns());
+    w.literal(",\"longest_wait_ns\":");
+    w.number(f.longest_wait_ns);
+    w.literal(",\"segment\":");
+    w.number(t.segment);
+    w.literal(",\"waiting\":[");
+    for (std::size_t i = 0; i < f.waiting.size(); ++i) {
+        const in_flight_trace::waiting_span& ws = f.waiting[i];
         const span& s = f.span_of(ws);
         const suspension& su = s.suspends.back();
-        w.begin_object()
-            .field("span_id", std::string_view(hex(s.id)))
-            .field("name", s.name)
-            .field("function", su.site.function)
-            .field("file", su.site.file)
-            .field("line", su.site.line)
-            .field("since_ns", su.start_ns)
-            .field("waited_ns", ws.waited_ns);
-        w.key("awaited");
+        if (i != 0) w.literal(",");
+        w.literal("{\"span_id\":");
+        w.hex(s.id);
+        w.literal(",\"name\":");
+        w.string(s.name);
+        w.literal(",\"function\":");
+        w.string(su.site.function);
+        w.literal(",\"file\":");
+        w.string(su.site.file);
+        w.literal(",\"line\":");
+        w.number(su.site.line);
+        w.literal(",\"since_ns\":");
+        w.number(su.start_ns);
+        w.literal(",\"waited_ns\":");
+        w.number(ws.waited_ns);
+        w.literal(",\"awaited\":");
         if (su.awaited)
-            w.value(std::string_view(hex(su.awaited)));
+            w.hex(su.awaited);
         else
             w.null();
-        w.end_object();
+        w.literal("}");
     }
-    w.end_array();
+    w.literal("]");
     write_spans_and_links(w, t);
-    w.end_object();
-}
-
-void write_spans_and_links(json_writer& w, const trace& t) {
-    w.key("spans").begin_array();
-    for (const span& s : t.spans) {
-        w.begin_object().field("span_id", std::string_view(hex(s.id)));
-        w.key("parent_id");
-        if (s.parent_id)
-            w.value(std::string_view(hex(s.parent_id)));
-        else
-            w.null();
-        w.field("name", s.name).field("partial", s.partial);
-        if (s.remote_id != 0) w.field("remote_id", std::string_view(trace_id_chars(s.remote_id)));
-        w.key("site")
-            .begin_object()
-            .field("function", s.site.function)
-            .field("file", s.site.file)
-            .field("line", s.site.line)
-            .end_object();
-        w.field("start_ns", s.start_ns);
-        write_optional_ns(w, "first_run_ns", s.first_run_ns != 0, s.first_run_ns);
-        write_optional_ns(w, "end_ns", s.status != span_status::running, s.end_ns);
-        w.field("status", to_string(s.status));
-        w.key("tids").begin_array();
-        for (std::uint32_t tid : s.tids) w.value(tid);
-        w.end_array();
-        w.key("suspends").begin_array();
-        for (const suspension& su : s.suspends) {
-            w.begin_object().field("file", su.site.file).field("line", su.site.line).field("start_ns", su.start_ns);
-            write_optional_ns(w, "end_ns", su.end_ns != 0, su.end_ns);
-            if (su.resumed_tid) w.field("resumed_tid", su.resumed_tid);
-            w.end_object();
-        }
-        w.end_array();
-        w.key("events").begin_array();
-        for (const annotation& a : s.events)
-            w.begin_object().field("name", a.name).field("value", a.value).field("ts_ns", a.ts_ns).end_object();
-        w.end_array();
-        w.end_object();
-    }
-    w.end_array();
-    w.key("links").begin_array();
-    for (const link& l : t.links)
-        w.begin_object()
-            .field("from", std::string_view(hex(l.from)))
-            .field("to", std::string_view(hex(l.to)))
-            .field("kind", to_string(l.kind))
-            .end_object();
-    w.end_array();
+    w.literal("}");
 }
 
 // One JSON text, alone.
 template <class Write>
 std::string json_text(Write&& write) {
-    std::string out;
-    {
-        json_writer w(out);
-        write(w);
-    }
-    return out;
-}
-
-// One output line, written over `line` (it keeps its room from line to line).
-template <class Write>
-void write_line(std::string& line, std::ostream& out, Write&& write) {
-    {
-        json_writer w(line, 0);
-        write(w);
-        w.raw("\n");
-    }
-    out.write(line.data(), static_cast<std::streamsize>(line.size()));
+    json_line w;
+    write(w);
+    return std::string(w.text());
 }
 
 }  // namespace
 
+void jsonl_sink::write_line() {
+    line_.literal("\n");
+    const std::string_view text = line_.text();
+    out_.write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
 std::string jsonl_sink::to_json(const trace& t) {
-    return json_text([&](json_writer& w) { write_trace(w, t); });
+    return json_text([&](json_line& w) { write_trace(w, t); });
 }
 
 void jsonl_sink::on_trace(const trace& t) {
-    write_line(line_, out_, [&](json_writer& w) { write_trace(w, t); });
+    line_.clear();
+    write_trace(line_, t);
+    write_line();
 }
 
 std::string jsonl_sink::to_json(const in_flight_trace& f) {
-    return json_text([&](json_writer& w) { write_in_flight(w, f); });
+    return json_text([&](json_line& w) { write_in_flight(w, f); });
 }
 
 bool jsonl_sink::on_in_flight(const in_flight_trace& f) {
-    write_line(line_, out_, [&](json_writer& w) { write_in_flight(w, f); });
+    line_.clear();
+    write_in_flight(line_, f);
+    write_line();
     return true;
 }
 
 void jsonl_sink::finish(const session_summary& s) {
-    write_line(line_, out_, [&](json_writer& w) {
-        w.begin_object()
-            .field("type", "summary")
-            .field("events", s.events)
-            .field("traces", s.traces)
-            .field("spans", s.spans)
-            .field("drops", s.drops)
-            .field("incomplete", s.incomplete)
-            .end_object();
-    });
+    line_.clear();
+    line_.literal("{\"type\":\"summary\",\"events\":");
+    line_.number(s.events);
+    line_.literal(",\"traces\":");
+    line_.number(s.traces);
+    line_.literal(",\"spans\":");
+    line_.number(s.spans);
+    line_.literal(",\"drops\":");
+    line_.number(s.drops);
+    line_.literal(",\"incomplete\":");
+    line_.number(s.incomplete);
+    line_.literal("}");
+    write_line();
     out_.flush();
 }
 

@@ -5,6 +5,7 @@
 #include <ostream>
 #include <string>
 
+#include "sinks/json_line.hpp"
 #include "sinks/sink.hpp"
 
 namespace cotrace {
@@ -22,8 +23,10 @@ public:
     static std::string to_json(const trace& t);
 
 private:
+    void write_line();
+
     std::ostream& out_;
-    std::string line_;  // reused: no allocation per trace once warmed up
+    json_line line_;  // reused: no allocation per trace once warmed up
 };
 
 }  // namespace cotrace
