@@ -149,6 +149,9 @@ const char* asio_error_name(const void* category, const char* category_name, int
 [[gnu::noinline, gnu::cold]] inline void asio_probe_link(std::uint64_t from, std::uint64_t to) noexcept {
     COTRACE_DETAIL_PROBE(link, from, to, COTRACE_LINK_WAKE);
 }
+[[gnu::noinline, gnu::cold]] inline void asio_probe_continues(std::uint64_t from, std::uint64_t to) noexcept {
+    COTRACE_DETAIL_PROBE(link, from, to, COTRACE_LINK_CONTINUES);
+}
 [[gnu::noinline, gnu::cold]] inline void asio_probe_event(const char* name, std::int64_t value) noexcept {
     COTRACE_DETAIL_PROBE(event, name, value, 0);
 }
@@ -318,10 +321,14 @@ inline void asio_begin_coroutine(asio_session* s, const asio_location* where) no
 
 // The next part of a long coroutine session: begun (and linked from the
 // part before) while the coroutine runs with nothing else of it pending.
+// Announced first as the continuation of the part before, so that a
+// sampling collector keeps every part of a session it keeps, and none of
+// one it drops.
 inline void asio_next_part(asio_session* s) noexcept {
     const std::uint64_t previous = s->id;
     s->id = asio_new_id();
     s->operations = 1;  // the one it begins with
+    asio_probe_continues(previous, s->id);
     asio_probe_async_begin(s->id, COTRACE_PARENT_NONE, s->name);
     asio_probe_link(previous, s->id);
     asio_probe_end(previous, COTRACE_STATUS_OK);
