@@ -231,39 +231,42 @@ pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "$
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # The BPF programs' own time per run, from the kernel's statistics
-# (kernel.bpf_stats_enabled): run_time_ns / run_cnt of every program the
-# tracer TRACER (count|cotrace) attached to probe_loop MODE, over one second
-# of the loop running under it. Independent of the uprobe trap and of how busy
-# the machine is (it is CPU time inside the program). Prints ns per run.
+# (kernel.bpf_stats_enabled): run_time_ns / run_cnt of the programs the
+# tracer TRACER (count|cotrace) loaded for probe_loop MODE, over one second of
+# the loop running under it. Independent of the uprobe trap and of how busy
+# the machine is (it is CPU time inside the program). The tracer's programs
+# are those loaded after it started (cotrace's are named handle_*; bpftool
+# may lack the pid column). Prints ns per run.
 bpf_program_ns() {
     local tracer=$1 mode=$2 loop_out=$OUT/stats_loop.out trace_out=$OUT/stats_tracer.out pid tpid i before after
-    local last=$(($(nproc) - 1)) probe=event
+    local last=$(($(nproc) - 1)) probe=event known
     [ "$mode" = annotate ] || probe='*'
-    pin 0 "$BIN/probe_loop" "$mode" 1000000000 --wait-attached >"$loop_out" 2>&1 &
+    known=$(bpftool prog show -j 2>/dev/null | python3 -c 'import json, sys; print(" ".join(str(p["id"]) for p in json.load(sys.stdin)))')
+    # taskset itself, not the pin function: $! must be the loop's pid, which is killed below.
+    taskset -c 0 "$BIN/probe_loop" "$mode" 1000000000 --wait-attached >"$loop_out" 2>&1 &
     local loop=$!
     for i in $(seq 1 6000); do grep -q '^pid ' "$loop_out" && break; sleep 0.01; done
     pid=$(awk '/^pid /{print $2}' "$loop_out")
     [ -n "$pid" ] || { kill "$loop" 2>/dev/null; wait "$loop" 2>/dev/null; return 0; }
     case $tracer in
-        count) pin "$last" bpftrace -p "$pid" -e "usdt:$BIN/probe_loop:cotrace:$probe { @c = count(); }" >"$trace_out" 2>&1 & ;;
-        cotrace) pin "$last" "$BIN/cotrace" attach -p "$pid" -f jsonl -o /dev/null >"$trace_out" 2>&1 & ;;
+        count) taskset -c "$last" bpftrace -p "$pid" -e "usdt:$BIN/probe_loop:cotrace:$probe { @c = count(); }" >"$trace_out" 2>&1 & ;;
+        cotrace) taskset -c "$last" "$BIN/cotrace" attach -p "$pid" -f jsonl -o /dev/null >"$trace_out" 2>&1 & ;;
     esac
     tpid=$!
-    # Attached: the loop has started its clock (it printed nothing yet, but
-    # the tracer's programs are running once their run count moves).
-    prog_stats() {  # total run_time_ns and run_cnt of the programs owned by $tpid
+    prog_stats() {  # total run_time_ns and run_cnt of the tracer's programs
         bpftool prog show -j 2>/dev/null | python3 -c '
 import json, sys
-pid = int(sys.argv[1]); t = n = 0
+known = set(sys.argv[1].split()); cotrace = sys.argv[2] == "cotrace"; t = n = 0
 for p in json.load(sys.stdin):
-    if any(o.get("pid") == pid for o in p.get("pids", [])):
-        t += p.get("run_time_ns", 0); n += p.get("run_cnt", 0)
-print(t, n)' "$tpid"
+    if str(p["id"]) in known or p.get("name", "").startswith("handle_") != cotrace:
+        continue
+    t += p.get("run_time_ns", 0); n += p.get("run_cnt", 0)
+print(t, n)' "$known" "$tracer"
     }
-    for i in $(seq 1 1000); do
+    for i in $(seq 1 60); do  # until its programs run: attached, the loop going
         read -r _ n <<<"$(prog_stats)"
         [ "${n:-0}" -gt 0 ] && break
-        sleep 0.01
+        sleep 0.1
     done
     sleep 0.5
     before=$(prog_stats)
@@ -324,7 +327,7 @@ step_attached() {
         round_ratio=$(tr ' ' '\n' <<<"$ratios" | grep . | median)
         summary "$(printf '  %-36s %9.3fx (min %s, max %s)' 'cotrace / count(), median per round' "$round_ratio" \
             "$(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | head -1)" "$(tr ' ' '\n' <<<"$ratios" | grep . | sort -g | tail -1)")"
-        if command -v bpftool >/dev/null; then
+        if command -v bpftool >/dev/null && command -v taskset >/dev/null; then
             local was c_ns t_ns
             was=$(sysctl -n kernel.bpf_stats_enabled)
             sysctl -qw kernel.bpf_stats_enabled=1
