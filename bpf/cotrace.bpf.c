@@ -181,7 +181,8 @@ static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
  */
 struct frame_state {
 	u8 keep;
-	u8 awaited; /* began by a traced await: its end resumes the awaiter */
+	u8 awaited;   /* began by a traced await: its end resumes the awaiter */
+	u8 continues; /* not begun yet: the next part of a kept-or-dropped trace */
 };
 
 struct thread_state {
@@ -203,6 +204,19 @@ struct {
 	__type(value, struct thread_state);
 } sample_threads SEC(".maps");
 
+/*
+ * Roots of pending work (async_begin) are counted per name: a server's
+ * roots come in a fixed rhythm (an accept, then the connection it accepted,
+ * then the next accept), and one counter for all of them would keep every
+ * accept and no connection. Other roots share roots_seen.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u64);
+	__type(value, u64);
+} sample_names SEC(".maps");
+
 __u64 roots_seen = 0;
 
 /* A frame's decision; frames begun before we attached are kept (partial). */
@@ -220,12 +234,43 @@ static __always_inline void set_frame(u64 frame, u8 keep, u8 awaited)
 	bpf_map_update_elem(&sample_frames, &frame, &f, BPF_ANY);
 }
 
+/* The decision for a new root trace: the next of its name's count (0: none). */
+static __always_inline u8 decide(u64 name)
+{
+	u64 zero = 0, *seen = &roots_seen;
+
+	if (name) {
+		seen = bpf_map_lookup_elem(&sample_names, &name);
+		if (!seen) {
+			bpf_map_update_elem(&sample_names, &name, &zero, BPF_NOEXIST);
+			seen = bpf_map_lookup_elem(&sample_names, &name);
+			if (!seen)
+				seen = &roots_seen;
+		}
+	}
+	return __sync_fetch_and_add(seen, 1) % sample_every == 0;
+}
+
+/*
+ * A span that begins as a new trace: the decision of the trace it
+ * continues, when a COTRACE_LINK_CONTINUES link announced one, else a new one.
+ */
+static __always_inline u8 root_keep(u64 span, u64 name)
+{
+	struct frame_state *f = bpf_map_lookup_elem(&sample_frames, &span);
+
+	if (f && f->continues)
+		return f->keep;
+	return decide(name);
+}
+
 /* The decision for a span beginning on this thread with no explicit parent. */
-static __always_inline u8 inherit_or_decide(struct thread_state *t)
+static __always_inline u8 inherit_or_decide(struct thread_state *t, u64 span,
+					    u64 name)
 {
 	if (t->depth > 0)
 		return t->keep;
-	return __sync_fetch_and_add(&roots_seen, 1) % sample_every == 0;
+	return root_keep(span, name);
 }
 
 static __always_inline void enter(struct thread_state *t, u8 keep)
@@ -280,28 +325,45 @@ static __always_inline bool sampled(u16 kind, u64 *args, u32 tid)
 		bpf_map_delete_elem(&sample_frames, &args[0]);
 		break;
 	case COTRACE_EV_span_begin:
-		keep = args[1] ? frame_keep(args[1]) : inherit_or_decide(t);
+		if (args[1] == COTRACE_PARENT_NONE)
+			keep = root_keep(args[0], 0);
+		else
+			keep = args[1] ? frame_keep(args[1]) :
+					 inherit_or_decide(t, args[0], 0);
 		set_frame(args[0], keep, 0);
 		enter(t, keep);
 		break;
 	case COTRACE_EV_scope_begin:
-		keep = inherit_or_decide(t);
+		keep = inherit_or_decide(t, args[0], 0);
 		set_frame(args[0], keep, 0);
 		enter(t, keep);
 		break;
 	case COTRACE_EV_link:
 		if (args[2] == COTRACE_LINK_SPAWN) {
-			keep = args[0] ? frame_keep(args[0]) : inherit_or_decide(t);
+			if (args[0] == COTRACE_PARENT_NONE)
+				keep = root_keep(args[1], 0);
+			else
+				keep = args[0] ? frame_keep(args[0]) :
+						 inherit_or_decide(t, args[1], 0);
 			set_frame(args[1], keep, 0);
+		} else if (args[2] == COTRACE_LINK_CONTINUES) {
+			/* `to` has not begun: it will take `from`'s decision */
+			struct frame_state next = { .keep = frame_keep(args[0]),
+						    .continues = 1 };
+
+			keep = next.keep;
+			bpf_map_update_elem(&sample_frames, &args[1], &next,
+					    BPF_ANY);
 		} else {
 			keep = frame_keep(args[1]);
 		}
 		break;
 	case COTRACE_EV_async_begin:
 		if (args[1] == COTRACE_PARENT_NONE)
-			keep = __sync_fetch_and_add(&roots_seen, 1) % sample_every == 0;
+			keep = root_keep(args[0], args[2]);
 		else
-			keep = args[1] ? frame_keep(args[1]) : inherit_or_decide(t);
+			keep = args[1] ? frame_keep(args[1]) :
+					 inherit_or_decide(t, args[0], args[2]);
 		set_frame(args[0], keep, 0);
 		break;
 	case COTRACE_EV_event:

@@ -43,7 +43,10 @@
  *                                 (a new trace).
  *  link(from, to, kind)           causality (enum cotrace_link_kind); from 0 =
  *                                 the span current on this thread. A spawn
- *                                 link also begins `to` as a child of from.
+ *                                 link also begins `to` as a child of from;
+ *                                 a continues link announces that `to`, about
+ *                                 to begin as a new trace, is the next part
+ *                                 of from's.
  *  scope_begin(scope, site)       a synchronous span on this thread (ends with
  *                                 end(scope, status)); child of the current span.
  *  event(name, value, site)       a point annotation in the current span.
@@ -139,6 +142,13 @@ enum cotrace_link_kind {
 	COTRACE_LINK_SPAWN = 1, /* `from` started `to` as a detached child */
 	COTRACE_LINK_WAKE = 2,  /* `from` made `to` runnable (often across threads) */
 	COTRACE_LINK_JOIN = 3,  /* `from` finishing completed the join `to` waited on */
+	/*
+	 * `to`, which has not begun, is the next part of `from`'s work (a long
+	 * session cut into traces): emitted just before `to` begins as a new
+	 * trace, so a sampling collector keeps or drops it with `from`.
+	 * Collectors draw nothing for it (its `to` names no span yet).
+	 */
+	COTRACE_LINK_CONTINUES = 4,
 };
 
 /*

@@ -48,6 +48,7 @@ enum class link_kind : int {
     spawn = COTRACE_LINK_SPAWN,  // `from` started `to` detached (prefer spawn())
     wake = COTRACE_LINK_WAKE,    // `from` made `to` runnable (often on another thread)
     join = COTRACE_LINK_JOIN,    // `from` finishing completed the join `to` waits on
+    continues = COTRACE_LINK_CONTINUES,  // `to`, about to begin as a new trace, is the next part of `from`'s
 };
 
 // The parent that means "none": begin(span, no_parent, site) roots a new trace.

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -83,7 +84,9 @@ std::string render(const std::vector<probe_call>& calls) {
                 break;
             }
             case COTRACE_EV_link:
-                s << "link(" << id(c.a0) << ", " << id(c.a1) << (c.a2 == COTRACE_LINK_WAKE ? ", wake)" : ", ?)");
+                s << "link(" << id(c.a0) << ", " << id(c.a1) << (c.a2 == COTRACE_LINK_WAKE        ? ", wake)"
+                                                                 : c.a2 == COTRACE_LINK_CONTINUES ? ", continues)"
+                                                                                                  : ", ?)");
                 break;
             default: s << "probe" << c.kind << "(" << c.a0 << ", " << c.a1 << ", " << c.a2 << ")";
         }
@@ -313,6 +316,32 @@ TEST_F(AsioHooks, HandlersOnAStrandAreSpansOfTheStrandQueuedThroughTheIoContext)
               "resume(#1)\n"
               "end(#1, 0)\n"
               "end(#2, 0)\n");
+}
+
+TEST_F(AsioHooks, ALongCoroutineContinuesInANewPartAnnouncedAsTheContinuationOfThePartBefore) {
+    asio::io_context io;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            for (int i = 0; i < 1001; ++i) co_await asio::post(io, asio::use_awaitable_t<>(__FILE__, 7, "looper()"));
+        },
+        asio::detached);
+    io.run();
+    const std::string t = trace();
+    // The 1001st co_await begins the second part: announced as continuing
+    // the first (so a sampler keeps or drops both), begun as a new trace,
+    // linked from the first, which then ends.
+    static const std::regex next_part(
+        "link\\(#1, (#[0-9]+), continues\\)\n"
+        "async_begin\\(\\1, none, looper\\(\\)\\)\n"
+        "link\\(#1, \\1, wake\\)\n"
+        "end\\(#1, 0\\)\n"
+        "resume\\(\\1\\)\n");
+    EXPECT_TRUE(std::regex_search(t, next_part)) << t.substr(0, 2000);
+    std::size_t continues = 0;
+    for (std::size_t at = t.find("continues"); at != std::string::npos; at = t.find("continues", at + 1)) ++continues;
+    EXPECT_EQ(continues, 1u);
+    expect_ids_well_formed(calls());
 }
 
 }  // namespace

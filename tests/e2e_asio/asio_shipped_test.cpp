@@ -12,9 +12,10 @@
 //   A client that resets its connection ends the pending receive with status
 //   error and the message text.
 //
-// And a long session on examples/asio_echo: 200k messages traced from the
+// And long sessions on examples/asio_echo: 200k messages traced from the
 // start reach the output in parts while the session is open, and cotrace
-// stays under 100 MiB.
+// stays under 100 MiB; under --sample 2 each session is whole (every part,
+// linked in order) or absent.
 //
 // These tests never skip: without root, BPF or uprobes they fail.
 
@@ -375,6 +376,97 @@ TEST_F(AsioShipped, ALongSessionTracedFromItsStartReachesTheOutputInPartsWhileOp
         }
     }
     EXPECT_EQ(operations, static_cast<std::size_t>(2 * messages + 1));
+}
+
+// The parts of long sessions under --sample 2. Every part is a trace whose
+// root is named "session"; a part that is not its session's first is linked
+// from the part before. Grouped by trace (a part may go out in segments),
+// then chained by those links: each chain must be one whole session.
+TEST_F(AsioShipped, UnderSampleTwoEachLongSessionIsWholeWithEveryPartLinkedInOrderOrAbsent) {
+    constexpr int sessions = 6;
+    constexpr long messages = 2000;  // 4001 co_awaits: 5 parts of at most 1000
+    const unsigned port = free_port();
+    // The traces go to a file: the server's own last line goes to stdout as it exits.
+    char path_template[] = "/tmp/cotrace-asio-sample-XXXXXX";
+    const int fd = mkstemp(path_template);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    const std::string path = path_template;
+    auto cotrace = process::spawn({cotrace_bin, "run", "-f", "jsonl", "-o", path, "--sample", "2", "--", asio_echo_bin,
+                                   "--port", std::to_string(port), "--sessions", std::to_string(sessions)});
+    ASSERT_TRUE(wait_listening(port, *cotrace, deadline)) << cotrace->describe();
+    const e2e::completed client = e2e::run_to_completion(
+        {client_bin, "--port", std::to_string(port), "--connections", std::to_string(sessions), "--messages",
+         std::to_string(messages), "--timeout-s", "120"},
+        std::chrono::seconds{120});
+    ASSERT_TRUE(client.status.ok()) << client.describe();
+    // The server exits once every session has ended, and cotrace with it.
+    const auto st = cotrace->wait(deadline);
+    ASSERT_TRUE(st && st->ok()) << cotrace->describe();
+    std::vector<std::string> lines;
+    {
+        std::ifstream in(path);
+        for (std::string line; std::getline(in, line);) lines.push_back(line);
+    }
+    std::remove(path.c_str());
+    const e2e::jsonl_output out = e2e::parse_jsonl(lines);
+    ASSERT_TRUE(out.bad.empty()) << "malformed output: " << out.bad.front().substr(0, 400);
+    ASSERT_TRUE(out.summary.has_value()) << cotrace->describe();
+    EXPECT_EQ(out.summary->at("drops"), 0) << out.summary->dump();
+
+    struct part {
+        std::string root;                  // its root's span id
+        std::set<std::string> operations;  // its other spans' ids
+        std::vector<std::string> linked_from;
+        bool complete = true;
+        std::string shown;  // for messages
+    };
+    std::map<std::string, part> parts;  // by trace id
+    for (const json& t : out.traces) {
+        if (root_of(t).at("name") != "session") continue;
+        part& p = parts[t.at("trace_id").get<std::string>()];
+        p.root = root_of(t).at("span_id").get<std::string>();
+        for (std::size_t i = 1; i < t.at("spans").size(); ++i)
+            p.operations.insert(t.at("spans")[i].at("span_id").get<std::string>());
+        for (const json& l : t.at("links"))
+            if (l.at("to") == p.root) p.linked_from.push_back(l.at("from").get<std::string>());
+        p.complete = p.complete && t.at("complete").get<bool>();
+        p.shown += render(t);
+    }
+    std::map<std::string, std::string> part_by_root, next_of;  // root span id -> trace id; part -> its next
+    for (const auto& [id, p] : parts) part_by_root[p.root] = id;
+    std::set<std::string> firsts;
+    for (const auto& [id, p] : parts) {
+        EXPECT_TRUE(p.complete) << p.shown;
+        EXPECT_LE(p.linked_from.size(), 1u) << p.shown;
+        const auto before = p.linked_from.empty() ? part_by_root.end() : part_by_root.find(p.linked_from[0]);
+        if (before == part_by_root.end()) {
+            firsts.insert(id);  // linked from an accept (or from nothing kept): a session's first part
+            continue;
+        }
+        EXPECT_TRUE(next_of.emplace(before->second, id).second) << "two parts continue one:\n" << p.shown;
+    }
+    std::size_t chained = 0;
+    for (const std::string& first : firsts) {
+        std::size_t operations = 0, count = 0;
+        for (std::string id = first; count <= parts.size();) {  // bounded: a cycle would be a bug
+            operations += parts.at(id).operations.size();
+            ++count;
+            const auto next = next_of.find(id);
+            if (next == next_of.end()) break;
+            id = next->second;
+        }
+        const std::string shown = "first part " + first;
+        chained += count;
+        EXPECT_GT(count, 3u) << "a session of " << count << " parts (" << shown << ")";
+        EXPECT_EQ(operations, static_cast<std::size_t>(2 * messages + 1))
+            << "a session with gaps or stray operations (" << shown << ")";
+    }
+    EXPECT_EQ(chained, parts.size()) << "parts that belong to no kept session";
+    // At least one session of each kind; counted by name, every other one is kept.
+    EXPECT_GE(firsts.size(), 1u) << "no session kept";
+    EXPECT_LT(firsts.size(), static_cast<std::size_t>(sessions)) << "no session dropped";
+    EXPECT_EQ(firsts.size(), static_cast<std::size_t>(sessions / 2));
 }
 
 }  // namespace

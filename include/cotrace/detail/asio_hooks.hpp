@@ -149,6 +149,9 @@ const char* asio_error_name(const void* category, const char* category_name, int
 [[gnu::noinline, gnu::cold]] inline void asio_probe_link(std::uint64_t from, std::uint64_t to) noexcept {
     COTRACE_DETAIL_PROBE(link, from, to, COTRACE_LINK_WAKE);
 }
+[[gnu::noinline, gnu::cold]] inline void asio_probe_continues(std::uint64_t from, std::uint64_t to) noexcept {
+    COTRACE_DETAIL_PROBE(link, from, to, COTRACE_LINK_CONTINUES);
+}
 [[gnu::noinline, gnu::cold]] inline void asio_probe_event(const char* name, std::int64_t value) noexcept {
     COTRACE_DETAIL_PROBE(event, name, value, 0);
 }
@@ -229,9 +232,10 @@ public:
         return l && l->entry_ && l->session_ == s;
     }
 
-    const char* file_ = nullptr;
-    const char* function_ = nullptr;
-    int line_ = 0;
+    // Set only while linked (traced): detached, a location stores one byte.
+    const char* file_;
+    const char* function_;
+    int line_;
 
 private:
     [[gnu::noinline, gnu::cold]] void enter(const char* file, int line, const char* function) noexcept {
@@ -240,6 +244,7 @@ private:
         outer_ = t.innermost;
         t.innermost = this;
         linked_ = true;
+        entry_ = false;
         if (function != nullptr && std::strcmp(function, "co_spawn_entry_point") == 0) {
             // A coroutine is spawned: a session, and current here while its
             // first step runs (inline, when spawned on a thread of its
@@ -270,13 +275,14 @@ private:
         }
     }
 
-    asio_location* outer_ = nullptr;
-    asio_session* session_ = nullptr;  // the session current when it opened (the spawned one, for an entry)
-    asio_session* saved_session_ = nullptr;
-    std::uint64_t saved_current_ = 0;
-    std::uint64_t saved_accept_ = 0;
+    // All but linked_ are set by enter() (saved_*: for an entry only).
+    asio_location* outer_;
+    asio_session* session_;  // the session current when it opened (the spawned one, for an entry)
+    asio_session* saved_session_;
+    std::uint64_t saved_current_;
+    std::uint64_t saved_accept_;
     bool linked_ = false;
-    bool entry_ = false;
+    bool entry_;
 };
 
 // ---- handlers --------------------------------------------------------------------------
@@ -318,10 +324,14 @@ inline void asio_begin_coroutine(asio_session* s, const asio_location* where) no
 
 // The next part of a long coroutine session: begun (and linked from the
 // part before) while the coroutine runs with nothing else of it pending.
+// Announced first as the continuation of the part before, so that a
+// sampling collector keeps every part of a session it keeps, and none of
+// one it drops.
 inline void asio_next_part(asio_session* s) noexcept {
     const std::uint64_t previous = s->id;
     s->id = asio_new_id();
     s->operations = 1;  // the one it begins with
+    asio_probe_continues(previous, s->id);
     asio_probe_async_begin(s->id, COTRACE_PARENT_NONE, s->name);
     asio_probe_link(previous, s->id);
     asio_probe_end(previous, COTRACE_STATUS_OK);
@@ -411,17 +421,21 @@ inline void asio_creation(asio_tracked_handler& h, const char* name) noexcept {
 class asio_completion {
 public:
     explicit asio_completion(const asio_tracked_handler& h) noexcept
-        : id_(h.cotrace_id_), session_(h.cotrace_session_) {
+        : id_(h.cotrace_id_), session_(h.cotrace_session_),
+          on_((id_ | reinterpret_cast<std::uintptr_t>(session_)) != 0) {
         // Created before a tracer attached, run after: the span's beginning
         // was not seen, so it is reported as a partial span (the collector
         // makes it the root of an incomplete trace) instead of letting what
         // it starts look like a complete trace of its own. It is a session:
         // what it starts (a coroutine's next co_awaits, a handler's next
         // operations) are its children, as in a session traced whole.
-        if (id_ == 0 && session_ == nullptr && COTRACE_DETAIL_ACTIVE(resume)) adopt();
+        if (on_)
+            traced();
+        else if (COTRACE_DETAIL_ACTIVE(resume))
+            adopt();
     }
     ~asio_completion() {
-        if (id_ != 0 || session_ != nullptr) unfinished();
+        if (on_) unfinished();
     }
     asio_completion(const asio_completion&) = delete;
     asio_completion& operator=(const asio_completion&) = delete;
@@ -430,26 +444,35 @@ public:
     // first, if any (then bytes transferred, a signal number, ...).
     template <class... Args>
     void invocation_begin(const Args&... args) noexcept {
-        if (id_ == 0 && session_ == nullptr) return;
+        if (!on_) return;
         const char* error = nullptr;
         if constexpr (sizeof...(Args) > 0) error = error_of(args...);
         begin(error);
     }
 
     void invocation_end() noexcept {
-        if (id_ != 0 || session_ != nullptr) finished();
+        if (on_) finished();
     }
 
 private:
     enum : std::uint8_t { invoked = 1, ended = 2 };
 
+    // The state of a traced invocation, before it begins.
+    [[gnu::noinline, gnu::cold]] void traced() noexcept {
+        error_value_ = 0;
+        status_ = COTRACE_STATUS_OK;
+        flags_ = 0;
+    }
+
     [[gnu::noinline, gnu::cold]] void adopt() noexcept {
         auto* s = new (std::nothrow) asio_session;
         if (s == nullptr) return;
+        traced();
         s->id = asio_new_id();
         s->coroutine = true;
         s->begun = true;
         session_ = s;  // with id_ 0: this invocation is the session's own run
+        on_ = true;
     }
 
     template <class Ec, class... Rest>
@@ -537,6 +560,7 @@ private:
         if (session_ != nullptr) asio_session_release(session_);
         id_ = 0;
         session_ = nullptr;
+        on_ = false;
     }
 
     // Still open: the handler threw, or is destroyed without being invoked.
@@ -550,13 +574,15 @@ private:
 
     std::uint64_t id_;  // 0: not a span (with session_ == nullptr: not traced)
     asio_session* session_;
-    asio_session* saved_session_ = nullptr;
-    std::uint64_t saved_current_ = 0;
-    std::uint64_t saved_accept_ = 0;
-    asio_session* saved_accepted_ = nullptr;
-    std::int64_t error_value_ = 0;
-    int status_ = COTRACE_STATUS_OK;
-    std::uint8_t flags_ = 0;
+    bool on_;  // traced: id_ or session_ is set (one test on every later path)
+    // Set by traced() (or begin()) only: detached, a completion stores its two words and nothing else.
+    asio_session* saved_session_;
+    std::uint64_t saved_current_;
+    std::uint64_t saved_accept_;
+    asio_session* saved_accepted_;
+    std::int64_t error_value_;
+    int status_;
+    std::uint8_t flags_;
 };
 
 // An operation on an I/O object that is not a handler (close, cancel,
