@@ -165,6 +165,10 @@ private:
 // a few milliseconds, so Ctrl-C, --duration, --limit and the target's exit
 // are all seen within that however fast the target writes.
 constexpr std::size_t events_per_turn = 1024;
+// How long a turn waits for events when there are none: a signal does not
+// cut the wait short, so this bounds how late Ctrl-C is seen by a daemon
+// that keeps up with its target.
+constexpr int turn_wait_ms = 5;
 // At the end: the reader's last pass over the ring is bounded (ring_reader),
 // and so is assembling what it queued. Together they keep the end of a
 // session under a flood within 100 ms; what they leave is counted as dropped.
@@ -182,7 +186,7 @@ void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_s
     auto last_refresh = start;
     live_controls live(options.live);
     for (;;) {
-        const std::size_t n = collector.poll(20, stage, events_per_turn);
+        const std::size_t n = collector.poll(turn_wait_ms, stage, events_per_turn);
         drops.drops(collector.dropped());
         // Without the loader's hook: catches dlopen'ed objects early (a name
         // not found refreshes too). Reading the maps costs tens of
@@ -205,19 +209,20 @@ void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_s
     }
 }
 
-// Stops the probes, takes what is left within a bound (the rest counted as
-// dropped), then detaches before anything else can fail.
-void end_collection(std::unique_ptr<bpf_collector>& collector, event_handler& stage, live_stage& drops) {
+// Stops the probes, whose links start closing meanwhile, and takes what is
+// left within a bound (the rest counted as dropped). Again after a failure
+// it does no harm.
+void end_collection(bpf_collector& collector, event_handler& stage, live_stage& drops,
+                    std::chrono::steady_clock::time_point& start) {
     using clock = std::chrono::steady_clock;
-    const auto since = [start = clock::now()] {
-        return std::chrono::duration<double, std::milli>(clock::now() - start).count();
-    };
-    collector->stop();
-    const std::size_t drained = collector->drain(stage, clock::now() + final_drain);
-    drops.drops(collector->dropped());
-    spdlog::debug("stopping: {} events taken after the stop in {:.1f} ms", drained, since());
-    collector.reset();
-    spdlog::debug("stopping: detached after {:.1f} ms", since());
+    start = clock::now();
+    // When it began, in the clock other programs read (bench/run.sh stop).
+    spdlog::debug("stopping at {} ns (CLOCK_REALTIME)", realtime_ns());
+    collector.stop();
+    const std::size_t drained = collector.drain(stage, start + final_drain);
+    drops.drops(collector.dropped());
+    spdlog::debug("stopping: {} events taken after the stop in {:.1f} ms", drained,
+                  std::chrono::duration<double, std::milli>(clock::now() - start).count());
 }
 
 }  // namespace
@@ -271,10 +276,11 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     }
     spdlog::info("attached {} probe links in process {}", collector->links(), pid);
 
+    std::chrono::steady_clock::time_point stopped_at;
     try {
         if (release) start_released_child(*collector, symbols, pid, watch, release, loaded, hooked);
         collect_until_stopped(*collector, loaded, stage, output, recording.get(), symbols, pid, options, watch);
-        end_collection(collector, loaded, stage);
+        end_collection(*collector, loaded, stage, stopped_at);
     } catch (const std::exception& e) {
         // Whatever failed (memory, a full disk, a bug), what was assembled
         // so far is still shown and the recording still closed.
@@ -284,7 +290,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
                                      : e.what();
         const int status = dynamic_cast<const error*>(&e) ? static_cast<const error&>(e).status() : exit_runtime;
         try {
-            if (collector) end_collection(collector, loaded, stage);
+            if (collector) end_collection(*collector, loaded, stage, stopped_at);
         } catch (const std::exception&) {
             collector.reset();
         }
@@ -294,11 +300,15 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
         } catch (const std::exception& again) {
             spdlog::warn("could not flush the traces after the failure: {}", again.what());
         }
+        collector.reset();
         throw error(what + "; the traces so far were written", status);
     }
-
+    // Written while the links close (they went at the stop).
     output.finish();
     if (recording) recording->close();
+    collector.reset();  // waits for them
+    spdlog::debug("stopping: done {:.1f} ms after the stop",
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopped_at).count());
 }
 
 namespace {
