@@ -334,9 +334,10 @@ step_stop() {
             "$(awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { print (v <= t) ? "meets" : "MISSES" }')")"
         awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { exit !(v <= t) }' || MISSED=1
     done
-    # After the last round: no uprobe of cotrace's left in the kernel.
-    if [ -r /sys/kernel/tracing/uprobe_events ] && [ -s /sys/kernel/tracing/uprobe_events ]; then
-        summary "  uprobes left after the sessions: $(wc -l </sys/kernel/tracing/uprobe_events)"
+    # After the last round: no uprobe_multi link left in the kernel (another
+    # tracer running on the machine would count too).
+    if command -v bpftool >/dev/null; then
+        summary "  uprobe_multi links left after the sessions: $(bpftool link list 2>/dev/null | grep -c uprobe_multi || true)"
     fi
 }
 
