@@ -96,10 +96,12 @@ void merge_until(const std::vector<event_queue_of*>& queues, std::uint64_t until
     for (event_queue_of* q : queues) q->compact();
 }
 
-// How far events can be merged: a little behind the moment the turn began
-// (a probe stamps its time just before writing), and no later than the last
-// event of a ring that may hold more than was taken.
-constexpr std::uint64_t merge_slack_ns = 2'000'000;
+// How far events can be merged: behind the moment the turn began by more
+// than an event can wait in a ring before its queue has it (a quiet ring is
+// looked at every 10 ms, ring_reader.cpp), and no later than the last event
+// of a ring that may hold more than was taken. Less, and a callee's event
+// read early could pass its caller's announcement still in the other ring.
+constexpr std::uint64_t merge_slack_ns = 25'000'000;
 constexpr std::size_t events_per_poll = 1024;
 // What is left at the end is taken within this (the rest counted as dropped).
 constexpr auto final_drain = std::chrono::milliseconds(50);
