@@ -372,10 +372,11 @@ step_drain() {
 # ---- step: stop ---------------------------------------------------------------
 # Two threads of 7-coroutine chains flood cotrace (more than it can take on 2
 # cores); after 2 s it is asked to stop. Measured: from SIGINT to exit, and from
-# the end of --duration 2 (the "attached" line plus 2 s) to exit; best and worst
-# of the rounds.
+# the end of --duration 2 (the moment cotrace -v logs that it stops, in
+# CLOCK_REALTIME) to exit; best and worst of BENCH_STOP_ROUNDS rounds, with the
+# phases -v logs (the drain, the probes detached, done).
 stop_once() {
-    local how=$1 loop_out=$OUT/stop_loop.out trace_err=$OUT/stop_tracer.err pid i t0 t1 attached_at
+    local how=$1 loop_out=$OUT/stop_loop.out trace_err=$OUT/stop_tracer.err pid i t0 t1 stopped_at
     "$BIN/probe_loop" chain7 1000000000 --threads 2 >"$loop_out" 2>&1 &
     local loop=$!
     for i in $(seq 1 500); do grep -q '^pid ' "$loop_out" && break; sleep 0.01; done
@@ -385,16 +386,21 @@ stop_once() {
     "$BIN/cotrace" -v attach -p "$pid" -f jsonl -o /dev/null "${extra[@]}" 2>"$trace_err" &
     local tracer=$!
     for i in $(seq 1 1000); do grep -q 'attached .* probe links' "$trace_err" && break; sleep 0.005; done
-    attached_at=$(date +%s%N)
     if [ "$how" = sigint ]; then
         sleep 2
         t0=$(date +%s%N)
         kill -INT "$tracer"
-    else
-        t0=$((attached_at + 2000000000))
     fi
     wait "$tracer" || true
     t1=$(date +%s%N)
+    stopped_at=$(sed -n 's/.*stopping at \([0-9]*\) ns.*/\1/p' "$trace_err")
+    if [ "$how" = duration ]; then
+        t0=${stopped_at:-$t1}
+    else
+        awk -v a="$t0" -v b="${stopped_at:-$t0}" 'BEGIN { printf "stop seen %.1f ms after SIGINT\n", (b - a) / 1e6 }' >>"$trace_err"
+    fi
+    # The target ran on while traced and after: it must still be there.
+    kill -0 "$loop" 2>/dev/null || echo "stop: the target did not survive the session" >&2
     kill "$loop" 2>/dev/null || true
     wait "$loop" 2>/dev/null || true
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) / 1e6 }'
@@ -403,15 +409,19 @@ stop_once() {
 step_stop() {
     need "$BIN/probe_loop" "$BIN/cotrace" || return 0
     [ "$(id -u)" -eq 0 ] || { fail "stopping under flood needs root (BPF)"; return 0; }
-    local rounds=${BENCH_STOP_ROUNDS:-3} how r v drops
+    local rounds=${BENCH_STOP_ROUNDS:-5} how r v drops phases
     summary ""
-    summary "Time to stop under a flood (2 producer threads of 7-coroutine chains, $rounds rounds):"
+    summary "Time to stop under a flood (2 producer threads of 7-coroutine chains, $rounds rounds, load average $(cut -d' ' -f1 /proc/loadavg)):"
     for how in sigint duration; do
         local best="" worst=""
         for r in $(seq 1 "$rounds"); do
             v=$(stop_once "$how")
             drops=$(sed -n 's/.* \([0-9]*\) drops.*/\1/p' "$OUT/stop_tracer.err")
-            say "$how round $r: ${v} ms to exit (${drops:-?} drops)"
+            phases=$(sed -n 's/.*stopping: \([0-9]*\) events taken after the stop in \([0-9.]*\) ms.*/drain \2 ms (\1 events)/p;
+                             s/.*stopping: probes detached \([0-9.]*\) ms.*/detached \1 ms/p;
+                             s/.*stopping: done \([0-9.]*\) ms.*/done \1 ms/p;
+                             s/^stop seen \(.*\)/seen \1/p' "$OUT/stop_tracer.err" | paste -sd, -)
+            say "$how round $r: ${v} ms to exit (${drops:-?} drops; after the stop: ${phases:-?})"
             if [ -z "$best" ] || awk -v a="$v" -v b="$best" 'BEGIN { exit !(a < b) }'; then best=$v; fi
             if [ -z "$worst" ] || awk -v a="$v" -v b="$worst" 'BEGIN { exit !(a > b) }'; then worst=$v; fi
         done
@@ -420,6 +430,11 @@ step_stop() {
             "$(awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { print (v <= t) ? "meets" : "MISSES" }')")"
         awk -v v="$worst" -v t="$STOP_TARGET_MS" 'BEGIN { exit !(v <= t) }' || MISSED=1
     done
+    # After the last round: no uprobe_multi link left in the kernel (another
+    # tracer running on the machine would count too).
+    if command -v bpftool >/dev/null; then
+        summary "  uprobe_multi links left after the sessions: $(bpftool link list 2>/dev/null | grep -c uprobe_multi || true)"
+    fi
 }
 
 # ---- step: in_flight ----------------------------------------------------------

@@ -17,6 +17,7 @@
 
 #include "clock.hpp"
 #include "cli/interrupts.hpp"
+#include "cli/session_loop.hpp"
 #include "collect/bpf_collector.hpp"
 #include "collect/object_watch.hpp"
 #include "collect/probe_discovery.hpp"
@@ -95,16 +96,15 @@ void merge_until(const std::vector<event_queue_of*>& queues, std::uint64_t until
     for (event_queue_of* q : queues) q->compact();
 }
 
-// How far events can be merged: a little behind the moment the turn began
-// (a probe stamps its time just before writing), and no later than the last
-// event of a ring that may hold more than was taken.
-constexpr std::uint64_t merge_slack_ns = 2'000'000;
+// How far events can be merged: behind the moment the turn began by more
+// than an event can wait in a ring before its queue has it (a quiet ring is
+// looked at every 10 ms, ring_reader.cpp), and no later than the last event
+// of a ring that may hold more than was taken. Less, and a callee's event
+// read early could pass its caller's announcement still in the other ring.
+constexpr std::uint64_t merge_slack_ns = 25'000'000;
 constexpr std::size_t events_per_poll = 1024;
-
-bool duration_over(const session_options& options, std::chrono::steady_clock::time_point start) {
-    return options.duration &&
-           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= *options.duration;
-}
+// What is left at the end is taken within this (the rest counted as dropped).
+constexpr auto final_drain = std::chrono::milliseconds(50);
 
 void check_fleet_options(const session_options& options, const char* what) {
     if (!options.save.empty())
@@ -130,12 +130,58 @@ struct fleet_output {
     void deliver(const cotrace_event& e) {
         names.before(e, [&](const cotrace_event& n) { output.on_event(n); });
         output.on_event(e);
+        last_event_ts = e.ts_ns;
     }
 
     target_symbols symbols;
     symbol_cache cache;
     trace_output output;
     names_by_process names;
+    std::uint64_t last_event_ts = 0;  // of the latest event delivered
+};
+
+// The -p processes as one source: each collector polled in turn, their
+// events merged in time order.
+class processes_source : public session_source {
+public:
+    processes_source(std::vector<std::unique_ptr<target>>& targets, const std::vector<event_queue_of*>& queues,
+                     fleet_output& out)
+        : targets_(targets), queues_(queues), out_(out) {}
+
+    std::size_t take(int wait_ms) override {
+        const std::uint64_t turn = monotonic_ns();
+        std::uint64_t until = turn > merge_slack_ns ? turn - merge_slack_ns : 0;
+        // The turn's wait shared among the rings: the session still turns
+        // within it.
+        const int wait_each = std::max(1, wait_ms / static_cast<int>(targets_.size()));
+        std::size_t n = 0;
+        std::uint64_t dropped = 0;
+        for (auto& t : targets_) {
+            const std::size_t before = t->queue.events.size();
+            const std::size_t got = t->collector->poll(wait_each, *t->watch, events_per_poll);
+            n += got;
+            // A ring that gave a full budget may hold more, older than what others gave.
+            if (got >= events_per_poll && t->queue.events.size() > before)
+                until = std::min(until, t->queue.events.back().ts_ns);
+            dropped += t->collector->dropped();
+            if (!t->exited) {
+                pollfd p{t->pidfd, POLLIN, 0};
+                t->exited = ::poll(&p, 1, 0) > 0;
+            }
+        }
+        merge_until(queues_, until, [&](const cotrace_event& e) { out_.deliver(e); });
+        out_.output.on_drops(dropped);
+        return n;
+    }
+    bool over() override {
+        return std::all_of(targets_.begin(), targets_.end(), [](const auto& t) { return t->exited; });
+    }
+    std::uint64_t last_event_ts() const override { return out_.last_event_ts; }
+
+private:
+    std::vector<std::unique_ptr<target>>& targets_;
+    const std::vector<event_queue_of*>& queues_;
+    fleet_output& out_;
 };
 
 }  // namespace
@@ -192,41 +238,20 @@ void trace_processes(const std::vector<std::uint32_t>& pids, const session_optio
         targets.push_back(std::move(t));
     }
 
-    const auto start = std::chrono::steady_clock::now();
-    for (;;) {
-        const std::uint64_t turn = monotonic_ns();
-        std::uint64_t until = turn > merge_slack_ns ? turn - merge_slack_ns : 0;
-        std::size_t n = 0;
-        std::uint64_t dropped = 0;
-        for (auto& t : targets) {
-            const std::size_t before = t->queue.events.size();
-            const std::size_t got = t->collector->poll(targets.size() > 1 ? 5 : 20, *t->watch, events_per_poll);
-            n += got;
-            // A ring that gave a full budget may hold more, older than what others gave.
-            if (got >= events_per_poll && t->queue.events.size() > before)
-                until = std::min(until, t->queue.events.back().ts_ns);
-            dropped += t->collector->dropped();
-            if (!t->exited) {
-                pollfd p{t->pidfd, POLLIN, 0};
-                t->exited = ::poll(&p, 1, 0) > 0;
-            }
-        }
-        merge_until(queues, until, deliver);
-        output.on_drops(dropped);
-        if (n > 0) output.flush();
-        if (interrupts_received() || output.limit_reached() || duration_over(options, start)) break;
-        if (std::all_of(targets.begin(), targets.end(), [](const auto& t) { return t->exited; })) break;
-    }
+    processes_source source(targets, queues, out);
+    run_session_loop(source, output, options);
+    // Every process's links close at once, while what is left is taken.
+    for (auto& t : targets) t->collector->stop();
+    const auto deadline = std::chrono::steady_clock::now() + final_drain;
     std::uint64_t dropped = 0;
     for (auto& t : targets) {
-        t->collector->stop();
-        t->collector->drain(*t->watch, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+        t->collector->drain(*t->watch, deadline);
         dropped += t->collector->dropped();
     }
     merge_until(queues, ~std::uint64_t{0}, deliver);
     output.on_drops(dropped);
-    targets.clear();
     output.finish();
+    targets.clear();  // waits for the links
 }
 
 namespace {
@@ -280,6 +305,40 @@ private:
     std::function<void(const cotrace_event&)> next_;
 };
 
+// The one collector of --binary as the session's source. Names are read
+// from a process's mappings while it lives: a look at the processes running
+// the file, a few times a second, catches the short-lived ones before their
+// events are read.
+class binary_source : public session_source {
+public:
+    binary_source(bpf_collector& collector, event_handler& stage, fleet_output& out, const struct stat& file,
+                  std::set<std::uint32_t> running)
+        : collector_(collector), stage_(stage), out_(out), file_(file), known_(std::move(running)),
+          last_scan_(std::chrono::steady_clock::now()) {}
+
+    std::size_t take(int wait_ms) override {
+        if (std::chrono::steady_clock::now() - last_scan_ >= std::chrono::milliseconds(100)) {
+            last_scan_ = std::chrono::steady_clock::now();
+            for (std::uint32_t pid : processes_running(file_))
+                if (known_.insert(pid).second) out_.add(pid);
+            if (known_.size() > 1u << 16) known_.clear();
+        }
+        const std::size_t n = collector_.poll(wait_ms, stage_, events_per_poll);
+        out_.output.on_drops(collector_.dropped());
+        return n;
+    }
+    bool over() override { return false; }  // processes may start running it at any time
+    std::uint64_t last_event_ts() const override { return out_.last_event_ts; }
+
+private:
+    bpf_collector& collector_;
+    event_handler& stage_;
+    fleet_output& out_;
+    struct stat file_;
+    std::set<std::uint32_t> known_;
+    std::chrono::steady_clock::time_point last_scan_;
+};
+
 }  // namespace
 
 void trace_binary(const std::string& path, const session_options& options) {
@@ -319,26 +378,10 @@ void trace_binary(const std::string& path, const session_options& options) {
     spdlog::info("attached {} probe links to {} ({} processes running it)", collector.links(), path,
                  running.size());
 
-    // Names are read from a process's mappings while it lives: a look at
-    // the processes running the file, a few times a second, catches the
-    // short-lived ones before their events are read.
-    std::set<std::uint32_t> known = running;
-    auto last_scan = std::chrono::steady_clock::now();
-    const auto start = last_scan;
-    for (;;) {
-        if (std::chrono::steady_clock::now() - last_scan >= std::chrono::milliseconds(100)) {
-            last_scan = std::chrono::steady_clock::now();
-            for (std::uint32_t pid : processes_running(file))
-                if (known.insert(pid).second) out.add(pid);
-            if (known.size() > 1u << 16) known.clear();
-        }
-        const std::size_t n = collector.poll(20, stage, events_per_poll);
-        output.on_drops(collector.dropped());
-        if (n > 0) output.flush();
-        if (interrupts_received() || output.limit_reached() || duration_over(options, start)) break;
-    }
+    binary_source source(collector, stage, out, file, running);
+    run_session_loop(source, output, options);
     collector.stop();
-    collector.drain(stage, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+    collector.drain(stage, std::chrono::steady_clock::now() + final_drain);
     output.on_drops(collector.dropped());
     output.finish();
 }

@@ -15,6 +15,8 @@
 // at attach are traced from then on, their threads' states unknown (work
 // begun before attach is marked partial). Probes of the executable are
 // attached; those of its shared libraries are not.
+// Both turn the loop of every session (cli/session_loop.hpp): --stuck,
+// SIGUSR1 and the keys show what is in flight in every process traced.
 
 #include <cstdint>
 #include <string>

@@ -17,6 +17,7 @@
 
 #include "clock.hpp"
 #include "cli/interrupts.hpp"
+#include "cli/session_loop.hpp"
 #include "collect/bpf_collector.hpp"
 #include "collect/object_watch.hpp"
 #include "collect/thread_census.hpp"
@@ -170,54 +171,62 @@ constexpr std::size_t events_per_turn = 1024;
 // session under a flood within 100 ms; what they leave is counted as dropped.
 constexpr auto final_drain = std::chrono::milliseconds(50);
 
-// The session proper: takes events until a stop condition holds.
-void collect_until_stopped(bpf_collector& collector, object_watch& stage, live_stage& drops, trace_output& output,
-                           recording_writer* recording, target_symbols& symbols, std::uint32_t pid,
-                           const session_options& options, target_watch& watch) {
-    using clock = std::chrono::steady_clock;
-    const auto start = clock::now();
-    object_rescan rescan(pid);
-    const bool hooked = stage.hooked();
-    bool keep_until_exit = false;
-    auto last_refresh = start;
-    live_controls live(options.live);
-    for (;;) {
-        const std::size_t n = collector.poll(20, stage, events_per_turn);
-        drops.drops(collector.dropped());
+// One process's collector as the session loop's source.
+class process_source : public session_source {
+public:
+    process_source(bpf_collector& collector, object_watch& stage, live_stage& drops, recording_writer* recording,
+                   target_symbols& symbols, std::uint32_t pid, target_watch& watch)
+        : collector_(collector), stage_(stage), drops_(drops), recording_(recording), symbols_(symbols),
+          pid_(pid), watch_(watch), hooked_(stage.hooked()), rescan_(pid), last_refresh_(clock::now()) {}
+
+    std::size_t take(int wait_ms) override {
+        const std::size_t n = collector_.poll(wait_ms, stage_, events_per_turn);
+        drops_.drops(collector_.dropped());
         // Without the loader's hook: catches dlopen'ed objects early (a name
         // not found refreshes too). Reading the maps costs tens of
         // microseconds: not every turn.
-        if (!hooked && n > 0 && !watch.exited() && clock::now() - last_refresh >= std::chrono::milliseconds(20)) {
-            symbols.refresh(pid);
-            last_refresh = clock::now();
+        if (!hooked_ && n > 0 && !watch_.exited() && clock::now() - last_refresh_ >= std::chrono::milliseconds(20)) {
+            symbols_.refresh(pid_);
+            last_refresh_ = clock::now();
         }
-        if (n > 0) output.flush();
-        if (n > 0 && recording) recording->flush();
-        if (interrupts_received() && !keep_until_exit) {
-            if (interrupts_received() > 1 || !watch.on_interrupt()) break;
-            keep_until_exit = true;
-        }
-        if (live.turn(output, drops.last_event_ts())) break;
-        if (watch.exited() || output.limit_reached()) break;
-        if (options.duration && std::chrono::duration<double>(clock::now() - start).count() >= *options.duration)
-            break;
-        if (!hooked) rescan.maybe_rescan(collector);
+        return n;
     }
-}
+    bool over() override { return watch_.exited(); }
+    std::uint64_t last_event_ts() const override { return drops_.last_event_ts(); }
+    bool on_interrupt() override { return watch_.on_interrupt(); }
+    void after_turn(std::size_t taken) override {
+        if (taken > 0 && recording_) recording_->flush();
+        if (!hooked_) rescan_.maybe_rescan(collector_);
+    }
 
-// Stops the probes, takes what is left within a bound (the rest counted as
-// dropped), then detaches before anything else can fail.
-void end_collection(std::unique_ptr<bpf_collector>& collector, event_handler& stage, live_stage& drops) {
+private:
     using clock = std::chrono::steady_clock;
-    const auto since = [start = clock::now()] {
-        return std::chrono::duration<double, std::milli>(clock::now() - start).count();
-    };
-    collector->stop();
-    const std::size_t drained = collector->drain(stage, clock::now() + final_drain);
-    drops.drops(collector->dropped());
-    spdlog::debug("stopping: {} events taken after the stop in {:.1f} ms", drained, since());
-    collector.reset();
-    spdlog::debug("stopping: detached after {:.1f} ms", since());
+    bpf_collector& collector_;
+    object_watch& stage_;
+    live_stage& drops_;
+    recording_writer* recording_;
+    target_symbols& symbols_;
+    std::uint32_t pid_;
+    target_watch& watch_;
+    bool hooked_;
+    object_rescan rescan_;
+    clock::time_point last_refresh_;
+};
+
+// Stops the probes, whose links start closing meanwhile, and takes what is
+// left within a bound (the rest counted as dropped). Again after a failure
+// it does no harm.
+void end_collection(bpf_collector& collector, event_handler& stage, live_stage& drops,
+                    std::chrono::steady_clock::time_point& start) {
+    using clock = std::chrono::steady_clock;
+    start = clock::now();
+    // When it began, in the clock other programs read (bench/run.sh stop).
+    spdlog::debug("stopping at {} ns (CLOCK_REALTIME)", realtime_ns());
+    collector.stop();
+    const std::size_t drained = collector.drain(stage, start + final_drain);
+    drops.drops(collector.dropped());
+    spdlog::debug("stopping: {} events taken after the stop in {:.1f} ms", drained,
+                  std::chrono::duration<double, std::milli>(clock::now() - start).count());
 }
 
 }  // namespace
@@ -271,10 +280,12 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     }
     spdlog::info("attached {} probe links in process {}", collector->links(), pid);
 
+    std::chrono::steady_clock::time_point stopped_at;
     try {
         if (release) start_released_child(*collector, symbols, pid, watch, release, loaded, hooked);
-        collect_until_stopped(*collector, loaded, stage, output, recording.get(), symbols, pid, options, watch);
-        end_collection(collector, loaded, stage);
+        process_source source(*collector, loaded, stage, recording.get(), symbols, pid, watch);
+        run_session_loop(source, output, options);
+        end_collection(*collector, loaded, stage, stopped_at);
     } catch (const std::exception& e) {
         // Whatever failed (memory, a full disk, a bug), what was assembled
         // so far is still shown and the recording still closed.
@@ -284,7 +295,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
                                      : e.what();
         const int status = dynamic_cast<const error*>(&e) ? static_cast<const error&>(e).status() : exit_runtime;
         try {
-            if (collector) end_collection(collector, loaded, stage);
+            if (collector) end_collection(*collector, loaded, stage, stopped_at);
         } catch (const std::exception&) {
             collector.reset();
         }
@@ -294,11 +305,15 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
         } catch (const std::exception& again) {
             spdlog::warn("could not flush the traces after the failure: {}", again.what());
         }
+        collector.reset();
         throw error(what + "; the traces so far were written", status);
     }
-
+    // Written while the links close (they went at the stop).
     output.finish();
     if (recording) recording->close();
+    collector.reset();  // waits for them
+    spdlog::debug("stopping: done {:.1f} ms after the stop",
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopped_at).count());
 }
 
 namespace {

@@ -126,6 +126,7 @@ void bpf_collector::start_collecting() { __atomic_store_n(&skel_->bss->collectin
 
 std::size_t bpf_collector::detach_unmapped(const std::vector<std::pair<dev_t, ino_t>>& mapped) {
     std::size_t detached = 0;
+    if (stopped_) return detached;  // every link is closing already
     for (auto it = attached_.begin(); it != attached_.end();) {
         if (std::find(mapped.begin(), mapped.end(), *it) != mapped.end()) {
             ++it;
@@ -155,22 +156,30 @@ void bpf_collector::attach_loader_hook(const std::string& path, std::uint64_t of
     links_.push_back(fd);
 }
 
-void bpf_collector::release() noexcept {
-    // The reader first: it reads the ring's pages, which go with the skeleton.
-    if (skel_ && skel_->bss) __atomic_store_n(&skel_->bss->collecting, 0u, __ATOMIC_RELEASE);
-    reader_.reset();
+void bpf_collector::begin_closing_links() noexcept {
     // Each link's close waits for the kernel to retire its uprobes (an RCU
     // grace period): close them all at once, not one after another.
-    std::vector<std::thread> closers;
     for (int fd : links_) {
         try {
-            closers.emplace_back([fd] { ::close(fd); });
+            closers_.emplace_back([fd] { ::close(fd); });
         } catch (...) {
             ::close(fd);
         }
     }
-    for (auto& t : closers) t.join();
     links_.clear();
+    links_of_.clear();
+}
+
+void bpf_collector::release() noexcept {
+    // The reader first: it reads the ring's pages, which go with the skeleton.
+    if (skel_ && skel_->bss) __atomic_store_n(&skel_->bss->collecting, 0u, __ATOMIC_RELEASE);
+    reader_.reset();
+    begin_closing_links();  // those not closing yet (no stop(), or attached since)
+    for (auto& t : closers_) t.join();
+    closers_.clear();
+    if (stopped_)
+        spdlog::debug("stopping: probes detached {:.1f} ms after the stop",
+                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopped_at_).count());
     if (skel_) cotrace_bpf__destroy(skel_);
     skel_ = nullptr;
 }
@@ -216,6 +225,7 @@ std::optional<std::uint64_t> bpf_collector::site_cookie(const std::string& argum
 
 std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
     std::size_t added = 0;
+    if (stopped_) return added;  // a library loaded while the session ends: too late to trace
     for (const probe_object& obj : objects) {
         // The same file may come under two names (the path `run` resolved,
         // /proc/PID/root/... from a rescan): know it by device and inode.
@@ -297,8 +307,13 @@ std::size_t bpf_collector::poll(int timeout_ms, event_handler& h, std::size_t bu
 }
 
 void bpf_collector::stop() {
-    // No probe writes from here on, so the reader's last pass finds an end.
+    if (stopped_) return;
+    stopped_ = true;
+    stopped_at_ = std::chrono::steady_clock::now();
+    // No probe writes from here on, so the reader's last pass finds an end,
+    // and the links can go while it runs: nothing they bring is wanted now.
     __atomic_store_n(&skel_->bss->collecting, 0u, __ATOMIC_RELEASE);
+    begin_closing_links();
     reader_->stop();
 }
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -74,9 +75,12 @@ public:
     // to h: a caller that checks its stop conditions between calls sees them
     // however fast the target writes. Returns the number delivered.
     std::size_t poll(int timeout_ms, event_handler& h, std::size_t budget = 4096);
-    // Ends collection: the probes stop writing (they stay attached until
-    // destruction), the reader takes what the ring holds in one bounded
-    // pass and counts the rest as dropped.
+    // Ends collection: the probes stop writing, their links start closing
+    // on threads of their own (the kernel retires uprobes after an RCU grace
+    // period, tens of milliseconds under load, which so passes while the
+    // rest is drained and written), and the reader takes what the ring holds
+    // in one bounded pass and counts the rest as dropped. From here on
+    // attach() and detach_unmapped() do nothing.
     void stop();
     // After stop(): delivers what is queued: all of it when it is no more
     // than quiet_tail_events, else until `deadline`; what is still queued
@@ -89,6 +93,7 @@ public:
 
 private:
     void release() noexcept;  // the one release path: reader, links, skeleton
+    void begin_closing_links() noexcept;  // each link closed on a thread, joined in release()
     // nullopt when the site cannot be attached; `why` says so when its arguments are the cause.
     std::optional<std::uint32_t> spec_id(const std::string& arguments, std::string& why);
     std::optional<std::uint64_t> site_cookie(const std::string& arguments, std::string& why);
@@ -101,6 +106,9 @@ private:
     std::vector<std::pair<dev_t, ino_t>> attached_;  // files whose probes are attached
     std::uint64_t abandoned_ = 0;  // queued at the end of drain(), never delivered
     std::map<std::pair<dev_t, ino_t>, std::vector<int>> links_of_;  // their links, by file
+    bool stopped_ = false;
+    std::vector<std::thread> closers_;  // closing the links since stop()
+    std::chrono::steady_clock::time_point stopped_at_;
 };
 
 }  // namespace cotrace

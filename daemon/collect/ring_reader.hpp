@@ -22,8 +22,10 @@ namespace cotrace {
 
 // At the end of a session, a backlog of at most this many events (in the
 // ring, then in the queue) is the quiet tail of a session and is always
-// taken; a larger one is a flood's, and is taken within a deadline.
-inline constexpr std::size_t quiet_tail_events = 65536;
+// taken; a larger one is a flood's, and is taken within a deadline. Small
+// enough that taking it whole stays within the stop's budget on a loaded
+// machine (~30 ms at 0.5 M events/s).
+inline constexpr std::size_t quiet_tail_events = 16384;
 
 class ring_reader {
 public:
