@@ -28,22 +28,14 @@
 #   BENCH_ASIO_CPU_REQUESTS=1500 (http, per client)
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BIN_DIR OUT_DIR" >&2
-    exit 2
-fi
-BIN=$1
-OUT=$2
+. "$(dirname "$0")/common.sh"
+asio_bench_args "$@"
 ROUNDS=${BENCH_ASIO_CPU_ROUNDS:-21}
 CONNECTIONS=${BENCH_ASIO_CPU_CONNECTIONS:-4}
 MESSAGES=${BENCH_ASIO_CPU_MESSAGES:-20000}
 REQUESTS=${BENCH_ASIO_CPU_REQUESTS:-1500}
-mkdir -p "$OUT"
 command -v perf >/dev/null || { echo "cpu.sh: perf not installed (Debian: linux-perf)" >&2; exit 1; }
-for f in asio_shipped_http_server asio_shipped_http_server_untraced asio_shipped_echo_server \
-    asio_shipped_echo_server_untraced asio_http_load asio_echo_client; do
-    [ -x "$BIN/$f" ] || { echo "cpu.sh: missing $BIN/$f (build it first)" >&2; exit 1; }
-done
+asio_bench_need asio_shipped_http_server asio_shipped_http_server_untraced asio_shipped_echo_server asio_shipped_echo_server_untraced asio_http_load asio_echo_client
 
 # Instructions when the PMU counts them, else CPU time.
 if perf stat -x, -e instructions:u true 2>&1 >/dev/null | grep -q '^[0-9]'; then
@@ -64,11 +56,6 @@ cleanup() {
     server="" counter=""
 }
 trap 'cleanup; rm -rf "$docroot"' EXIT
-
-listening() {  # port: something listens there (from /proc/net/tcp)
-    awk -v p="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' /proc/net/tcp
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start EXAMPLE VARIANT: sets $server and $port.
 start() {

@@ -29,16 +29,11 @@
 #   the flag with COTRACE_ENABLED=0, i.e. what Asio's tracking mode costs by itself)
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BIN_DIR OUT_DIR" >&2
-    exit 2
-fi
-BIN=$1
-OUT=$2
+. "$(dirname "$0")/common.sh"
+asio_bench_args "$@"
 C=${BENCH_ASIO_CG_CONNECTIONS:-1}
 M1=${BENCH_ASIO_CG_MESSAGES1:-1000}
 M2=${BENCH_ASIO_CG_MESSAGES2:-6000}
-mkdir -p "$OUT"
 command -v valgrind >/dev/null || { echo "instructions.sh: valgrind not installed" >&2; exit 1; }
 
 

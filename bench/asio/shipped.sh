@@ -23,24 +23,15 @@
 #   BENCH_ASIO_MESSAGES=2000 (echo, per connection) BENCH_ASIO_REQUESTS=500 (http, per client)
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BIN_DIR OUT_DIR" >&2
-    exit 2
-fi
-BIN=$1
-OUT=$2
+. "$(dirname "$0")/common.sh"
+asio_bench_args "$@"
 ROUNDS=${BENCH_ASIO_ROUNDS:-15}
 CONNECTIONS=${BENCH_ASIO_CONNECTIONS:-8}
 MESSAGES=${BENCH_ASIO_MESSAGES:-2000}
 REQUESTS=${BENCH_ASIO_REQUESTS:-500}
-mkdir -p "$OUT"
-for f in cotrace asio_shipped_http_server asio_shipped_http_server_untraced asio_shipped_echo_server \
-    asio_shipped_echo_server_untraced asio_http_load asio_echo_client; do
-    [ -x "$BIN/$f" ] || { echo "shipped.sh: missing $BIN/$f (build it first)" >&2; exit 1; }
-done
+asio_bench_need cotrace asio_shipped_http_server asio_shipped_http_server_untraced asio_shipped_echo_server asio_shipped_echo_server_untraced asio_http_load asio_echo_client
 
 client_cpu=$(($(nproc) - 1))
-pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
 docroot=$(mktemp -d)
 head -c 2048 /dev/zero | tr '\0' 'x' >"$docroot/index.html"
 server="" tracer=""
@@ -51,12 +42,6 @@ cleanup() {
     server="" tracer=""
 }
 trap 'cleanup; rm -rf "$docroot"' EXIT
-
-listening() {  # port: something listens there (from /proc/net/tcp)
-    awk -v p="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' /proc/net/tcp
-}
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start EXAMPLE VARIANT: sets $server (and $tracer when attached) and $port.
 start() {

@@ -30,26 +30,17 @@
 #   BENCH_ASIO_MESSAGES=2000 (per connection and round) BENCH_ASIO_SIZE=64
 set -euo pipefail
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BIN_DIR OUT_DIR" >&2
-    exit 2
-fi
-BIN=$1
-OUT=$2
+. "$(dirname "$0")/common.sh"
+asio_bench_args "$@"
 ROUNDS=${BENCH_ASIO_ROUNDS:-60}
 CONNECTIONS=${BENCH_ASIO_CONNECTIONS:-8}
 MESSAGES=${BENCH_ASIO_MESSAGES:-2000}
 SIZE=${BENCH_ASIO_SIZE:-64}
-mkdir -p "$OUT"
-for f in asio_echo asio_echo_untraced asio_echo_client; do
-    [ -x "$BIN/$f" ] || { echo "throughput.sh: missing $BIN/$f (build it first)" >&2; exit 1; }
-done
+asio_bench_need asio_echo asio_echo_untraced asio_echo_client
 
 last_cpu=$(($(nproc) - 1))
 server_cpu=0
 client_cpu=$last_cpu
-pin() { if command -v taskset >/dev/null; then taskset -c "$1" "${@:2}"; else "${@:2}"; fi; }
-
 declare -A pid=() port=()
 trap 'stop_servers' EXIT
 
