@@ -33,3 +33,43 @@ listening() {  # (from /proc/net/tcp: state 0A is LISTEN)
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Asio's shipped examples (cpp11/http/server, cpp17 coroutine echo_server).
+#   shipped_docroot             $docroot: a directory with a 2 KiB index.html
+#   shipped_start EXAMPLE BINARY LOG
+#                               BINARY (http or echo) on CPU 0, waited for
+#                               until it listens: sets $server and $port
+#   shipped_load EXAMPLE COUNT  $CONNECTIONS clients of COUNT requests (http)
+#                               or echoes each, on $client_cpu: prints the
+#                               client's rate (requests or messages per s)
+
+shipped_docroot() {
+    docroot=$(mktemp -d)
+    head -c 2048 /dev/zero | tr '\0' 'x' >"$docroot/index.html"
+}
+
+shipped_start() {
+    local example=$1 bin=$2 log=$3 i
+    if [ "$example" = http ]; then
+        port=$(free_port)
+        taskset -c 0 "$bin" 127.0.0.1 "$port" "$docroot" >"$log" 2>&1 &  # execs: $! is the server
+    else
+        port=55555  # hard-coded in the example
+        taskset -c 0 "$bin" >"$log" 2>&1 &
+    fi
+    server=$!
+    for i in $(seq 1 2000); do listening "$port" && break; sleep 0.005; done
+    listening "$port" || { echo "$asio_bench_script: $bin does not listen on $port" >&2; exit 1; }
+}
+
+shipped_load() {
+    local line
+    if [ "$1" = http ]; then
+        line=$(pin "$client_cpu" "$BIN/asio_http_load" --port "$port" --clients "$CONNECTIONS" --requests "$2")
+        awk '{ for (i = 1; i < NF; i++) if ($i == "requests_per_s") print $(i + 1) }' <<<"$line"
+    else
+        line=$(pin "$client_cpu" "$BIN/asio_echo_client" --port "$port" --connections "$CONNECTIONS" \
+            --messages "$2" --timeout-s 300)
+        awk '{ for (i = 1; i < NF; i++) if ($i == "messages_per_s") print $(i + 1) }' <<<"$line"
+    fi
+}

@@ -47,8 +47,7 @@ else
 fi
 
 client_cpu=$(($(nproc) - 1))
-docroot=$(mktemp -d)
-head -c 2048 /dev/zero | tr '\0' 'x' >"$docroot/index.html"
+shipped_docroot
 server="" counter=""
 cleanup() {
     [ -n "$counter" ] && kill -INT "$counter" 2>/dev/null && wait "$counter" 2>/dev/null || true
@@ -62,27 +61,9 @@ start() {
     local example=$1 variant=$2 bin i
     bin=$BIN/asio_shipped_${example}_server
     [ "$variant" = detached ] || bin=${bin}_untraced
-    if [ "$example" = http ]; then
-        port=$(free_port)
-        taskset -c 0 "$bin" 127.0.0.1 "$port" "$docroot" >"$OUT/asio_cpu_server.out" 2>&1 &
-    else
-        port=55555  # hard-coded in the example
-        taskset -c 0 "$bin" >"$OUT/asio_cpu_server.out" 2>&1 &
-    fi
-    server=$!
-    for i in $(seq 1 2000); do listening "$port" && break; sleep 0.005; done
-    listening "$port" || { echo "cpu.sh: $bin does not listen on $port" >&2; exit 1; }
+    shipped_start "$example" "$bin" "$OUT/asio_cpu_server.out"
 }
 
-# load EXAMPLE COUNT: C clients (connections) of COUNT requests (echoes) each.
-load() {
-    if [ "$1" = http ]; then
-        taskset -c "$client_cpu" "$BIN/asio_http_load" --port "$port" --clients "$CONNECTIONS" --requests "$2" >/dev/null
-    else
-        taskset -c "$client_cpu" "$BIN/asio_echo_client" --port "$port" --connections "$CONNECTIONS" \
-            --messages "$2" --timeout-s 300 >/dev/null
-    fi
-}
 
 # measure EXAMPLE COUNT: the server's events per request over one load.
 measure() {
@@ -91,7 +72,7 @@ measure() {
     perf stat -x, -e "$EVENTS" -p "$server" -o "$out" &
     counter=$!
     for i in $(seq 1 200); do [ -s "$out" ] && break; sleep 0.005; done  # perf writes its header when counting starts
-    load "$1" "$2"
+    shipped_load "$1" "$2" >/dev/null
     kill -INT "$counter"
     wait "$counter" 2>/dev/null || true
     counter=""
@@ -112,7 +93,7 @@ for example in http echo; do
         declare -A got=()
         for v in ${orders[$(((r - 1) % 3))]}; do
             start "$example" "$v"
-            load "$example" $((count / 10 + 1))  # warm-up: caches, the page cache, the allocator
+            shipped_load "$example" $((count / 10 + 1)) >/dev/null  # warm-up: caches, the page cache, the allocator
             got[$v]=$(measure "$example" "$count")
             [ -n "${got[$v]}" ] || { echo "cpu.sh: perf counted nothing for $example $v ($OUT/asio_cpu_perf.csv)" >&2; exit 1; }
             cleanup

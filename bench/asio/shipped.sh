@@ -32,8 +32,7 @@ REQUESTS=${BENCH_ASIO_REQUESTS:-500}
 asio_bench_need cotrace asio_shipped_http_server asio_shipped_http_server_untraced asio_shipped_echo_server asio_shipped_echo_server_untraced asio_http_load asio_echo_client
 
 client_cpu=$(($(nproc) - 1))
-docroot=$(mktemp -d)
-head -c 2048 /dev/zero | tr '\0' 'x' >"$docroot/index.html"
+shipped_docroot
 server="" tracer=""
 cleanup() {
     # SIGTERM: a background job of a script ignores SIGINT.
@@ -48,16 +47,7 @@ start() {
     local example=$1 variant=$2 bin i
     bin=$BIN/asio_shipped_${example}_server
     [ "$variant" = untraced ] && bin=${bin}_untraced
-    if [ "$example" = http ]; then
-        port=$(free_port)
-        taskset -c 0 "$bin" 127.0.0.1 "$port" "$docroot" >"$OUT/asio_shipped_server.out" 2>&1 &
-    else
-        port=55555
-        taskset -c 0 "$bin" >"$OUT/asio_shipped_server.out" 2>&1 &
-    fi
-    server=$!
-    for i in $(seq 1 2000); do listening "$port" && break; sleep 0.005; done
-    listening "$port" || { echo "shipped.sh: $bin does not listen on $port" >&2; exit 1; }
+    shipped_start "$example" "$bin" "$OUT/asio_shipped_server.out"
     if [ "$variant" = attached ]; then
         pin "$client_cpu" "$BIN/cotrace" -v attach -p "$server" -f stats -o /dev/null 2>"$OUT/asio_shipped_cotrace.err" &
         tracer=$!
@@ -67,17 +57,6 @@ start() {
     fi
 }
 
-# load EXAMPLE COUNT_PER_CLIENT: prints the rate.
-load() {
-    local line
-    if [ "$1" = http ]; then
-        line=$(pin "$client_cpu" "$BIN/asio_http_load" --port "$port" --clients "$CONNECTIONS" --requests "$2")
-        awk '{ for (i = 1; i < NF; i++) if ($i == "requests_per_s") print $(i + 1) }' <<<"$line"
-    else
-        line=$(pin "$client_cpu" "$BIN/asio_echo_client" --port "$port" --connections "$CONNECTIONS" --messages "$2" --timeout-s 120)
-        awk '{ for (i = 1; i < NF; i++) if ($i == "messages_per_s") print $(i + 1) }' <<<"$line"
-    fi
-}
 
 TSV=$OUT/asio_shipped.tsv
 printf 'example\tround\tuntraced\tdetached\tattached\n' >"$TSV"
@@ -89,8 +68,8 @@ for example in http echo; do
         declare -A got=()
         for v in ${orders[$(((r - 1) % 3))]}; do
             start "$example" "$v"
-            load "$example" $((count / 10 + 1)) >/dev/null  # warm-up
-            got[$v]=$(load "$example" "$count")
+            shipped_load "$example" $((count / 10 + 1)) >/dev/null  # warm-up
+            got[$v]=$(shipped_load "$example" "$count")
             cleanup
         done
         printf '%s\t%s\t%s\t%s\t%s\n' "$example" "$r" "${got[untraced]}" "${got[detached]}" "${got[attached]}" >>"$TSV"
