@@ -19,7 +19,9 @@ bool read_process_memory(std::uint32_t pid, std::uint64_t addr, void* out, std::
 
 void target_symbols::refresh(std::uint32_t pid) {
     auto m = read_maps(pid);
-    if (!m) return;
+    // A process that has exited but is not yet reaped (a zombie) still has
+    // a maps file, empty: keep what it had mapped, to name its last events.
+    if (!m || m->empty()) return;
     maps_[pid] = std::move(*m);
     // Open the objects now: /proc/PID/root is gone once the process exits,
     // and a short-lived target may exit before its events are read.

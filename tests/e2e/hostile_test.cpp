@@ -28,7 +28,9 @@ struct traced_run {
     session_output output;
     std::string describe;
 };
-traced_run trace_target(const std::vector<std::string>& args) {
+// reap_first = false: the target is left a zombie (exited, not yet waited
+// for, as a parent busy elsewhere leaves it) until cotrace is done.
+traced_run trace_target(const std::vector<std::string>& args, bool reap_first = true) {
     std::vector<std::string> argv{COTRACE_E2E_HOSTILE_TARGET};
     argv.insert(argv.end(), args.begin(), args.end());
     auto target = process::spawn(argv);
@@ -40,9 +42,18 @@ traced_run trace_target(const std::vector<std::string>& args) {
     }
     auto cotrace = start_attach(target->pid());
     target->signal(SIGUSR1);  // the tracer is attached: run the requests
-    const auto target_status = target->wait();
-    EXPECT_TRUE(target_status && target_status->ok()) << target->describe();
+    const auto reap = [&] {
+        const auto target_status = target->wait();
+        EXPECT_TRUE(target_status && target_status->ok()) << target->describe();
+    };
+    if (reap_first) {
+        reap();
+    } else {
+        EXPECT_TRUE(target->out().wait_for([](const std::string& l) { return l == "hostile_target done"; }))
+            << target->describe();
+    }
     r.output = collect_output(*cotrace);
+    if (!reap_first) reap();
     const auto status = cotrace->wait();
     EXPECT_TRUE(status && status->ok()) << cotrace->describe();
     for (const std::string& line : cotrace->err().lines()) EXPECT_FALSE(sanitizer_report(line)) << cotrace->describe();
@@ -78,6 +89,16 @@ TEST_F(Hostile, SitesPointingNowhereAreShownAsUnknownAndTheTracerReportsNothing)
         EXPECT_EQ(t["spans"][1]["parent_id"], root["span_id"]) << t.dump();
         EXPECT_EQ(t["spans"][2]["parent_id"], root["span_id"]) << t.dump();
     }
+}
+
+// A process that has exited keeps a maps file, empty, until it is reaped:
+// its last events are still named from what it had mapped.
+TEST_F(Hostile, ATargetThatExitedButIsNotYetReapedStillHasItsSitesRead) {
+    constexpr int requests = 30;
+    const traced_run r = trace_target({"sites", std::to_string(requests)}, false);
+    ASSERT_EQ(r.output.jsonl.traces.size(), static_cast<std::size_t>(requests)) << r.describe;
+    for (std::size_t i = 0; i < r.output.jsonl.traces.size(); ++i)
+        EXPECT_EQ(r.output.jsonl.traces[i]["spans"][0]["site"]["line"], 7 + i % 3) << r.output.jsonl.traces[i].dump();
 }
 
 // A fresh temporary directory, removed with its contents.
