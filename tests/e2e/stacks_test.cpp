@@ -62,24 +62,36 @@ void expect_span(const json& s, const std::string& name, const std::string& file
     EXPECT_EQ(s.at("children").size(), children) << s.dump();
 }
 
+// `cotrace stacks --format json` of target, once the target has reused the
+// memory of its freed frames for data (or the test proves nothing); null
+// after a failure (reported).
+json stacks_json(process& target) {
+    const auto reused = target.out().wait_for([](const std::string& l) { return starts_with(l, "hung_requests reused "); });
+    if (!reused) {
+        ADD_FAILURE() << target.describe();
+        return nullptr;
+    }
+    EXPECT_GT(std::stol(reused->substr(std::string("hung_requests reused ").size())), 0) << *reused;
+    const completed r =
+        run_to_completion({paths::cotrace, "stacks", "-p", std::to_string(target.pid()), "--format", "json"});
+    if (!r.status.ok() || r.out.size() != 1) {
+        ADD_FAILURE() << r.describe();
+        return nullptr;
+    }
+    EXPECT_EQ(r.out[0].find("finished_"), std::string::npos) << "a freed frame was reported";
+    return json::parse(r.out[0]);
+}
+
 // The JSON snapshot of a process with n hung requests, checked whole.
 void expect_exact_snapshot(long n) {
     auto target = start_hung(n);
-    // The memory of freed frames was reused for data, or the test proves nothing.
-    const auto reused = target->out().wait_for([](const std::string& l) { return starts_with(l, "hung_requests reused "); });
-    ASSERT_TRUE(reused) << target->describe();
-    EXPECT_GT(std::stol(reused->substr(std::string("hung_requests reused ").size())), 0) << *reused;
-    const completed r =
-        run_to_completion({paths::cotrace, "stacks", "-p", std::to_string(target->pid()), "--format", "json"});
-    ASSERT_TRUE(r.status.ok()) << r.describe();
-    ASSERT_EQ(r.out.size(), 1u) << r.describe();
-    const json snap = json::parse(r.out[0]);
+    const json snap = stacks_json(*target);
+    ASSERT_FALSE(snap.is_null());
     const expected_lines at;
     EXPECT_EQ(snap.at("pid"), target->pid());
     EXPECT_FALSE(snap.at("truncated").get<bool>());
     EXPECT_EQ(snap.at("cycles_cut"), 0);
     EXPECT_TRUE(snap.at("other_coroutines").empty()) << snap.at("other_coroutines").dump();
-    EXPECT_EQ(r.out[0].find("finished_"), std::string::npos) << "a freed frame was reported";
 
     const json& requests = snap.at("requests");
     ASSERT_EQ(requests.size(), static_cast<std::size_t>(n + 1));
@@ -208,15 +220,8 @@ TEST_F(Stacks, ClangBuiltTaskFramesShowTheirExactChainsAtUnknownSites) {
         << "no clang-built workload: install clang-15 (scripts/install-deps.sh) and reconfigure";
     const long n = 100;
     auto target = start_hung(n, false, COTRACE_E2E_HUNG_REQUESTS_CLANG);
-    const auto reused = target->out().wait_for([](const std::string& l) { return starts_with(l, "hung_requests reused "); });
-    ASSERT_TRUE(reused) << target->describe();
-    EXPECT_GT(std::stol(reused->substr(std::string("hung_requests reused ").size())), 0) << *reused;
-    const completed r =
-        run_to_completion({paths::cotrace, "stacks", "-p", std::to_string(target->pid()), "--format", "json"});
-    ASSERT_TRUE(r.status.ok()) << r.describe();
-    ASSERT_EQ(r.out.size(), 1u) << r.describe();
-    EXPECT_EQ(r.out[0].find("finished_"), std::string::npos) << "a freed frame was reported";
-    const json snap = json::parse(r.out[0]);
+    const json snap = stacks_json(*target);
+    ASSERT_FALSE(snap.is_null());
     EXPECT_TRUE(snap.at("other_coroutines").empty()) << snap.at("other_coroutines").dump();
     const auto unknown_site = [](const json& s, const std::string& name, std::size_t children) {
         EXPECT_EQ(s.at("name"), name) << s.dump();
