@@ -73,7 +73,10 @@ TEST(AsioDot, ALongSessionIntoADirectoryIsAGraphPerTraceThatGraphvizDrawsWithIts
     const fs::path dir = tmp.path / "graphs", recording = tmp.path / "session.cotrace";
 
     const unsigned port = free_port();
+    // A ring that holds the session's whole burst (~80k events): what is
+    // checked is the graphs, so a slow (sanitized) daemon must lose nothing.
     auto cotrace = process::spawn({cotrace_bin, "run", "-f", "dot", "-o", dir.string() + "/",
+                                   "--ring-size", "67108864",
                                    "--save", recording.string(), "--", asio_echo_bin, "--port",
                                    std::to_string(port), "--sessions", "1"});
     ASSERT_TRUE(wait_listening(port, *cotrace, deadline)) << cotrace->describe();
