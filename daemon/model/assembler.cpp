@@ -97,6 +97,19 @@ struct assembler::held_trace {
     std::uint64_t joined_trace = 0, joined_span = 0;
     std::uint32_t joined_pid = 0;
     bool has_w3c_id() const { return (w3c_trace_hi | w3c_trace_lo) != 0; }
+    // What a trace emitted from this one (whole, or a segment) says of
+    // itself: which trace it is and where its request came from.
+    void describe(trace& t) const {
+        t.id = id;
+        t.pid = pid;
+        t.start_ns = t.end_ns = start_ns;
+        t.w3c_trace_hi = w3c_trace_hi;
+        t.w3c_trace_lo = w3c_trace_lo;
+        t.remote_parent = remote_parent;
+        t.joined_trace = joined_trace;
+        t.joined_span = joined_span;
+        t.joined_pid = joined_pid;
+    }
 };
 
 struct assembler::open_trace {
@@ -586,16 +599,8 @@ void assembler::fill_names(trace& t) {
 trace& assembler::lend(open_trace& ot) {
     held_trace& h = ot.t;
     trace& t = emitted_;
-    t.id = h.id;
-    t.pid = h.pid;
+    h.describe(t);
     t.segment = h.segment;
-    t.start_ns = t.end_ns = h.start_ns;
-    t.w3c_trace_hi = h.w3c_trace_hi;
-    t.w3c_trace_lo = h.w3c_trace_lo;
-    t.remote_parent = h.remote_parent;
-    t.joined_trace = h.joined_trace;
-    t.joined_span = h.joined_span;
-    t.joined_pid = h.joined_pid;
     t.spans.swap(h.spans);
     t.links.swap(h.links);
     return t;
@@ -662,18 +667,10 @@ bool assembler::emit_segment(std::uint32_t slot) {
     for (const link& l : t.links) removable += goes(l) ? 1 : 0;
     if (removable == 0) return false;
 
-    segment_.id = t.id;
-    segment_.pid = t.pid;
+    t.describe(segment_);
     segment_.segment = t.segment++;
     segment_.final_segment = false;
     segment_.complete = !ot.lost && !ot.partial;
-    segment_.start_ns = segment_.end_ns = t.start_ns;
-    segment_.w3c_trace_hi = t.w3c_trace_hi;
-    segment_.w3c_trace_lo = t.w3c_trace_lo;
-    segment_.remote_parent = t.remote_parent;
-    segment_.joined_trace = t.joined_trace;
-    segment_.joined_span = t.joined_span;
-    segment_.joined_pid = t.joined_pid;
     segment_.spans.clear();
     segment_.links.clear();
     for (const link& l : t.links)
