@@ -17,6 +17,17 @@ void write_optional_ns(json_line& w, bool known, std::uint64_t ns) {
 
 // Requests that cross processes: only for traces that have a part in one,
 // so every other line stays as it was.
+// "function":F,"file":F,"line":N: a site, in a span's "site" object and
+// flat in an in-flight record's waiting span.
+void write_site_fields(json_line& w, const source_site& site) {
+    w.literal("\"function\":");
+    w.string(site.function);
+    w.literal(",\"file\":");
+    w.string(site.file);
+    w.literal(",\"line\":");
+    w.number(site.line);
+}
+
 void write_remote(json_line& w, const trace& t) {
     if (t.has_w3c_id()) {
         w.literal(",\"w3c_trace_id\":");
@@ -53,12 +64,8 @@ void write_span(json_line& w, const span& s) {
         w.literal(",\"remote_id\":");
         w.hex16(s.remote_id);
     }
-    w.literal(",\"site\":{\"function\":");
-    w.string(s.site.function);
-    w.literal(",\"file\":");
-    w.string(s.site.file);
-    w.literal(",\"line\":");
-    w.number(s.site.line);
+    w.literal(",\"site\":{");
+    write_site_fields(w, s.site);
     w.literal("},\"start_ns\":");
     w.number(s.start_ns);
     w.literal(",\"first_run_ns\":");
@@ -188,12 +195,8 @@ void write_in_flight(json_line& w, const in_flight_trace& f) {
         w.hex(s.id);
         w.literal(",\"name\":");
         w.string(s.name);
-        w.literal(",\"function\":");
-        w.string(su.site.function);
-        w.literal(",\"file\":");
-        w.string(su.site.file);
-        w.literal(",\"line\":");
-        w.number(su.site.line);
+        w.literal(",");
+        write_site_fields(w, su.site);
         w.literal(",\"since_ns\":");
         w.number(su.start_ns);
         w.literal(",\"waited_ns\":");
