@@ -43,12 +43,19 @@ readelf -n "$pipeline" | sed -n 's/^ *Arguments: //p' | sort -u | while IFS= rea
 done
 seed usdt_arguments_fuzzer "$tmp"/usdt-*.txt
 
+# DWARF of coroutine frames: a small program with task frames, built by
+# GCC 12 as a user would (-O2 -g), its debug sections alone.
+g++ -std=c++20 -O2 -g -I"$src/include" -o "$tmp/frames" "$src/fuzz/seeds/coroutine_frames.cpp"
+objcopy --only-keep-debug -R .debug_line -R .debug_line_str -R .debug_loclists -R .debug_rnglists \
+    -R .debug_aranges "$tmp/frames" "$tmp/frames.debug"
+seed frame_debug_info_fuzzer "$tmp/frames.debug"
+
 # Recordings of the demo (the golden data): for the reader and the assembler.
 seed recording_fuzzer "$src"/tests/golden/data/*.cotrace
 seed assembler_fuzzer "$src"/tests/golden/data/*.cotrace
 
 status=0
-for name in recording_fuzzer elf_object_fuzzer usdt_arguments_fuzzer assembler_fuzzer; do
+for name in recording_fuzzer elf_object_fuzzer usdt_arguments_fuzzer frame_debug_info_fuzzer assembler_fuzzer; do
     crashes=$fuzz_build/crashes/$name
     mkdir -p "$crashes"
     echo "fuzz: $name for ${seconds}s" >&2

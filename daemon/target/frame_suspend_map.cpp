@@ -139,6 +139,13 @@ std::string frame_type_of_resume(const std::string& symbol) {
 
 namespace {
 
+// The next sibling, forward only: a hostile DW_AT_sibling that points back
+// would make any walk over a DIE's children loop forever.
+bool next_sibling(Dwarf_Die* die) {
+    const Dwarf_Off here = dwarf_dieoffset(die);
+    return dwarf_siblingof(die, die) == 0 && dwarf_dieoffset(die) > here;
+}
+
 std::optional<std::uint64_t> udata(Dwarf_Die* die, unsigned name) {
     Dwarf_Attribute a;
     Dwarf_Word v;
@@ -166,7 +173,7 @@ std::optional<std::uint32_t> traced_site_member(Dwarf_Die* member) {
             if (off && *off < max_frame_size) return static_cast<std::uint32_t>(*off);
             return std::nullopt;
         }
-    } while (dwarf_siblingof(&child, &child) == 0);
+    } while (next_sibling(&child));
     return std::nullopt;
 }
 
@@ -186,6 +193,11 @@ struct walker {
     std::unordered_map<std::string, clang_task_frame>& clang_out;
     std::set<std::string>& clang_conflicting;
     bool gcc12 = false;
+    // DIEs the walk may still visit. A sound file has each DIE visited once
+    // and each takes at least a byte of it, so the file's size bounds the
+    // walk; a forward DW_AT_sibling into a subtree already walked (a DAG, not
+    // a tree) could otherwise multiply the work at each level.
+    std::uint64_t steps_left = 0;
 
     // A Clang frame: its `__promise` member, when that is a cotrace task promise.
     void clang_frame_type(Dwarf_Die* die, const std::string& name) {
@@ -202,7 +214,7 @@ struct walker {
                     dwarf_aggregate_size(&promise, &size) == 0 && size < max_frame_size)
                     frame = clang_task_frame{static_cast<std::uint32_t>(*off), static_cast<std::uint32_t>(size)};
                 break;
-            } while (dwarf_siblingof(&child, &child) == 0);
+            } while (next_sibling(&child));
         }
         if (!frame || clang_conflicting.count(name)) return;
         const auto [it, added] = clang_out.emplace(name, *frame);
@@ -232,7 +244,7 @@ struct walker {
                 }
                 f.site_member = traced_site_member(&child);
                 fields.push_back(std::move(f));
-            } while (dwarf_siblingof(&child, &child) == 0);
+            } while (next_sibling(&child));
         }
         auto map = size && *size < max_frame_size ? suspend_map_of(fields, static_cast<std::uint32_t>(*size))
                                                   : std::nullopt;
@@ -263,6 +275,8 @@ struct walker {
         Dwarf_Die child;
         if (dwarf_child(die, &child) != 0) return;
         do {
+            if (steps_left == 0) return;
+            --steps_left;
             const int tag = dwarf_tag(&child);
             if (tag == DW_TAG_structure_type && !dwarf_hasattr(&child, DW_AT_declaration)) {
                 const char* n = dwarf_diename(&child);
@@ -282,7 +296,7 @@ struct walker {
             if (tag == DW_TAG_namespace || tag == DW_TAG_subprogram || tag == DW_TAG_lexical_block ||
                 tag == DW_TAG_structure_type || tag == DW_TAG_class_type || tag == DW_TAG_union_type)
                 walk(&child, depth + 1);
-        } while (dwarf_siblingof(&child, &child) == 0);
+        } while (next_sibling(&child));
     }
 };
 
@@ -316,6 +330,7 @@ frame_debug_info read_frame_debug_info(const std::string& path) {
     if (dw) {
         std::set<std::string> conflicting, clang_conflicting;
         walker w{out.gcc, conflicting, out.clang, clang_conflicting};
+        w.steps_left = static_cast<std::uint64_t>(st.st_size);
         Dwarf_Off off = 0, next = 0;
         std::size_t header = 0;
         while (dwarf_nextcu(dw, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
@@ -325,9 +340,11 @@ frame_debug_info read_frame_debug_info(const std::string& path) {
                 w.gcc12 = compiled_by_gcc12(producer);
                 if (w.gcc12 || compiled_by_clang(producer)) w.walk(&cu, 0);
             }
+            if (next <= off) break;
             off = next;
         }
         dwarf_end(dw);
+        if (w.steps_left == 0) out = {};  // a file that exhausts the walk is not one to trust
     }
     ::close(fd);
     return out;
