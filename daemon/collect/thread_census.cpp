@@ -15,6 +15,7 @@
 #include <unordered_map>
 
 #include "clock.hpp"
+#include "collect/thread_unwind.hpp"
 
 namespace cotrace {
 
@@ -114,6 +115,10 @@ bool follows_call(std::uint32_t pid, std::uint64_t addr) {
     return false;
 }
 
+// The word scan: every word from a stack pointer up that is a return
+// address into a coroutine's resume function. It sees stale words too (a
+// dead call's return address left in a live frame's padding or locals), so
+// it is only the fallback where unwinding stopped short.
 class stack_reader {
 public:
     stack_reader(std::uint32_t pid, target_symbols& symbols) : pid_(pid), symbols_(symbols) {
@@ -123,10 +128,8 @@ public:
         }
     }
 
-    // The innermost coroutine resume address on the thread's stack, or 0.
-    std::uint64_t innermost_coroutine(const user_regs_struct& regs) {
-        if (is_coroutine_code(regs.rip)) return regs.rip;
-        const std::uint64_t sp = regs.rsp;
+    // The innermost coroutine resume address on the stack from sp up, or 0.
+    std::uint64_t scan_from(std::uint64_t sp) {
         std::uint64_t end = 0;
         for (const auto& [lo, hi] : all_)
             if (sp >= lo && sp < hi) end = hi;
@@ -142,7 +145,6 @@ public:
         return 0;
     }
 
-private:
     bool is_coroutine_code(std::uint64_t addr) {
         bool in_code = false;
         for (const auto& [lo, hi] : code_)
@@ -153,11 +155,30 @@ private:
         return it->second;
     }
 
+private:
     std::uint32_t pid_;
     target_symbols& symbols_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> code_, all_;
     std::unordered_map<std::uint64_t, bool> known_;
 };
+
+// The innermost coroutine resume address of a stopped thread, or 0 when it
+// runs plain code. Unwound frame by frame; where the unwind stops short of
+// the first frame (no unwind info, JIT code, a corrupt stack), the words
+// above the last frame it reached are scanned instead.
+std::uint64_t innermost_coroutine(std::uint32_t tid, const user_regs_struct& regs, stack_unwinder& unwinder,
+                                  stack_reader& stacks, thread_census& census) {
+    const unwound_stack walked =
+        unwinder.walk(tid, [&](std::uint64_t pc) { return stacks.is_coroutine_code(pc); });
+    switch (walked.how) {
+    case unwound_stack::outcome::coroutine: return walked.coroutine_pc;
+    case unwound_stack::outcome::outermost: return 0;
+    case unwound_stack::outcome::broken: break;
+    }
+    ++census.scanned;
+    if (walked.frames == 0 && stacks.is_coroutine_code(regs.rip)) return regs.rip;
+    return stacks.scan_from(walked.frames == 0 ? regs.rsp : walked.last_sp);
+}
 
 cotrace_event collector_event(std::uint32_t pid, std::uint32_t tid, std::uint64_t ts, std::uint16_t kind,
                               std::uint64_t code) {
@@ -190,11 +211,12 @@ thread_census take_thread_census(std::uint32_t pid, target_symbols& symbols, con
     census.started_ns = monotonic_ns();
     start();
     stack_reader stacks(pid, symbols);
+    stack_unwinder unwinder;
     for (auto& [tid, t] : holder.threads()) {
         user_regs_struct regs{};
         std::uint64_t code = 0;
         const bool read = ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0;
-        if (read) code = stacks.innermost_coroutine(regs);
+        if (read) code = innermost_coroutine(tid, regs, unwinder, stacks, census);
         census.held_ns.push_back(holder.release(tid));
         if (!read) {
             ++census.not_stopped;
