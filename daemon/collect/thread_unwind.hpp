@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <unordered_map>
 
 namespace cotrace {
 
@@ -23,6 +25,19 @@ struct unwound_stack {
     std::uint64_t coroutine_pc = 0;  // coroutine: the frame's pc (a caller frame's return address)
     std::uint64_t last_sp = 0;       // broken: the stack pointer of the last frame walked (0: none)
     std::size_t frames = 0;          // frames walked
+};
+
+// The target's memory as the unwinder reads it, a page at a time: while
+// every thread of the target stands still, none of it changes.
+class target_pages {
+public:
+    // The aligned word at addr; false where the page cannot be read this way.
+    bool read(std::uint32_t tid, std::uint64_t addr, std::uint64_t* value);
+
+private:
+    static constexpr std::uint64_t page_size = 4096;
+    static constexpr std::size_t max_pages = 1024;  // 4 MiB at most
+    std::unordered_map<std::uint64_t, std::unique_ptr<unsigned char[]>> pages_;  // null: unreadable
 };
 
 // One per census: the address space caches the unwind info it reads across
@@ -48,6 +63,7 @@ public:
 
 private:
     void* space_;  // unw_addr_space_t (libunwind's header stays in the .cpp)
+    target_pages pages_;
 };
 
 }  // namespace cotrace
