@@ -546,8 +546,8 @@ step_asio() {
 # BENCH_ATTACH_BASELINE=PATH (another build's cotrace), each round measures
 # that binary too, on its own fresh target, the two in turn: a before/after
 # in one run, under the same load.
-attach_latency_round() {  # COTRACE THREADS OUT: appends "first median max"
-    local pid log first median max
+attach_latency_round() {  # COTRACE THREADS OUT: appends "first median max unwound"
+    local pid log first median max unwound
     rm -f "$OUT/attach_target.out"
     "$BIN/attach_threads" --threads "$2" >"$OUT/attach_target.out" &
     pid=$!
@@ -558,8 +558,11 @@ attach_latency_round() {  # COTRACE THREADS OUT: appends "first median max"
     first=$(sed -n 's/.*first event collected \([0-9.]*\) ms.*/\1/p' <<<"$log")
     median=$(sed -n 's/.*stopped at attach: median \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\1/p' <<<"$log")
     max=$(sed -n 's/.*stopped at attach: median \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\2/p' <<<"$log")
+    # Stacks unwound after the threads went again (a cotrace that reads
+    # them while holding the threads reports none: 0).
+    unwound=$(sed -n 's/.*stacks unwound in \([0-9.]*\) ms after.*/\1/p' <<<"$log")
     [ -n "$first" ] && [ -n "$median" ] || { fail "attach_latency: no figures from $1: $log"; return 1; }
-    echo "$first $median $max" >>"$3"
+    echo "$first $median $max ${unwound:-0}" >>"$3"
 }
 
 step_attach_latency() {
@@ -576,7 +579,7 @@ step_attach_latency() {
     fi
     summary ""
     summary "Attach latency (median of $rounds rounds; ms)${baseline:+, baseline $baseline}:"
-    summary "$(printf '  %-10s %-9s %22s %22s %22s' threads cotrace 'attach->first event' 'stopped/thread median' 'stopped/thread max')"
+    summary "$(printf '  %-10s %-9s %22s %22s %22s %16s' threads cotrace 'attach->first event' 'stopped/thread median' 'stopped/thread max' 'unwound after')"
     for n in 2 16 64; do
         for v in "${variants[@]}"; do : >"$OUT/attach_latency_${v}_$n.txt"; done
         for r in $(seq "$rounds"); do
@@ -584,10 +587,10 @@ step_attach_latency() {
             [ -z "$baseline" ] || attach_latency_round "$baseline" "$n" "$OUT/attach_latency_baseline_$n.txt" || return 0
         done
         for v in "${variants[@]}"; do
-            summary "$(awk -v n="$n" -v v="$v" '{ f[NR] = $1; m[NR] = $2; x[NR] = $3 }
+            summary "$(awk -v n="$n" -v v="$v" '{ f[NR] = $1; m[NR] = $2; x[NR] = $3; u[NR] = $4 }
                 function med(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                                              return a[int((k + 1) / 2)] }
-                END { printf "  %-10s %-9s %22.3f %22.3f %22.3f", n, v, med(f, NR), med(m, NR), med(x, NR) }' "$OUT/attach_latency_${v}_$n.txt")"
+                END { printf "  %-10s %-9s %22.3f %22.3f %22.3f %16.3f", n, v, med(f, NR), med(m, NR), med(x, NR), med(u, NR) }' "$OUT/attach_latency_${v}_$n.txt")"
         done
     done
 }

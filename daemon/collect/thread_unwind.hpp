@@ -1,19 +1,36 @@
 #pragma once
-// Walking a stopped thread's call stack frame by frame, from its registers,
-// with libunwind's remote unwinder over ptrace: the unwind tables (.eh_frame)
-// of each object say where every frame's caller is, so only the return
-// addresses of live frames are seen, never a stale word some earlier call
-// left in a slot of a frame (padding, an uninitialised local, a spill slot).
-// The target is only read (registers and memory through ptrace, the
-// objects' files from disk), never written.
+// Walking a thread's call stack frame by frame, from its registers, with
+// libunwind's remote unwinder: the unwind tables (.eh_frame) of each object
+// say where every frame's caller is, so only the return addresses of live
+// frames are seen, never a stale word some earlier call left in a slot of a
+// frame (padding, an uninitialised local, a spill slot).
+//
+// The walk runs on a copy of the thread's registers and the top of its stack
+// taken while it was stopped, so the thread goes again before the walk
+// begins. The unwind tables come from the objects' files and, where read
+// from the process, from its read-only mappings, which do not change. The
+// target is only ever read, never written.
+
+#include <sys/user.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 namespace cotrace {
+
+// A stopped thread as the census copied it before letting it go.
+struct thread_snapshot {
+    std::uint32_t tid = 0;
+    user_regs_struct regs{};
+    std::uint64_t stack_start = 0;          // the address of stack[0]: 8-aligned, at or below rsp
+    std::vector<std::uint64_t> stack;       // the words from there up, as they were
+    // The word at addr, if the copy holds it.
+    bool word(std::uint64_t addr, std::uint64_t* value) const;
+};
 
 struct unwound_stack {
     enum class outcome {
@@ -27,22 +44,24 @@ struct unwound_stack {
     std::size_t frames = 0;          // frames walked
 };
 
-// The target's memory as the unwinder reads it, a page at a time: while
-// every thread of the target stands still, none of it changes.
+// The target's memory outside the copied stacks, as the unwinder reads it: a
+// page at a time (process_vm_readv), not one word per ptrace call, since the
+// unwind tables' binary search touches the same few pages over and over.
 class target_pages {
 public:
-    // The aligned word at addr; false where the page cannot be read this way.
-    bool read(std::uint32_t tid, std::uint64_t addr, std::uint64_t* value);
+    explicit target_pages(std::uint32_t pid) : pid_(pid) {}
+    // The aligned word at addr; false where the page cannot be read.
+    bool read(std::uint64_t addr, std::uint64_t* value);
 
 private:
     static constexpr std::uint64_t page_size = 4096;
     static constexpr std::size_t max_pages = 1024;  // 4 MiB at most
+    std::uint32_t pid_;
     std::unordered_map<std::uint64_t, std::unique_ptr<unsigned char[]>> pages_;  // null: unreadable
 };
 
 // One per census: the address space caches the unwind info it reads across
-// the threads of the process (whose mappings cannot change while they all
-// stand still).
+// the threads of the process.
 class stack_unwinder {
 public:
     // How many frames a walk takes at most: deeper than any plausible
@@ -50,19 +69,20 @@ public:
     // runaway stack costs no more than this.
     static constexpr std::size_t max_frames = 512;
 
-    stack_unwinder();
+    explicit stack_unwinder(std::uint32_t pid);
     ~stack_unwinder();
     stack_unwinder(const stack_unwinder&) = delete;
     stack_unwinder& operator=(const stack_unwinder&) = delete;
 
-    // Walks the stack of tid, which the caller holds ptrace-stopped, from
-    // the innermost frame out, until a frame whose code `in_coroutine`
-    // accepts (checked at the pc for the innermost frame, at the return
-    // address minus one for callers: it is the call's last byte).
-    unwound_stack walk(std::uint32_t tid, const std::function<bool(std::uint64_t)>& in_coroutine);
+    // Walks the copied stack from the innermost frame out, until a frame
+    // whose code `in_coroutine` accepts (checked at the pc for the innermost
+    // frame, at the return address minus one for callers: it is the call's
+    // last byte).
+    unwound_stack walk(const thread_snapshot& thread, const std::function<bool(std::uint64_t)>& in_coroutine);
 
 private:
     void* space_;  // unw_addr_space_t (libunwind's header stays in the .cpp)
+    void* files_;  // the ptrace library's state: the process's mappings and their objects' unwind tables
     target_pages pages_;
 };
 
