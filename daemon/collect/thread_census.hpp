@@ -2,8 +2,8 @@
 // Attach-time truth: which threads of a running process are inside a span
 // at the moment collecting begins. Every thread is stopped (PTRACE_SEIZE +
 // PTRACE_INTERRUPT: a ptrace-stop, which job control never sees), the probes
-// start reporting while all of them stand still, and each thread's stack is
-// then copied (registers and the top of the stack) and the thread let go;
+// start reporting while all of them stand still, then each thread's
+// registers and the top of its stack are copied and the thread let go, and
 // each copy is unwound frame by frame (collect/thread_unwind.hpp) looking for a
 // frame whose code is a coroutine's resume function: the innermost such
 // frame means the thread was running a coroutine (a span begun before

@@ -130,6 +130,14 @@ unwound_stack stack_unwinder::walk(const thread_snapshot& thread,
             out.coroutine_pc = pc;
             return out;
         }
+        // A frame without unwind info is stepped over by guesswork (the
+        // frame-pointer chain, which ends wherever rbp happens to be 0), and
+        // unw_get_proc_info makes up an entry for it: ask the lookup itself.
+        // From such a frame on nothing is known, not even that it is the last.
+        unw_proc_info_t info;
+        if (_UPT_find_proc_info(static_cast<unw_addr_space_t>(space_), pc_is_exact ? pc : pc - 1, &info, 0,
+                                files_) < 0)
+            return out;
         pc_is_exact = unw_is_signal_frame(&cursor) > 0;
         const int step = unw_step(&cursor);
         if (step == 0) {

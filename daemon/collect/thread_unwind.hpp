@@ -36,7 +36,7 @@ struct unwound_stack {
     enum class outcome {
         coroutine,  // a frame's code is a coroutine's resume function: `coroutine_pc` is there
         outermost,  // the walk reached the thread's first frame and no frame was one
-        broken,     // the walk stopped before that: no unwind info, a corrupt stack, or too deep
+        broken,     // the walk stopped before that: a frame without unwind info, a corrupt stack, or too deep
     };
     outcome how = outcome::broken;
     std::uint64_t coroutine_pc = 0;  // coroutine: the frame's pc (a caller frame's return address)
