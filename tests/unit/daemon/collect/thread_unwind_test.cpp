@@ -107,8 +107,15 @@ TEST(ThreadUnwind, TheInnermostAcceptedFrameIsFoundAtItsReturnAddress) {
     blocked_child child;
     const thread_snapshot t = copy_stopped(child.pid());
     cotrace::stack_unwinder unwinder(static_cast<std::uint32_t>(child.pid()));
-    // blocked_in_plain_code stands in for a coroutine's resume function.
-    const auto in_it = [&](std::uint64_t pc) { return pc + 64 > child.inside() && pc < child.inside() + 64; };
+    // blocked_in_plain_code stands in for a coroutine's resume function,
+    // recognised by its symbol as the census recognises those.
+    cotrace::target_symbols symbols;
+    symbols.refresh(static_cast<std::uint32_t>(child.pid()));
+    const auto in_it = [&](std::uint64_t pc) {
+        return symbols.function(static_cast<std::uint32_t>(child.pid()), pc).find("blocked_in_plain_code") !=
+               std::string::npos;
+    };
+    ASSERT_TRUE(in_it(child.inside())) << "the symbol is not found where the child says it is";
     const unwound_stack walked = unwinder.walk(t, in_it);
     ASSERT_EQ(walked.how, unwound_stack::outcome::coroutine);
     EXPECT_TRUE(in_it(walked.coroutine_pc - 1));
