@@ -109,6 +109,16 @@ stack_unwinder::~stack_unwinder() {
     if (files_) _UPT_destroy(files_);
 }
 
+bool stack_unwinder::has_unwind_info(std::uint64_t pc) {
+    auto it = has_info_.find(pc);
+    if (it != has_info_.end()) return it->second;
+    if (has_info_.size() >= max_pcs) has_info_.clear();
+    unw_proc_info_t info;
+    const bool has = _UPT_find_proc_info(static_cast<unw_addr_space_t>(space_), pc, &info, 0, files_) >= 0;
+    has_info_.emplace(pc, has);
+    return has;
+}
+
 unwound_stack stack_unwinder::walk(const thread_snapshot& thread,
                                    const std::function<bool(std::uint64_t)>& in_coroutine) {
     unwound_stack out;
@@ -134,10 +144,7 @@ unwound_stack stack_unwinder::walk(const thread_snapshot& thread,
         // frame-pointer chain, which ends wherever rbp happens to be 0), and
         // unw_get_proc_info makes up an entry for it: ask the lookup itself.
         // From such a frame on nothing is known, not even that it is the last.
-        unw_proc_info_t info;
-        if (_UPT_find_proc_info(static_cast<unw_addr_space_t>(space_), pc_is_exact ? pc : pc - 1, &info, 0,
-                                files_) < 0)
-            return out;
+        if (!has_unwind_info(pc_is_exact ? pc : pc - 1)) return out;
         pc_is_exact = unw_is_signal_frame(&cursor) > 0;
         const int step = unw_step(&cursor);
         if (step == 0) {

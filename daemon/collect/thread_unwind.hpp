@@ -81,6 +81,12 @@ public:
     unwound_stack walk(const thread_snapshot& thread, const std::function<bool(std::uint64_t)>& in_coroutine);
 
 private:
+    // Whether pc's object has an unwind table entry for it (looked up once
+    // per pc: the threads of a process mostly stand at the same few places).
+    bool has_unwind_info(std::uint64_t pc);
+    static constexpr std::size_t max_pcs = 4096;
+    std::unordered_map<std::uint64_t, bool> has_info_;
+
     void* space_;  // unw_addr_space_t (libunwind's header stays in the .cpp)
     void* files_;  // the ptrace library's state: the process's mappings and their objects' unwind tables
     target_pages pages_;
