@@ -24,7 +24,8 @@
 #   attach_latency           `cotrace attach` to a process of 2, 16 and 64 threads: time
 #                            from the command's start of attaching to the first event
 #                            collected, and how long each thread is stopped while its
-#                            state at attach is read (median and max); median of rounds
+#                            state at attach is read (median and max); median of rounds;
+#                            BENCH_ATTACH_BASELINE=PATH measures another cotrace beside it
 #   drain_offline            the assembler + jsonl alone (bench_assembler), best of 3 runs,
 #                            against the 8 M events/s target
 #   stacks                   `cotrace stacks` on a process with 100k hung requests (300k task
@@ -541,36 +542,56 @@ step_asio() {
 # ---- step: attach_latency -------------------------------------------------------
 # cotrace -v reports both figures itself ("first event collected X ms after
 # attaching began", "N threads ... stopped at attach: median X ms, max Y ms").
-# Each round attaches to a fresh target for a fraction of a second.
+# Each round attaches to a fresh target for a fraction of a second. With
+# BENCH_ATTACH_BASELINE=PATH (another build's cotrace), each round measures
+# that binary too, on its own fresh target, the two in turn: a before/after
+# in one run, under the same load.
+attach_latency_round() {  # COTRACE THREADS OUT: appends "first median max unwound"
+    local pid log first median max unwound
+    rm -f "$OUT/attach_target.out"
+    "$BIN/attach_threads" --threads "$2" >"$OUT/attach_target.out" &
+    pid=$!
+    until grep -q ready "$OUT/attach_target.out" 2>/dev/null; do sleep 0.01; done
+    log=$("$1" -v attach -p "$pid" --duration 0.3 -f stats -o /dev/null 2>&1 || true)
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    first=$(sed -n 's/.*first event collected \([0-9.]*\) ms.*/\1/p' <<<"$log")
+    median=$(sed -n 's/.*stopped at attach: median \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\1/p' <<<"$log")
+    max=$(sed -n 's/.*stopped at attach: median \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\2/p' <<<"$log")
+    # Stacks unwound after the threads went again (a cotrace that reads
+    # them while holding the threads reports none: 0).
+    unwound=$(sed -n 's/.*stacks unwound in \([0-9.]*\) ms after.*/\1/p' <<<"$log")
+    [ -n "$first" ] && [ -n "$median" ] || { fail "attach_latency: no figures from $1: $log"; return 1; }
+    echo "$first $median $max ${unwound:-0}" >>"$3"
+}
+
 step_attach_latency() {
     need "$BIN/attach_threads" "$BIN/cotrace" || return 0
     if [ "$(id -u)" -ne 0 ]; then
         fail "attach_latency needs root (real BPF)"
         return 0
     fi
-    local rounds=${BENCH_ATTACH_ROUNDS:-5} n r pid log first median max
+    local rounds=${BENCH_ATTACH_ROUNDS:-5} baseline=${BENCH_ATTACH_BASELINE:-} n r v
+    local variants=(this)
+    if [ -n "$baseline" ]; then
+        [ -x "$baseline" ] || { fail "attach_latency: BENCH_ATTACH_BASELINE=$baseline is not an executable"; return 0; }
+        variants=(baseline this)
+    fi
     summary ""
-    summary "Attach latency (median of $rounds rounds; ms):"
-    summary "$(printf '  %-10s %22s %22s %22s' threads 'attach->first event' 'stopped/thread median' 'stopped/thread max')"
+    summary "Attach latency (median of $rounds rounds; ms)${baseline:+, baseline $baseline}:"
+    summary "$(printf '  %-10s %-9s %22s %22s %22s %16s' threads cotrace 'attach->first event' 'stopped/thread median' 'stopped/thread max' 'unwound after')"
     for n in 2 16 64; do
-        : >"$OUT/attach_latency_$n.txt"
+        for v in "${variants[@]}"; do : >"$OUT/attach_latency_${v}_$n.txt"; done
         for r in $(seq "$rounds"); do
-            "$BIN/attach_threads" --threads "$n" >"$OUT/attach_target.out" &
-            pid=$!
-            until grep -q ready "$OUT/attach_target.out" 2>/dev/null; do sleep 0.01; done
-            log=$("$BIN/cotrace" -v attach -p "$pid" --duration 0.3 -f stats -o /dev/null 2>&1 || true)
-            kill "$pid"
-            wait "$pid" 2>/dev/null || true
-            first=$(sed -n 's/.*first event collected \([0-9.]*\) ms.*/\1/p' <<<"$log")
-            median=$(sed -n 's/.*stopped at attach: median \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\1/p' <<<"$log")
-            max=$(sed -n 's/.*stopped at attach: median \([0-9.]*\) ms, max \([0-9.]*\) ms.*/\2/p' <<<"$log")
-            [ -n "$first" ] && [ -n "$median" ] || { fail "attach_latency: no figures from cotrace: $log"; return 0; }
-            echo "$first $median $max" >>"$OUT/attach_latency_$n.txt"
+            attach_latency_round "$BIN/cotrace" "$n" "$OUT/attach_latency_this_$n.txt" || return 0
+            [ -z "$baseline" ] || attach_latency_round "$baseline" "$n" "$OUT/attach_latency_baseline_$n.txt" || return 0
         done
-        summary "$(awk -v n="$n" '{ f[NR] = $1; m[NR] = $2; x[NR] = $3 }
-            function med(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-                                         return a[int((k + 1) / 2)] }
-            END { printf "  %-10s %22.3f %22.3f %22.3f", n, med(f, NR), med(m, NR), med(x, NR) }' "$OUT/attach_latency_$n.txt")"
+        for v in "${variants[@]}"; do
+            summary "$(awk -v n="$n" -v v="$v" '{ f[NR] = $1; m[NR] = $2; x[NR] = $3; u[NR] = $4 }
+                function med(a, k,   i, j, t) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+                                             return a[int((k + 1) / 2)] }
+                END { printf "  %-10s %-9s %22.3f %22.3f %22.3f %16.3f", n, v, med(f, NR), med(m, NR), med(x, NR), med(u, NR) }' "$OUT/attach_latency_${v}_$n.txt")"
+        done
     done
 }
 

@@ -11,6 +11,7 @@ packages=(
   libbpf-dev bpftool              # libbpf + skeleton generation
   libelf-dev zlib1g-dev           # libbpf's link dependencies; ELF note/symbol reading
   libdw-dev                       # DWARF: where suspended frames wait (cotrace stacks)
+  libunwind-dev                   # unwinding the target's threads at attach (libunwind-ptrace)
   systemtap-sdt-dev               # <sys/sdt.h>: the USDT probes
   libspdlog-dev libfmt-dev        # diagnostics
   libcli11-dev nlohmann-json3-dev # arguments, JSON

@@ -15,16 +15,21 @@
 #include <unordered_map>
 
 #include "clock.hpp"
+#include "collect/thread_unwind.hpp"
 
 namespace cotrace {
 
 namespace {
 
-// How much of a stack is read, from the stack pointer up: deep enough for
+// How much of a stack is copied, from the stack pointer up: deep enough for
 // any plausible nesting of plain calls inside a coroutine, bounded so a
-// thread with a huge stack costs no more than this.
-constexpr std::uint64_t max_stack_scan = 512u << 10;
+// thread with a huge stack costs no more than this; and all threads'
+// copies together, past which a thread gets the first chunk only.
+constexpr std::uint64_t max_stack_copy = 512u << 10;
 constexpr std::size_t stack_chunk = 64u << 10;
+constexpr std::uint64_t max_stack_copies = 64u << 20;
+// Below the stack pointer: the red zone a leaf function may use.
+constexpr std::uint64_t red_zone = 128;
 // A thread list that keeps growing while we stop it (a process spawning
 // threads in a loop) is given up on after this many rounds.
 constexpr int max_listing_rounds = 64;
@@ -114,6 +119,10 @@ bool follows_call(std::uint32_t pid, std::uint64_t addr) {
     return false;
 }
 
+// The word scan: every word from a stack pointer up that is a return
+// address into a coroutine's resume function. It sees stale words too (a
+// dead call's return address left in a live frame's padding or locals), so
+// it is only the fallback where unwinding stopped short.
 class stack_reader {
 public:
     stack_reader(std::uint32_t pid, target_symbols& symbols) : pid_(pid), symbols_(symbols) {
@@ -123,26 +132,36 @@ public:
         }
     }
 
-    // The innermost coroutine resume address on the thread's stack, or 0.
-    std::uint64_t innermost_coroutine(const user_regs_struct& regs) {
-        if (is_coroutine_code(regs.rip)) return regs.rip;
-        const std::uint64_t sp = regs.rsp;
-        std::uint64_t end = 0;
-        for (const auto& [lo, hi] : all_)
-            if (sp >= lo && sp < hi) end = hi;
-        if (end == 0) return 0;
-        end = std::min(end, sp + max_stack_scan);
-        std::vector<std::uint64_t> words(stack_chunk / 8);
-        for (std::uint64_t at = sp & ~std::uint64_t{7}; at < end; at += stack_chunk) {
+    // Copies the top of a stopped thread's stack (from just below its stack
+    // pointer up, within the mapping it is in, at most `limit` bytes).
+    void copy_stack(thread_snapshot& t, std::uint64_t limit) const {
+        const std::uint64_t sp = t.regs.rsp;
+        std::uint64_t lo = 0, end = 0;
+        for (const auto& [from, to] : all_)
+            if (sp >= from && sp < to) lo = from, end = to;
+        if (end == 0) return;
+        t.stack_start = (sp - std::min(red_zone, sp - lo)) & ~std::uint64_t{7};
+        end = std::min(end, t.stack_start + limit);
+        for (std::uint64_t at = t.stack_start; at < end; at += stack_chunk) {
             const std::size_t bytes = static_cast<std::size_t>(std::min<std::uint64_t>(stack_chunk, end - at)) & ~std::size_t{7};
-            if (bytes == 0 || !read_process_memory(pid_, at, words.data(), bytes)) break;
-            for (std::size_t i = 0; i < bytes / 8; ++i)
-                if (is_coroutine_code(words[i]) && follows_call(pid_, words[i])) return words[i];
+            if (bytes == 0) break;
+            const std::size_t had = t.stack.size();
+            t.stack.resize(had + bytes / 8);
+            if (!read_process_memory(pid_, at, t.stack.data() + had, bytes)) {
+                t.stack.resize(had);
+                break;
+            }
         }
+    }
+
+    // The innermost coroutine resume address in the copied stack from sp up, or 0.
+    std::uint64_t scan_from(const thread_snapshot& t, std::uint64_t sp) {
+        if (sp < t.stack_start) return 0;
+        for (std::size_t i = static_cast<std::size_t>((sp - t.stack_start + 7) / 8); i < t.stack.size(); ++i)
+            if (is_coroutine_code(t.stack[i]) && follows_call(pid_, t.stack[i])) return t.stack[i];
         return 0;
     }
 
-private:
     bool is_coroutine_code(std::uint64_t addr) {
         bool in_code = false;
         for (const auto& [lo, hi] : code_)
@@ -153,11 +172,30 @@ private:
         return it->second;
     }
 
+private:
     std::uint32_t pid_;
     target_symbols& symbols_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> code_, all_;
     std::unordered_map<std::uint64_t, bool> known_;
 };
+
+// The innermost coroutine resume address of a stopped thread, or 0 when it
+// runs plain code. Unwound frame by frame; where the unwind stops short of
+// the first frame (no unwind info, JIT code, a corrupt stack), the words
+// above the last frame it reached are scanned instead.
+std::uint64_t innermost_coroutine(const thread_snapshot& thread, stack_unwinder& unwinder, stack_reader& stacks,
+                                  thread_census& census) {
+    const unwound_stack walked =
+        unwinder.walk(thread, [&](std::uint64_t pc) { return stacks.is_coroutine_code(pc); });
+    switch (walked.how) {
+    case unwound_stack::outcome::coroutine: return walked.coroutine_pc;
+    case unwound_stack::outcome::outermost: return 0;
+    case unwound_stack::outcome::broken: break;
+    }
+    ++census.scanned;
+    if (walked.frames == 0 && stacks.is_coroutine_code(thread.regs.rip)) return thread.regs.rip;
+    return stacks.scan_from(thread, walked.frames == 0 ? thread.regs.rsp : walked.last_sp);
+}
 
 cotrace_event collector_event(std::uint32_t pid, std::uint32_t tid, std::uint64_t ts, std::uint16_t kind,
                               std::uint64_t code) {
@@ -189,20 +227,32 @@ thread_census take_thread_census(std::uint32_t pid, target_symbols& symbols, con
     if (!holder.threads().empty()) symbols.refresh(pid);
     census.started_ns = monotonic_ns();
     start();
+    // Each thread goes again as soon as its registers and the top of its
+    // stack are copied; the copies are unwound after.
     stack_reader stacks(pid, symbols);
+    std::vector<thread_snapshot> copies;
+    std::uint64_t copied = 0;
     for (auto& [tid, t] : holder.threads()) {
-        user_regs_struct regs{};
-        std::uint64_t code = 0;
-        const bool read = ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0;
-        if (read) code = stacks.innermost_coroutine(regs);
+        thread_snapshot snap;
+        snap.tid = tid;
+        const bool read = ptrace(PTRACE_GETREGS, tid, nullptr, &snap.regs) == 0;
+        if (read) stacks.copy_stack(snap, copied < max_stack_copies ? max_stack_copy : stack_chunk);
         census.held_ns.push_back(holder.release(tid));
         if (!read) {
             ++census.not_stopped;
             continue;
         }
-        census.events.push_back(collector_event(pid, tid, census.started_ns,
+        copied += snap.stack.size() * 8;
+        copies.push_back(std::move(snap));
+    }
+    const std::uint64_t unwinding_since = monotonic_ns();
+    stack_unwinder unwinder(pid);
+    for (const thread_snapshot& thread : copies) {
+        const std::uint64_t code = innermost_coroutine(thread, unwinder, stacks, census);
+        census.events.push_back(collector_event(pid, thread.tid, census.started_ns,
                                                 code ? COTRACE_EV_thread_in_span : COTRACE_EV_thread_idle, code));
     }
+    census.unwound_ns = monotonic_ns() - unwinding_since;
     if (census.not_stopped)
         spdlog::warn("the state of {} thread(s) of process {} at attach is unknown (they could not be "
                      "stopped: traced by a debugger?); spans they began before are partial",

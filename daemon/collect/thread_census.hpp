@@ -2,11 +2,16 @@
 // Attach-time truth: which threads of a running process are inside a span
 // at the moment collecting begins. Every thread is stopped (PTRACE_SEIZE +
 // PTRACE_INTERRUPT: a ptrace-stop, which job control never sees), the probes
-// start reporting while all of them stand still, and each thread's stack is
-// then read for the return address of a coroutine's resume function: one
-// there means the thread was running a coroutine (a span begun before
-// attach), none means it was in plain code, idle as far as spans go. Each
-// thread goes again as soon as its stack is read; every path detaches.
+// start reporting while all of them stand still, then each thread's
+// registers and the top of its stack are copied and the thread let go, and
+// each copy is unwound frame by frame (collect/thread_unwind.hpp) looking for a
+// frame whose code is a coroutine's resume function: the innermost such
+// frame means the thread was running a coroutine (a span begun before
+// attach); reaching the thread's first frame with none means it was in plain
+// code, idle as far as spans go, whatever stale words its frames still hold.
+// Where the unwind stops short (no unwind info, JIT code, a corrupt stack),
+// the stack above the last frame reached is scanned for a return address
+// into a resume function instead. Every path detaches.
 //
 // Not seen this way: a synchronous scope (COTRACE_SCOPE, a context scope)
 // open in plain code with no coroutine below it on the stack.
@@ -28,6 +33,8 @@ struct thread_census {
     std::uint64_t started_ns = 0;          // CLOCK_MONOTONIC, just before start() ran
     std::vector<std::uint64_t> held_ns;    // per thread stopped: how long it was held
     std::size_t not_stopped = 0;           // threads that could not be stopped (e.g. traced by a debugger)
+    std::size_t scanned = 0;               // threads whose unwind stopped short: their stack was scanned
+    std::uint64_t unwound_ns = 0;          // unwinding every copied stack, after the threads went again
 };
 
 // Stops every thread of pid, calls start() while they all stand still, reads

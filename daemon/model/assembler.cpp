@@ -52,6 +52,10 @@ struct assembler::thread_state {
     std::uint64_t placeholder = 0;
     // The thread has come back to the placeholder from a span begun under it.
     bool placeholder_revisited = false;
+    // Context scopes entered here whose capture was never seen (made before
+    // attach, or forgotten): what they carry is a span we do not know, so a
+    // span begun in one with nothing current is not a root, innermost last.
+    std::vector<std::uint64_t> unseen_contexts;
     bool idle_known = false;  // seen outside every span: a span begun here with no current span is a root
     // Events of this thread were lost (COTRACE_EVF_AFTER_LOSS): what it runs
     // is unknown, and every trace its events touch may miss some, until it is
@@ -160,7 +164,8 @@ assembler::thread_state& assembler::find_thread(process& p, std::uint32_t tid) {
     if (it == p.threads.end()) {
         if (p.threads.size() >= max_threads) {
             for (auto i = p.threads.begin(); i != p.threads.end();)
-                i = i->second.stack.empty() && i->second.placeholder == 0 ? p.threads.erase(i) : std::next(i);
+                i = i->second.stack.empty() && i->second.placeholder == 0 && i->second.unseen_contexts.empty()
+                        ? p.threads.erase(i) : std::next(i);
             p.last_thread = nullptr;
         }
         it = p.threads.emplace(tid, thread_state{}).first;
@@ -435,8 +440,8 @@ std::uint64_t assembler::implicit_parent(process& p, thread_state& t, bool& unce
         t.loss_bottom = 0;
         parent = current_span(t);
     }
-    uncertain = parent == 0 &&
-                (t.after_loss || (!options_.threads_start_idle && !p.thread_states_known && !t.idle_known));
+    uncertain = parent == 0 && (t.after_loss || !t.unseen_contexts.empty() ||
+                                (!options_.threads_start_idle && !p.thread_states_known && !t.idle_known));
     return parent;
 }
 
@@ -992,9 +997,15 @@ void assembler::on_event(const cotrace_event& e) {
         case COTRACE_EV_context_enter: {  // (token)
             const std::uint64_t* id = p.contexts.find(a0);
             if (id && *id != 0 && span_index_.contains(*id)) th.stack.push_back({*id, a0});
+            else if (!id && th.unseen_contexts.size() < 64) th.unseen_contexts.push_back(a0);
             break;
         }
         case COTRACE_EV_context_exit:  // (token)
+            for (auto i = th.unseen_contexts.size(); i-- > 0;)
+                if (th.unseen_contexts[i] == a0) {
+                    th.unseen_contexts.erase(th.unseen_contexts.begin() + static_cast<std::ptrdiff_t>(i));
+                    break;
+                }
             for (auto i = th.stack.size(); i-- > 0;)
                 if (th.stack[i].token == a0) {
                     th.stack.erase(th.stack.begin() + static_cast<std::ptrdiff_t>(i));

@@ -114,6 +114,31 @@ TEST(AttachState, OnceThreadStatesAreKnownAThreadNotReportedInASpanRootsComplete
     EXPECT_EQ(h.summary().unattributed, 0u);
 }
 
+// A context captured before attach (its capture never seen) and entered on
+// a thread that was idle then: what it carries is a request begun before
+// attach, so work begun in it is a fragment of that request, not a root.
+TEST(AttachState, ASpanBegunInAContextCapturedBeforeAttachIsPartialUntilTheContextExits) {
+    harness h(attached());
+    h.play({
+        thread_idle(T2),
+        context_enter(T2, TOKEN),  // captured before attach
+        span_begin(T2, CALLBACK, 0, MAIN_SITE).code(CODE_CALLBACK),
+        end(T2, CALLBACK),
+        context_exit(T2, TOKEN),
+        span_begin(T2, OTHER, 0, MAIN_SITE).code(CODE_OTHER),  // after the exit: a root again
+        end(T2, OTHER),
+    });
+    ASSERT_EQ(h.traces().size(), 2u);
+    const trace& in_context = h.traces()[0];
+    const trace& after = h.traces()[1];
+    EXPECT_EQ(span_names(in_context), (names{"on_callback(int)"}));
+    EXPECT_TRUE(in_context.spans[0].partial) << "its parent began before attach";
+    EXPECT_FALSE(in_context.complete);
+    EXPECT_EQ(span_names(after), (names{"other(int)"}));
+    EXPECT_FALSE(after.spans[0].partial);
+    EXPECT_TRUE(after.complete);
+}
+
 TEST(AttachState, WithoutThreadStateRecordsAThreadOfUnknownStateStillBeginsPartialSpans) {
     harness h(attached());
     h.play({span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT), end(T1, ROOT)});

@@ -1,0 +1,111 @@
+// Attach-time truth on a stack that lies: a thread in plain code whose live
+// stack still holds, in a slot nothing overwrote, the return address into a
+// coroutine that returned before attach (workloads/returned_coroutine.cpp).
+// The thread is idle as far as spans go; a request it begins after attach is
+// the root of a complete trace.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "support/e2e.hpp"
+
+namespace e2e {
+namespace {
+
+const std::string returned_coroutine_path = COTRACE_E2E_RETURNED_COROUTINE;
+
+class Attach : public test {};
+
+// A FIFO in a fresh directory, with the test's end open for writing (opened
+// read-write, so the workload's read-only open never waits for a writer).
+class test_fifo {
+public:
+    test_fifo() {
+        char dir[] = "/tmp/cotrace-e2e-fifo-XXXXXX";
+        if (!mkdtemp(dir)) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+        dir_ = dir;
+        path_ = dir_ + "/requests";
+        if (mkfifo(path_.c_str(), 0600) != 0) throw std::runtime_error("mkfifo: " + std::string(std::strerror(errno)));
+        fd_ = open(path_.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd_ < 0) throw std::runtime_error("open " + path_ + ": " + std::strerror(errno));
+    }
+    ~test_fifo() {
+        close_writer();
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
+    }
+    const std::string& path() const { return path_; }
+    bool send_byte() { return fd_ >= 0 && write(fd_, "r", 1) == 1; }
+    void close_writer() {
+        if (fd_ >= 0) close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    std::string dir_, path_;
+    int fd_ = -1;
+};
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+TEST_F(Attach, AThreadInPlainCodeWithADeadCoroutineReturnAddressOnItsStackBeginsACompleteRootTrace) {
+    test_fifo fifo;
+    auto workload = process::spawn({returned_coroutine_path, fifo.path()});
+    const auto ready = workload->out().wait_for(
+        [](const std::string& l) { return starts_with(l, "returned_coroutine pid ") && contains(l, " ready"); });
+    ASSERT_TRUE(ready.has_value()) << workload->describe();
+    // The premise: what the census is up against really is on the stack.
+    ASSERT_TRUE(ends_with(*ready, "dead return address on the stack: yes"))
+        << "the workload's stack does not hold the dead return address, so this test proves nothing: "
+        << workload->describe();
+
+    auto cotrace = start_attach(workload->pid());
+    ASSERT_TRUE(fifo.send_byte());
+    ASSERT_TRUE(workload->out().wait_for([](const std::string& l) { return l == "returned_coroutine request 0 done"; }))
+        << workload->describe();
+    cotrace->signal(SIGINT);
+    const auto st = cotrace->wait();
+    ASSERT_TRUE(st.has_value()) << "cotrace did not exit after SIGINT: " << cotrace->describe();
+    EXPECT_TRUE(st->ok()) << cotrace->describe();
+
+    const session_output out = collect_output(*cotrace);
+    ASSERT_EQ(out.jsonl.traces.size(), 1u) << "one request was begun after attach: " << cotrace->describe();
+    const json& t = out.jsonl.traces.front();
+    const std::string what = render_trace(t);
+    EXPECT_TRUE(t.at("complete").get<bool>()) << "begun in plain code after attach, yet incomplete: " << what;
+    std::map<std::string, const json*> by_name;
+    std::map<std::string, std::string> name_of_id;
+    for (const json& s : t.at("spans")) {
+        const std::string name = s.at("name");
+        by_name[name] = &s;
+        name_of_id[s.at("span_id")] = name;
+        EXPECT_FALSE(s.at("partial").get<bool>()) << name << " is partial: " << what;
+        EXPECT_EQ(s.at("status"), "ok") << what;
+    }
+    const std::string root = "later_request(int)";
+    const std::string child = "lookup(int)";
+    ASSERT_EQ(by_name.size(), 2u) << "the request and its lookup, nothing else: " << what;
+    ASSERT_TRUE(by_name.count(root) && by_name.count(child)) << what;
+    EXPECT_TRUE(by_name.at(root)->at("parent_id").is_null()) << "the request is not a root: " << what;
+    EXPECT_EQ(name_of_id[by_name.at(child)->at("parent_id").get<std::string>()], root) << what;
+    ASSERT_TRUE(out.jsonl.summary.has_value());
+    EXPECT_EQ(counts_of(*out.jsonl.summary).incomplete, 0u);
+    EXPECT_EQ(counts_of(*out.jsonl.summary).drops, 0u);
+
+    fifo.close_writer();
+    const auto ended = workload->wait();
+    ASSERT_TRUE(ended.has_value()) << workload->describe();
+    EXPECT_TRUE(ended->ok()) << "the workload did not finish on end of file: " << workload->describe();
+}
+
+}  // namespace
+}  // namespace e2e
