@@ -33,7 +33,8 @@
 # lower end is above 1.005 (and the control's covers 1.0); else undecided.
 # The same for throughput (the untraced rate over the variant's). Prints:
 #   asio_cpu EXAMPLE epochs E rounds R untraced_ns U
-#     detached_ratio X LO HI control_ratio Y LO HI attached_ratio Z LO HI verdict V
+#     detached_ratio X LO HI control_ratio Y LO HI attached_ratio Z LO HI
+#     VARIANT_user_share S... verdict V     (S: user time / CPU time, from /proc/PID/stat)
 #   asio_rate EXAMPLE ...                       (the same for throughput)
 # Raw: OUT_DIR/asio_cpu.tsv, one line per turn.
 #
@@ -119,11 +120,14 @@ load() {
     fi
 }
 
-# The server's run time so far, ns, all its threads.
+# The server's run time so far, ns, all its threads; then its user and
+# kernel time in clock ticks (only their share is used: over a whole run the
+# ticks are many).
 cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%d\n", s }'; }
+ticks() { cat /proc/"$1"/task/*/stat | sed 's/.*) //' | awk '{ u += $12; k += $13 } END { printf "%d %d\n", u, k }'; }
 
 TSV=$OUT/asio_cpu.tsv
-printf 'example\tepoch\tround\tvariant\tposition\trequests\tcpu_ns\trate_per_s\n' >"$TSV"
+printf 'example\tepoch\tround\tvariant\tposition\trequests\tcpu_ns\trate_per_s\tuser_ticks\tkernel_ticks\n' >"$TSV"
 n=${#VARIANTS[@]}
 for example in $EXAMPLES; do
     count=$MESSAGES
@@ -136,12 +140,14 @@ for example in $EXAMPLES; do
         for r in $(seq 1 "$ROUNDS"); do
             for k in $(seq 0 $((n - 1))); do
                 v=${VARIANTS[$(((k + r + e) % n))]}
+                read -r u0 k0 < <(ticks "${srv[$v]}")
                 before=$(cpu_ns "${srv[$v]}")
                 rate=$(load "$example" "$v" "$count")
                 after=$(cpu_ns "${srv[$v]}")
+                read -r u1 k1 < <(ticks "${srv[$v]}")
                 [ -n "$rate" ] || { echo "cpu.sh: the $example client printed no rate against $v" >&2; exit 1; }
-                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$example" "$e" "$r" "$v" "$k" $((CONNECTIONS * count)) \
-                    $((after - before)) "$rate" >>"$TSV"
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$example" "$e" "$r" "$v" "$k" $((CONNECTIONS * count)) \
+                    $((after - before)) "$rate" $((u1 - u0)) $((k1 - k0)) >>"$TSV"
                 sum[$v]=$((${sum[$v]:-0} + after - before))
             done
         done
@@ -187,6 +193,11 @@ for example in dict.fromkeys(r["example"] for r in rows):
         for v in variants:
             got[v] = interval([d[v][field] / d["untraced"][field] for d in epochs.values()])
             out += [v + "_ratio"] + ["%.4f" % x for x in got[v]]
+        if field == 0:
+            for v in ["untraced"] + variants:
+                u = sum(float(r["user_ticks"]) for r in rows if r["example"] == example and r["variant"] == v)
+                k = sum(float(r["kernel_ticks"]) for r in rows if r["example"] == example and r["variant"] == v)
+                out += [v + "_user_share", "%.3f" % (u / (u + k) if u + k else 0)]
         if "detached" in got and "control" in got:
             _, clo, chi = got["control"]
             _, dlo, dhi = got["detached"]
