@@ -30,7 +30,8 @@
 # bootstrap interval (10 000 resamples of the epochs, percentile). The
 # detached target (<= 1.005x) counts as shown only if the interval's upper
 # end is <= 1.005 and the control's interval covers 1.0; refuted if the
-# lower end is above 1.005 (and the control's covers 1.0); else undecided.
+# lower end is above 1.005 (and the control's covers 1.0); else undecided
+# (always, with fewer than 8 epochs).
 # The same for throughput (the untraced rate over the variant's). Prints:
 #   asio_cpu EXAMPLE epochs E rounds R untraced_ns U
 #     detached_ratio X LO HI control_ratio Y LO HI attached_ratio Z LO HI
@@ -201,7 +202,9 @@ for example in dict.fromkeys(r["example"] for r in rows):
         if "detached" in got and "control" in got:
             _, clo, chi = got["control"]
             _, dlo, dhi = got["detached"]
-            if not clo <= 1.0 <= chi:
+            if len(epochs) < 8:
+                verdict = "undecided(too_few_epochs)"  # a bootstrap of a handful says nothing
+            elif not clo <= 1.0 <= chi:
                 verdict = "undecided(control_biased)"
             elif dhi <= 1.005:
                 verdict = "shown"
