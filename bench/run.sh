@@ -509,9 +509,12 @@ step_memory() {
 # (bench/asio/throughput.sh; knobs BENCH_ASIO_*). Target: untraced msgs/s /
 # traced msgs/s <= 1.005 (median of the per-round ratios). Then, where valgrind
 # is installed, the instructions cotrace's hooks execute per echoed message
-# (bench/asio/instructions.sh), which repeat exactly; no target. (The server's
-# user-space totals it also prints, OUT/asio_instructions.txt, move by several
-# percent from run to run with the reactor's path.)
+# (bench/asio/instructions.sh), which repeat exactly; no target; and where
+# tests/e2e_asio built Asio's shipped examples, their user-space instructions
+# per request detached / untraced (bench/asio/shipped_instructions.sh), which
+# repeat too (server and client share a CPU). The CPU-time comparison with
+# confidence intervals and the attached variant, minutes long, is
+# bench/asio/cpu.sh, run on its own.
 step_asio() {
     local target=1.005 dir line
     dir=$(dirname "${BASH_SOURCE[0]}")/asio
@@ -535,6 +538,18 @@ step_asio() {
                 "detached cost in cotrace's hooks (callgrind)" "$(asio_field hooks)")"
         else
             fail "bench/asio/instructions.sh failed"
+        fi
+        if [ -x "$BIN/asio_shipped_http_server" ] && [ -x "$BIN/asio_shipped_echo_server" ]; then
+            if "$dir/shipped_instructions.sh" "$BIN" "$OUT" | tee "$OUT/asio_shipped_instructions.txt"; then
+                local example
+                for example in http echo; do
+                    line=$(grep "^asio_shipped_instructions $example " "$OUT/asio_shipped_instructions.txt" || true)
+                    summary "$(printf '  %-44s %12s user-space instructions per request, detached / untraced (%s in the hooks)' \
+                        "Asio's shipped $example example (callgrind)" "$(asio_field ratio)x" "$(asio_field hooks)")"
+                done
+            else
+                fail "bench/asio/shipped_instructions.sh failed"
+            fi
         fi
     fi
 }

@@ -20,7 +20,7 @@ packages=(
   graphviz                        # renders --format dot in tests
   tmux                            # drives `cotrace top` on a terminal in e2e tests
   valgrind                        # instruction counts in benchmarks
-  linux-perf                      # perf stat of a server process in benchmarks (bench/asio/cpu.sh)
+  python3                         # free ports and confidence intervals in the Asio benchmarks (bench/asio)
   libasio-dev                     # Asio integration
   libcurl4-openssl-dev            # --otlp-endpoint: OTLP/HTTP export
   libasio-doc                     # Asio's shipped examples, built and traced in e2e tests

@@ -13,13 +13,15 @@
 # reactor and the count repeats to a few instructions; with several, how
 # readiness events batch changes from run to run.
 #
-# The path through the reactor differs from message to message (a speculative
-# read finds the next request already there, or waits in epoll), more so on a
-# busy machine, so these totals move by a few percent between runs. What the
-# flag's hooks execute does not: they run the same number of times per
-# operation whatever the path. So the traced build's instructions in
-# cotrace's headers (callgrind attributes inlined code to its source file) are
-# reported too, per message: that is the cost of the hooks themselves.
+# The path through the reactor depends on timing (a speculative read finds
+# the next request already there, or waits in epoll): with the client on
+# another CPU it raced the server under valgrind and the totals moved by up
+# to 10% between runs. So the server and the client share CPU 0: the client
+# runs only once the server blocks, every speculative read waits, and the
+# totals repeat to a fraction of an instruction per message. The traced
+# build's instructions in cotrace's headers (callgrind attributes inlined
+# code to its source file) are reported too, per message: the cost of the
+# hooks themselves, the same whatever the path.
 #
 # Prints one line per variant, then:
 #   asio_instructions traced T untraced U ratio X hooks H
@@ -45,7 +47,7 @@ total() {
     server=  # not local: the EXIT trap reads it (the subshell keeps it to itself)
     trap '[ -z "$server" ] || { kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; }' EXIT
     rm -f "$log"
-    valgrind --tool=callgrind --callgrind-out-file="$OUT/asio_callgrind.$(basename "$bin").$m.out" \
+    taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$OUT/asio_callgrind.$(basename "$bin").$m.out" \
         "$bin" --forever --threads 1 >"$log" 2>&1 &
     server=$!
     for i in $(seq 1 12000); do  # valgrind starts slowly, more so on a busy machine
@@ -55,7 +57,7 @@ total() {
     done
     port=$(awk '/ ready$/ { print $5 }' "$log")
     [ -n "$port" ] || { echo "instructions.sh: $bin did not print its port" >&2; exit 1; }
-    "$BIN/asio_echo_client" --port "$port" --connections "$C" --messages "$m" --timeout-s 300 >/dev/null ||
+    pin 0 "$BIN/asio_echo_client" --port "$port" --connections "$C" --messages "$m" --timeout-s 300 >/dev/null ||
         { echo "instructions.sh: the client failed against $bin" >&2; exit 1; }
     kill -TERM "$server"
     wait "$server" || true

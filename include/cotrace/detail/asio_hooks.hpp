@@ -5,13 +5,16 @@
 // asio_tracking.hpp explains what a trace of an Asio program looks like and
 // why; this file is how.
 //
-// Detached (no tracer), a creation and a handler location cost one load of
-// the async_begin semaphore each, an invocation one load of the resume
-// semaphore (for handlers created while nobody was attached) and a few
-// compares of fields that are 0; every probe and all bookkeeping are out of
-// line, behind those tests. The bookkeeping (sessions, the thread's state,
-// the tables of sites and error texts) exists only while a tracer is
-// attached, and for the handlers created while one was.
+// Detached (no tracer), a handler stores one zero word; its creation and a
+// handler location test the async_begin semaphore once each; its completion
+// copies that word, tests it ORed with the resume semaphore (one branch: a
+// handler created while nobody was attached may run after a tracer came),
+// and tests the copy again at the invocation's begin and end and at its own
+// destruction. Nothing is computed before those tests; every probe and all
+// bookkeeping are out of line ([[gnu::noinline, gnu::cold]]) behind them.
+// The bookkeeping (sessions, the thread's state, the tables of sites and
+// error texts) exists only while a tracer is attached, and for the handlers
+// created while one was.
 
 #include <atomic>
 #include <cerrno>
@@ -287,10 +290,22 @@ private:
 
 // ---- handlers --------------------------------------------------------------------------
 
-// Bits of a handler's id that are flags, not identity.
+// The resume semaphore as a word, nonzero while a tracer is attached (what
+// COTRACE_DETAIL_ACTIVE(resume) compares with 0): ORed with a handler's id,
+// a completion's two conditions cost one branch. Read through volatile for
+// the reason COTRACE_DETAIL_ACTIVE does.
+#if defined(COTRACE_TEST_SINK)
+#define COTRACE_DETAIL_ASIO_RESUME_RAISED std::uint64_t(COTRACE_DETAIL_ACTIVE(resume))
+#else
+#define COTRACE_DETAIL_ASIO_RESUME_RAISED std::uint64_t(*(volatile unsigned short*)&cotrace_resume_semaphore)
+#endif
+
+// Bits of a handler's id that are flags, not identity. A handler's id is
+// nonzero exactly when it is traced, so that a completion tests one word.
 inline constexpr std::uint64_t asio_accept_bit = std::uint64_t{1} << 60;   // an accept
 inline constexpr std::uint64_t asio_awaited_bit = std::uint64_t{1} << 59;  // its completion resumes its coroutine
-inline constexpr std::uint64_t asio_flag_mask = asio_accept_bit | asio_awaited_bit;
+inline constexpr std::uint64_t asio_run_bit = std::uint64_t{1} << 58;      // no span: its session's own run
+inline constexpr std::uint64_t asio_flag_mask = asio_accept_bit | asio_awaited_bit | asio_run_bit;
 
 // Base of every Asio operation (scheduler_operation, channel_operation):
 // what the hooks know of a handler travels with it from its creation to its
@@ -301,8 +316,11 @@ protected:
     ~asio_tracked_handler() = default;  // never deleted through this type
 
 public:
-    std::uint64_t cotrace_id_ = 0;              // its span, with flags; 0: not a span
-    asio_session* cotrace_session_ = nullptr;  // the session it belongs to (holds a reference)
+    std::uint64_t cotrace_id_ = 0;  // its span, with flags; 0: not traced
+    // The session it belongs to (holds a reference), or nullptr. Written by
+    // every creation that sets cotrace_id_ and read only where cotrace_id_ is
+    // set: a handler created detached stores one word, not two.
+    asio_session* cotrace_session_;
 };
 
 inline bool asio_is_accept(const char* name) noexcept {
@@ -383,6 +401,7 @@ inline void asio_next_part(asio_session* s) noexcept {
             if (asio_location::entry_open_for(s)) {
                 asio_session_retain(s);
                 h.cotrace_session_ = s;
+                h.cotrace_id_ = asio_run_bit;
                 return;
             }
             asio_begin_coroutine(s, asio_location::outermost_of(s));
@@ -408,6 +427,7 @@ inline void asio_next_part(asio_session* s) noexcept {
     }
     // Plain handler code: a child of the span current on this thread (the
     // handler whose invocation created it), or a new trace.
+    h.cotrace_session_ = nullptr;
     h.cotrace_id_ = id;
     asio_probe_async_begin(id, 0, name);
 }
@@ -420,22 +440,15 @@ inline void asio_creation(asio_tracked_handler& h, const char* name) noexcept {
 // operation's do_complete): brackets the handler's invocation.
 class asio_completion {
 public:
-    explicit asio_completion(const asio_tracked_handler& h) noexcept
-        : id_(h.cotrace_id_), session_(h.cotrace_session_),
-          on_((id_ | reinterpret_cast<std::uintptr_t>(session_)) != 0) {
-        // Created before a tracer attached, run after: the span's beginning
-        // was not seen, so it is reported as a partial span (the collector
-        // makes it the root of an incomplete trace) instead of letting what
-        // it starts look like a complete trace of its own. It is a session:
-        // what it starts (a coroutine's next co_awaits, a handler's next
-        // operations) are its children, as in a session traced whole.
-        if (on_)
-            traced();
-        else if (COTRACE_DETAIL_ACTIVE(resume))
-            adopt();
+    // Detached, a completion copies one word (the handler's id, 0) and tests
+    // it ORed with the resume semaphore, one branch; its later hooks test
+    // that word again.
+    explicit asio_completion(const asio_tracked_handler& h) noexcept : id_(h.cotrace_id_) {
+        if ((id_ | COTRACE_DETAIL_ASIO_RESUME_RAISED) != 0) [[unlikely]]
+            start(h);
     }
     ~asio_completion() {
-        if (on_) unfinished();
+        if (id_ != 0) unfinished();
     }
     asio_completion(const asio_completion&) = delete;
     asio_completion& operator=(const asio_completion&) = delete;
@@ -444,35 +457,41 @@ public:
     // first, if any (then bytes transferred, a signal number, ...).
     template <class... Args>
     void invocation_begin(const Args&... args) noexcept {
-        if (!on_) return;
+        if (id_ == 0) return;
         const char* error = nullptr;
         if constexpr (sizeof...(Args) > 0) error = error_of(args...);
         begin(error);
     }
 
     void invocation_end() noexcept {
-        if (on_) finished();
+        if (id_ != 0) finished();
     }
 
 private:
     enum : std::uint8_t { invoked = 1, ended = 2 };
 
-    // The state of a traced invocation, before it begins.
-    [[gnu::noinline, gnu::cold]] void traced() noexcept {
+    // A traced handler, or (its id 0, a tracer attached) one created before
+    // a tracer attached and run after: the span's beginning was not seen, so
+    // it is reported as a partial span (the collector makes it the root of
+    // an incomplete trace) instead of letting what it starts look like a
+    // complete trace of its own. It is a session: what it starts (a
+    // coroutine's next co_awaits, a handler's next operations) are its
+    // children, as in a session traced whole.
+    [[gnu::noinline, gnu::cold]] void start(const asio_tracked_handler& h) noexcept {
         error_value_ = 0;
         status_ = COTRACE_STATUS_OK;
         flags_ = 0;
-    }
-
-    [[gnu::noinline, gnu::cold]] void adopt() noexcept {
+        if (id_ != 0) {
+            session_ = h.cotrace_session_;
+            return;
+        }
         auto* s = new (std::nothrow) asio_session;
-        if (s == nullptr) return;
-        traced();
+        session_ = s;
+        if (s == nullptr) return;  // id_ stays 0: not traced
         s->id = asio_new_id();
         s->coroutine = true;
         s->begun = true;
-        session_ = s;  // with id_ 0: this invocation is the session's own run
-        on_ = true;
+        id_ = asio_run_bit;  // this invocation is the session's own run
     }
 
     template <class Ec, class... Rest>
@@ -558,9 +577,8 @@ private:
         if (id != 0 && (flags_ & ended) == 0) asio_probe_end(id, status_);
         if ((flags_ & invoked) != 0) restore();
         if (session_ != nullptr) asio_session_release(session_);
-        id_ = 0;
+        id_ = 0;  // done: the destructor has nothing left to do
         session_ = nullptr;
-        on_ = false;
     }
 
     // Still open: the handler threw, or is destroyed without being invoked.
@@ -572,10 +590,9 @@ private:
         if (session_ != nullptr) asio_session_release(session_);
     }
 
-    std::uint64_t id_;  // 0: not a span (with session_ == nullptr: not traced)
+    std::uint64_t id_;  // the handler's id, with flags; 0: not traced (every later hook tests this word)
+    // Set by start() (or begin()) only: detached, a completion stores its one word and nothing else.
     asio_session* session_;
-    bool on_;  // traced: id_ or session_ is set (one test on every later path)
-    // Set by traced() (or begin()) only: detached, a completion stores its two words and nothing else.
     asio_session* saved_session_;
     std::uint64_t saved_current_;
     std::uint64_t saved_accept_;
