@@ -174,8 +174,13 @@ void bpf_collector::begin_closing_links() noexcept {
     // grace period): close them all at once, not one after another.
     for (int fd : links_) {
         try {
-            closers_.emplace_back([fd] { ::close(fd); });
+            closer& c = closers_.emplace_back();
+            c.thread = std::thread([&c, fd, since = stopped_at_] {
+                ::close(fd);
+                c.closed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+            });
         } catch (...) {
+            if (!closers_.empty() && !closers_.back().thread.joinable()) closers_.pop_back();
             ::close(fd);
         }
     }
@@ -188,11 +193,16 @@ void bpf_collector::release() noexcept {
     if (skel_ && skel_->bss) __atomic_store_n(&skel_->bss->collecting, 0u, __ATOMIC_RELEASE);
     reader_.reset();
     begin_closing_links();  // those not closing yet (no stop(), or attached since)
-    for (auto& t : closers_) t.join();
-    closers_.clear();
+    std::string each;  // when each link's close returned: the kernel's part of the stop
+    for (closer& c : closers_) {
+        c.thread.join();
+        each += (each.empty() ? "" : ", ") + fmt::format("{:.1f}", c.closed_ms);
+    }
     if (stopped_)
-        spdlog::debug("stopping: probes detached {:.1f} ms after the stop",
-                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopped_at_).count());
+        spdlog::debug("stopping: probes detached {:.1f} ms after the stop ({} links closed at {} ms)",
+                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopped_at_).count(),
+                      closers_.size(), each);
+    closers_.clear();
     if (skel_) cotrace_bpf__destroy(skel_);
     skel_ = nullptr;
 }

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -107,7 +108,11 @@ private:
     std::uint64_t abandoned_ = 0;  // queued at the end of drain(), never delivered
     std::map<std::pair<dev_t, ino_t>, int> link_of_;  // each one's link, by file
     bool stopped_ = false;
-    std::vector<std::thread> closers_;  // closing the links since stop()
+    struct closer {
+        std::thread thread;
+        double closed_ms = 0;  // when its close returned, after the stop
+    };
+    std::deque<closer> closers_;  // closing the links since stop(); a deque keeps each in place
     std::chrono::steady_clock::time_point stopped_at_;
 };
 
