@@ -300,6 +300,7 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
             sites.cookies.push_back(*cookie | std::uint64_t{*kind} << COTRACE_COOKIE_KIND_SHIFT);
         }
         if (!sites.offsets.empty()) {
+            const auto attaching = std::chrono::steady_clock::now();
             const int fd = attach_uprobe_multi(bpf_program__fd(skel_->progs.handle_probe), sites, options_.pid);
             if (fd < 0) {
                 const int err = -fd;
@@ -312,7 +313,9 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
                                 " (cotrace needs uprobe_multi links: Linux 6.6 or later)");
                 throw error(what + ": " + std::strerror(err));
             }
-            spdlog::debug("attached {} cotrace probe sites in {} with one link", sites.offsets.size(), obj.path);
+            spdlog::debug("attached {} cotrace probe sites in {} with one link in {:.1f} ms", sites.offsets.size(),
+                          obj.path,
+                          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - attaching).count());
             links_.push_back(fd);
             link_of_[identity] = fd;
             ++added;
