@@ -222,7 +222,10 @@ attached_once() {
     local tracer_pid=$!
     wait "$loop"
     [ "$tracer" = detached ] || wait "$tracer_pid" || true
-    awk -v want="$5" '/^ns_per_iteration/ { for (i = 1; i < NF; i++) if ($i == want) print $(i + 1) }' "$loop_out"
+    # The figures named in $5 (space-separated), on one line in that order.
+    awk -v want="$5" '/^ns_per_iteration/ { n = split(want, w, " "); line = "";
+        for (k = 1; k <= n; k++) for (i = 1; i < NF; i++) if ($i == w[k]) line = line (k > 1 ? " " : "") $(i + 1);
+        print line }' "$loop_out"
 }
 
 # pin CPU COMMAND...: COMMAND on that CPU (taskset), or unpinned without taskset.
@@ -287,11 +290,11 @@ step_attached() {
     local n=${BENCH_ATTACHED_EVENTS:-2000000} rounds=${BENCH_ATTACHED_ROUNDS:-9} r t v mode iters
     local ATTACHED_PINNED=1
     local tsv=$OUT/attached.tsv
-    printf 'mode\tround\ttracer\tns_per_event\n' >"$tsv"
+    printf 'mode\tround\ttracer\tns_per_event\tcpu_ns_per_event\n' >"$tsv"
     for mode in annotate chain7; do
         iters=$n
         [ "$mode" = chain7 ] && iters=$((n / 14))
-        local -A per=()
+        local -A per=() cpu=()
         local ratios=""
         for r in $(seq 1 "$rounds"); do
             # The order rotates: no tracer always runs first, or after the same one.
@@ -300,13 +303,14 @@ step_attached() {
             order=("${order[@]:$k}" "${order[@]:0:$k}")
             local -A this=()
             for t in "${order[@]}"; do
-                v=$(attached_once "$t" "$mode" "$iters" 1 ns_per_event)
+                read -r v c <<<"$(attached_once "$t" "$mode" "$iters" 1 "ns_per_event cpu_ns_per_event")"
                 # Once more on a machine busy enough that the tracer did not attach in time.
-                [ -n "$v" ] || v=$(attached_once "$t" "$mode" "$iters" 1 ns_per_event)
+                [ -n "$v" ] || read -r v c <<<"$(attached_once "$t" "$mode" "$iters" 1 "ns_per_event cpu_ns_per_event")"
                 [ -n "$v" ] || { fail "probe_loop $mode under $t gave no figure ($OUT/loop.out, $OUT/tracer.out)"; return 0; }
-                say "$mode round $r: $t $v ns/event"
-                printf '%s\t%s\t%s\t%s\n' "$mode" "$r" "$t" "$v" >>"$tsv"
+                say "$mode round $r: $t $v ns/event (CPU ${c:-?} ns/event)"
+                printf '%s\t%s\t%s\t%s\t%s\n' "$mode" "$r" "$t" "$v" "${c:-}" >>"$tsv"
                 per[$t]="${per[$t]:-} $v"
+                cpu[$t]="${cpu[$t]:-} ${c:-}"
                 this[$t]=$v
             done
             ratios="$ratios $(awk -v a="${this[cotrace]}" -v b="${this[count]}" 'BEGIN { print a / b }')"
@@ -324,6 +328,14 @@ step_attached() {
             med[$t]=$(tr ' ' '\n' <<<"${per[$t]}" | grep . | median)
             summary "$(printf '  %-36s %9.1f ns' "$(case $t in detached) echo 'detached (nop)';; empty) echo 'bare uprobe, empty BPF program';; count) echo 'bpftrace count()';; cotrace) echo 'cotrace attach (ring buffer + daemon)';; esac)" "${med[$t]}")"
         done
+        # The target's own CPU time per event (probe_loop's process CPU
+        # clock): what the probes cost it, whatever else the machine runs.
+        local -A cmed=()
+        for t in detached empty count cotrace; do
+            cmed[$t]=$(tr ' ' '\n' <<<"${cpu[$t]}" | grep . | median || echo 0)
+        done
+        summary "$(printf '  %-36s %s / %s / %s / %s ns (detached / bare uprobe / count() / cotrace)' \
+            'target CPU time per event (median)' "${cmed[detached]}" "${cmed[empty]}" "${cmed[count]}" "${cmed[cotrace]}")"
         local round_ratio
         round_ratio=$(tr ' ' '\n' <<<"$ratios" | grep . | median)
         summary "$(printf '  %-36s %9.3fx (min %s, max %s)' 'cotrace / count(), median per round' "$round_ratio" \
@@ -339,7 +351,9 @@ step_attached() {
         fi
         verdict "attached $mode: cotrace / bpftrace count()" \
             "$(awk -v a="${med[cotrace]}" -v b="${med[count]}" 'BEGIN { printf "%.3f", a / b }')" "$ATTACHED_TARGET"
-        unset per med
+        verdict "attached $mode, target CPU time: cotrace / count()" \
+            "$(awk -v a="${cmed[cotrace]}" -v b="${cmed[count]}" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')" "$ATTACHED_TARGET"
+        unset per med cpu cmed
     done
 }
 

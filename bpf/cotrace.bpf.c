@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * One program per cotrace probe (probes/cotrace_probes.h). Each stamps the
- * event with monotonic time, tgid, tid and cpu and writes the fixed-size
- * record into one BPF ring buffer shared by all CPUs, so the events of a
- * coroutine that hops threads reach the daemon in the order they happened.
+ * One program for every cotrace probe (probes/cotrace_probes.h), told which
+ * probe fired by the site's cookie (attach_cookie.h). It stamps the event
+ * with monotonic time, tgid, tid and cpu and writes the fixed-size record
+ * into one BPF ring buffer shared by all CPUs, so the events of a coroutine
+ * that hops threads reach the daemon in the order they happened.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -115,9 +116,9 @@ static __always_inline unsigned long reg_at(struct pt_regs *ctx, u32 off)
  * (bpf_usdt_arg() looks it up again per argument) and decoded by the same
  * rules.
  */
-static __always_inline void usdt_args(struct pt_regs *ctx, int nargs, u64 *out)
+static __always_inline void usdt_args(struct pt_regs *ctx, u64 cookie, int nargs,
+				      u64 *out)
 {
-	u64 cookie = bpf_get_attach_cookie(ctx);
 	struct __bpf_usdt_spec *spec;
 	int spec_id, i;
 
@@ -389,17 +390,13 @@ static __always_inline bool sampled(u16 kind, u64 *args, u32 tid)
  * first word (the resume function) names the coroutine; -1 for none. It is
  * read now, while the frame surely exists.
  */
-static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
-				int code_arg)
+static __always_inline int emit(struct pt_regs *ctx, u64 id, u64 cookie,
+				u16 kind, int nargs, int code_arg)
 {
-	u64 id = bpf_get_current_pid_tgid();
 	struct cotrace_event e = {};
 	u64 wake;
 
-	if (!collecting || (targ_tgid && (id >> 32) != targ_tgid))
-		return 0;
-
-	usdt_args(ctx, nargs, e.args);
+	usdt_args(ctx, cookie, nargs, e.args);
 	/* Decided before writing: unsampled traces take no ring space. */
 	if (sample_every > 1 && !sampled(kind, e.args, (u32)id))
 		return 0;
@@ -456,13 +453,31 @@ static __always_inline int emit(struct pt_regs *ctx, u16 kind, int nargs,
 #define CODE_ARG_remote_enter -1
 #define CODE_ARG_remote_exit -1
 
-#define COTRACE_PROGRAM(name, nargs)                                           \
-	SEC("usdt")                                                            \
-	int handle_##name(struct pt_regs *ctx)                                 \
-	{                                                                      \
-		return emit(ctx, COTRACE_EV_##name, nargs, CODE_ARG_##name);   \
+/*
+ * Every probe site, whatever its probe: one case per kind, each emit()
+ * inlined with its own constants (argument count, frame argument, and the
+ * sampling rules of that kind alone), so an event runs the code a program
+ * of its own would, past one branch on the kind.
+ */
+SEC("usdt")
+int handle_probe(struct pt_regs *ctx)
+{
+	u64 id = bpf_get_current_pid_tgid();
+	u64 cookie;
+
+	if (!collecting || (targ_tgid && (id >> 32) != targ_tgid))
+		return 0;
+	cookie = bpf_get_attach_cookie(ctx);
+	switch (COTRACE_COOKIE_KIND(cookie)) {
+#define COTRACE_CASE(name, nargs)                                              \
+	case COTRACE_EV_##name:                                                \
+		return emit(ctx, id, cookie, COTRACE_EV_##name, nargs,         \
+			    CODE_ARG_##name);
+	COTRACE_PROBE_LIST(COTRACE_CASE)
+#undef COTRACE_CASE
 	}
-COTRACE_PROBE_LIST(COTRACE_PROGRAM)
+	return 0;
+}
 
 /*
  * The dynamic linker's debug hook (_dl_debug_state, r_debug.r_brk): ld.so

@@ -72,6 +72,19 @@ bool process_alive(std::uint32_t pid) {
     return exists(("/proc/" + std::to_string(pid)).c_str());
 }
 
+// The event kind of probe `name` (cotrace_probes.h), which its sites'
+// cookies carry; nullopt for a probe this protocol version lacks.
+std::optional<std::uint16_t> probe_kind(const std::string& name) {
+    static const std::pair<const char*, std::uint16_t> kinds[] = {
+#define COTRACE_X_KIND(probe, nargs) {#probe, COTRACE_EV_##probe},
+        COTRACE_PROBE_LIST(COTRACE_X_KIND)
+#undef COTRACE_X_KIND
+    };
+    for (const auto& [probe, kind] : kinds)
+        if (name == probe) return kind;
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::string ring_size_problem(std::size_t bytes) {
@@ -132,11 +145,11 @@ std::size_t bpf_collector::detach_unmapped(const std::vector<std::pair<dev_t, in
             ++it;
             continue;
         }
-        for (int fd : links_of_[*it]) {
-            links_.erase(std::remove(links_.begin(), links_.end(), fd), links_.end());
-            ::close(fd);
+        if (const auto link = link_of_.find(*it); link != link_of_.end()) {
+            links_.erase(std::remove(links_.begin(), links_.end(), link->second), links_.end());
+            ::close(link->second);
+            link_of_.erase(link);
         }
-        links_of_.erase(*it);
         it = attached_.erase(it);
         ++detached;
     }
@@ -161,13 +174,18 @@ void bpf_collector::begin_closing_links() noexcept {
     // grace period): close them all at once, not one after another.
     for (int fd : links_) {
         try {
-            closers_.emplace_back([fd] { ::close(fd); });
+            closer& c = closers_.emplace_back();
+            c.thread = std::thread([&c, fd, since = stopped_at_] {
+                ::close(fd);
+                c.closed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+            });
         } catch (...) {
+            if (!closers_.empty() && !closers_.back().thread.joinable()) closers_.pop_back();
             ::close(fd);
         }
     }
     links_.clear();
-    links_of_.clear();
+    link_of_.clear();
 }
 
 void bpf_collector::release() noexcept {
@@ -175,11 +193,16 @@ void bpf_collector::release() noexcept {
     if (skel_ && skel_->bss) __atomic_store_n(&skel_->bss->collecting, 0u, __ATOMIC_RELEASE);
     reader_.reset();
     begin_closing_links();  // those not closing yet (no stop(), or attached since)
-    for (auto& t : closers_) t.join();
-    closers_.clear();
+    std::string each;  // when each link's close returned: the kernel's part of the stop
+    for (closer& c : closers_) {
+        c.thread.join();
+        each += (each.empty() ? "" : ", ") + fmt::format("{:.1f}", c.closed_ms);
+    }
     if (stopped_)
-        spdlog::debug("stopping: probes detached {:.1f} ms after the stop",
-                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopped_at_).count());
+        spdlog::debug("stopping: probes detached {:.1f} ms after the stop ({} links closed at {} ms)",
+                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopped_at_).count(),
+                      closers_.size(), each);
+    closers_.clear();
     if (skel_) cotrace_bpf__destroy(skel_);
     skel_ = nullptr;
 }
@@ -236,63 +259,65 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
         auto elf = elf_object::open(obj.open_path);
         if (!elf) continue;
         const writable_data writable = writable_data::of_file(obj.open_path);
-        // One uprobe_multi link per probe name: every site of that name in
-        // the object, each with its semaphore and its argument spec's id.
-        std::vector<std::string> names;
-        for (const usdt_note& n : obj.probes)
-            if (std::find(names.begin(), names.end(), n.name) == names.end()) names.push_back(n.name);
-        for (const std::string& name : names) {
-            bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, ("handle_" + name).c_str());
-            if (!prog) {
-                spdlog::warn("{}: probe cotrace:{} is not in protocol version {}; ignored", obj.path, name,
-                             COTRACE_PROTOCOL_VERSION);
+        // One uprobe_multi link for the whole object: every site of every
+        // probe, each with its semaphore and a cookie naming its probe and
+        // its arguments.
+        uprobe_multi_sites sites;
+        sites.path = obj.open_path;
+        std::vector<std::string> unknown;
+        for (const usdt_note& n : obj.probes) {
+            const auto kind = probe_kind(n.name);
+            if (!kind) {
+                if (std::find(unknown.begin(), unknown.end(), n.name) == unknown.end()) {
+                    spdlog::warn("{}: probe cotrace:{} is not in protocol version {}; ignored", obj.path, n.name,
+                                 COTRACE_PROTOCOL_VERSION);
+                    unknown.push_back(n.name);
+                }
                 continue;
             }
-            uprobe_multi_sites sites;
-            sites.path = obj.open_path;
-            for (const usdt_note& n : obj.probes) {
-                if (n.name != name) continue;
-                const auto offset = elf->offset_of_vaddr(n.address);
-                const auto semaphore = n.semaphore ? elf->offset_of_vaddr(n.semaphore) : std::optional<std::uint64_t>(0);
-                if (n.semaphore && !writable.contains(n.semaphore, sizeof(std::uint16_t))) {
-                    spdlog::warn("{}: the semaphore of a cotrace:{} site at 0x{:x} is not in writable data "
-                                 "(0x{:x}); the kernel cannot raise it, so the site is not attached",
-                                 obj.path, name, n.address, n.semaphore);
-                    continue;
-                }
-                std::string why;
-                const auto spec = site_cookie(n.arguments, why);
-                if (!why.empty()) {  // the site's own fault: say which operand, and the fix
-                    spdlog::error("{}: the cotrace:{} site at 0x{:x} is not traced: its {}", obj.path, name,
-                                  n.address, why);
-                    continue;
-                }
-                if (!offset || !semaphore || !spec) {
-                    spdlog::warn("{}: a cotrace:{} site at 0x{:x} cannot be attached (arguments \"{}\"); skipped",
-                                 obj.path, name, n.address, n.arguments);
-                    continue;
-                }
-                sites.offsets.push_back(*offset);
-                sites.ref_ctr_offsets.push_back(*semaphore);
-                sites.cookies.push_back(*spec);
+            const auto offset = elf->offset_of_vaddr(n.address);
+            const auto semaphore = n.semaphore ? elf->offset_of_vaddr(n.semaphore) : std::optional<std::uint64_t>(0);
+            if (n.semaphore && !writable.contains(n.semaphore, sizeof(std::uint16_t))) {
+                spdlog::warn("{}: the semaphore of a cotrace:{} site at 0x{:x} is not in writable data "
+                             "(0x{:x}); the kernel cannot raise it, so the site is not attached",
+                             obj.path, n.name, n.address, n.semaphore);
+                continue;
             }
-            if (sites.offsets.empty()) continue;
-            const int fd = attach_uprobe_multi(bpf_program__fd(prog), sites, options_.pid);
+            std::string why;
+            const auto cookie = site_cookie(n.arguments, why);
+            if (!why.empty()) {  // the site's own fault: say which operand, and the fix
+                spdlog::error("{}: the cotrace:{} site at 0x{:x} is not traced: its {}", obj.path, n.name,
+                              n.address, why);
+                continue;
+            }
+            if (!offset || !semaphore || !cookie) {
+                spdlog::warn("{}: a cotrace:{} site at 0x{:x} cannot be attached (arguments \"{}\"); skipped",
+                             obj.path, n.name, n.address, n.arguments);
+                continue;
+            }
+            sites.offsets.push_back(*offset);
+            sites.ref_ctr_offsets.push_back(*semaphore);
+            sites.cookies.push_back(*cookie | std::uint64_t{*kind} << COTRACE_COOKIE_KIND_SHIFT);
+        }
+        if (!sites.offsets.empty()) {
+            const auto attaching = std::chrono::steady_clock::now();
+            const int fd = attach_uprobe_multi(bpf_program__fd(skel_->progs.handle_probe), sites, options_.pid);
             if (fd < 0) {
                 const int err = -fd;
-                if ((err == EPERM || err == EACCES) && !has_bpf_capabilities())
-                    privilege_error("cannot attach to cotrace:" + name);
+                const std::string what = "cannot attach the cotrace probes in " + obj.path;
+                if ((err == EPERM || err == EACCES) && !has_bpf_capabilities()) privilege_error(what);
                 if (!process_alive(options_.pid))
-                    throw error("process " + std::to_string(options_.pid) +
-                                " exited while cotrace was attaching");
+                    throw error("process " + std::to_string(options_.pid) + " exited while cotrace was attaching");
                 if (err == EINVAL || err == EOPNOTSUPP)
-                    throw error("cannot attach to cotrace:" + name + " in " + obj.path + ": " + std::strerror(err) +
+                    throw error(what + ": " + std::strerror(err) +
                                 " (cotrace needs uprobe_multi links: Linux 6.6 or later)");
-                throw error("cannot attach to cotrace:" + name + " in " + obj.path + ": " + std::strerror(err));
+                throw error(what + ": " + std::strerror(err));
             }
-            spdlog::debug("attached cotrace:{} in {} ({} sites)", name, obj.path, sites.offsets.size());
+            spdlog::debug("attached {} cotrace probe sites in {} with one link in {:.1f} ms", sites.offsets.size(),
+                          obj.path,
+                          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - attaching).count());
             links_.push_back(fd);
-            links_of_[identity].push_back(fd);
+            link_of_[identity] = fd;
             ++added;
         }
         attached_.push_back(identity);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -101,13 +102,17 @@ private:
     collector_options options_;
     cotrace_bpf* skel_ = nullptr;
     std::unique_ptr<ring_reader> reader_;
-    std::vector<int> links_;  // uprobe_multi link fds, one per (object, probe)
+    std::vector<int> links_;  // uprobe_multi link fds: one per object, and the loader hook's
     std::map<std::string, std::uint32_t> spec_ids_;  // USDT argument string -> id in __bpf_usdt_specs
     std::vector<std::pair<dev_t, ino_t>> attached_;  // files whose probes are attached
     std::uint64_t abandoned_ = 0;  // queued at the end of drain(), never delivered
-    std::map<std::pair<dev_t, ino_t>, std::vector<int>> links_of_;  // their links, by file
+    std::map<std::pair<dev_t, ino_t>, int> link_of_;  // each one's link, by file
     bool stopped_ = false;
-    std::vector<std::thread> closers_;  // closing the links since stop()
+    struct closer {
+        std::thread thread;
+        double closed_ms = 0;  // when its close returned, after the stop
+    };
+    std::deque<closer> closers_;  // closing the links since stop(); a deque keeps each in place
     std::chrono::steady_clock::time_point stopped_at_;
 };
 

@@ -3,7 +3,8 @@
 // (Linux >= 6.6). libbpf 1.1 attaches USDT probes one uprobe per site, and
 // the kernel registers and unregisters each one with its own RCU grace
 // period: ~100 ms a site, seconds for a real binary on attach and again on
-// exit. One link per probe registers its sites (and semaphores) in a batch.
+// exit. One link per object registers all its sites (and semaphores) in a
+// batch, and retires them with one grace period when it closes.
 
 #include <cstdint>
 #include <string>
