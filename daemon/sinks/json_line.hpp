@@ -7,7 +7,7 @@
 //
 // Timestamps are 19-digit nanoseconds whose leading digits (the seconds)
 // rarely change from one value to the next: those are formatted once and
-// copied, the nine digits below them written from a table.
+// copied, the nine digits below them computed all at once in one word.
 
 #include <charconv>
 #include <cstdint>
@@ -32,15 +32,28 @@ public:
     }
     std::string_view text() const { return {buf_.data(), static_cast<std::size_t>(at_ - buf_.data())}; }
 
+    // Each write below makes its own room. For a run of fields whose size is
+    // bounded, the put_* functions write through a local pointer instead,
+    // with no check each: reserve(n) makes room for n bytes and returns where
+    // to write, each put_* returns the end of what it wrote, and commit(end)
+    // takes the line up to there. What each may write: a literal its length,
+    // a string max_json_string_size, a number max_number_size, an id
+    // max_hex_size (hex, hex16) or 2 * max_hex_size (hex32), a boolean 5.
+    static constexpr std::size_t max_number_size = 32;
+    static constexpr std::size_t max_hex_size = 20;
+    char* reserve(std::size_t n) {
+        room(n);
+        return at_;
+    }
+    void commit(char* end) { at_ = end; }
+
     // Text written as it is: the caller's own JSON punctuation and keys.
     template <std::size_t N>
-    void literal(const char (&s)[N]) {
-        room(N);
-        std::memcpy(at_, s, N - 1);
-        at_ += N - 1;
+    static char* put(char* at, const char (&s)[N]) {
+        std::memcpy(at, s, N - 1);
+        return at + N - 1;
     }
-    void string(std::string_view s) {
-        room(max_json_string_size(s));
+    static char* put_string(char* at, std::string_view s) {
         // Names and paths of 8 to 32 bytes that need no escape, the most
         // common, in a few word loads and stores (overlapping at the end).
         const std::size_t n = s.size();
@@ -50,80 +63,84 @@ public:
             std::memcpy(&w[0], d, 8);
             std::memcpy(&w[3], d + n - 8, 8);
             if (n <= 16) {
-                if (!json_word_needs_escape(w[0]) && !json_word_needs_escape(w[3])) {
-                    *at_ = '"';
-                    std::memcpy(at_ + 1, &w[0], 8);
-                    std::memcpy(at_ + 1 + n - 8, &w[3], 8);
-                    at_[n + 1] = '"';
-                    at_ += n + 2;
-                    return;
+                if ((json_escape_bits(w[0]) | json_escape_bits(w[3])) == 0) {
+                    *at = '"';
+                    std::memcpy(at + 1, &w[0], 8);
+                    std::memcpy(at + 1 + n - 8, &w[3], 8);
+                    at[n + 1] = '"';
+                    return at + n + 2;
                 }
             } else {
                 std::memcpy(&w[1], d + 8, 8);
                 std::memcpy(&w[2], d + n - 16, 8);
-                if (!json_word_needs_escape(w[0]) && !json_word_needs_escape(w[1]) &&
-                    !json_word_needs_escape(w[2]) && !json_word_needs_escape(w[3])) {
-                    *at_ = '"';
-                    std::memcpy(at_ + 1, &w[0], 8);
-                    std::memcpy(at_ + 9, &w[1], 8);
-                    std::memcpy(at_ + 1 + n - 16, &w[2], 8);
-                    std::memcpy(at_ + 1 + n - 8, &w[3], 8);
-                    at_[n + 1] = '"';
-                    at_ += n + 2;
-                    return;
+                if ((json_escape_bits(w[0]) | json_escape_bits(w[1]) | json_escape_bits(w[2]) |
+                     json_escape_bits(w[3])) == 0) {
+                    *at = '"';
+                    std::memcpy(at + 1, &w[0], 8);
+                    std::memcpy(at + 9, &w[1], 8);
+                    std::memcpy(at + 1 + n - 16, &w[2], 8);
+                    std::memcpy(at + 1 + n - 8, &w[3], 8);
+                    at[n + 1] = '"';
+                    return at + n + 2;
                 }
             }
         }
-        at_ = write_json_string(at_, s);
+        return write_json_string(at, s);
     }
-    void boolean(bool b) {
-        if (b)
-            literal("true");
-        else
-            literal("false");
-    }
-    void null() { literal("null"); }
-    void number(std::uint64_t n) {
-        if (n >= 100) return large_number(n);
-        room(2);
+    static char* put_boolean(char* at, bool b) { return b ? put(at, "true") : put(at, "false"); }
+    static char* put_null(char* at) { return put(at, "null"); }
+    char* put_number(char* at, std::uint64_t n) {
+        if (n >= 100) return large_number(at, n);
         if (n < 10) {
-            *at_++ = static_cast<char>('0' + n);
-        } else {
-            at_[0] = static_cast<char>('0' + n / 10);
-            at_[1] = static_cast<char>('0' + n % 10);
-            at_ += 2;
+            *at = static_cast<char>('0' + n);
+            return at + 1;
         }
+        at[0] = static_cast<char>('0' + n / 10);
+        at[1] = static_cast<char>('0' + n % 10);
+        return at + 2;
     }
-    void number(std::uint32_t n) { number(static_cast<std::uint64_t>(n)); }
-    void number(std::int64_t n) {
-        if (n >= 0) return number(static_cast<std::uint64_t>(n));
-        literal("-");
-        number(std::uint64_t{0} - static_cast<std::uint64_t>(n));
+    char* put_number(char* at, std::uint32_t n) { return put_number(at, static_cast<std::uint64_t>(n)); }
+    char* put_number(char* at, std::int64_t n) {
+        if (n >= 0) return put_number(at, static_cast<std::uint64_t>(n));
+        *at = '-';
+        return put_number(at + 1, std::uint64_t{0} - static_cast<std::uint64_t>(n));
     }
     // A span id: a quoted hex number without padding.
-    void hex(std::uint64_t n) {
-        room(20);
-        *at_++ = '"';
-        at_ = std::to_chars(at_, at_ + 16, n, 16).ptr;
-        *at_++ = '"';
+    static char* put_hex(char* at, std::uint64_t n) {
+        *at++ = '"';
+        at = std::to_chars(at, at + 16, n, 16).ptr;
+        *at++ = '"';
+        return at;
     }
     // A trace id: 16 quoted hex digits (as trace_id_text writes them).
-    void hex16(std::uint64_t n) {
-        room(20);
-        *at_++ = '"';
-        write_hex16(at_, n);
-        at_ += 16;
-        *at_++ = '"';
+    static char* put_hex16(char* at, std::uint64_t n) {
+        *at = '"';
+        write_hex16(at + 1, n);
+        at[17] = '"';
+        return at + 18;
     }
     // Two ids as 32 quoted hex digits (a W3C trace id).
-    void hex32(std::uint64_t hi, std::uint64_t lo) {
-        room(36);
-        *at_++ = '"';
-        write_hex16(at_, hi);
-        write_hex16(at_ + 16, lo);
-        at_ += 32;
-        *at_++ = '"';
+    static char* put_hex32(char* at, std::uint64_t hi, std::uint64_t lo) {
+        *at = '"';
+        write_hex16(at + 1, hi);
+        write_hex16(at + 17, lo);
+        at[33] = '"';
+        return at + 34;
     }
+
+    template <std::size_t N>
+    void literal(const char (&s)[N]) {
+        at_ = put(reserve(N), s);
+    }
+    void string(std::string_view s) { at_ = put_string(reserve(max_json_string_size(s)), s); }
+    void boolean(bool b) { at_ = put_boolean(reserve(5), b); }
+    void null() { at_ = put_null(reserve(4)); }
+    void number(std::uint64_t n) { at_ = put_number(reserve(max_number_size), n); }
+    void number(std::uint32_t n) { number(static_cast<std::uint64_t>(n)); }
+    void number(std::int64_t n) { at_ = put_number(reserve(max_number_size), n); }
+    void hex(std::uint64_t n) { at_ = put_hex(reserve(max_hex_size), n); }
+    void hex16(std::uint64_t n) { at_ = put_hex16(reserve(max_hex_size), n); }
+    void hex32(std::uint64_t hi, std::uint64_t lo) { at_ = put_hex32(reserve(2 * max_hex_size), hi, lo); }
 
 private:
     void room(std::size_t n) {
@@ -131,7 +148,8 @@ private:
             grow(n);
     }
     void grow(std::size_t n);
-    void large_number(std::uint64_t n);
+    // n >= 100, in max_number_size.
+    char* large_number(char* at, std::uint64_t n);
     static void write_hex16(char* at, std::uint64_t n) {
         static constexpr char digits[] = "0123456789abcdef";
         for (int i = 15; i >= 0; --i, n >>= 4) at[i] = digits[n & 0xf];
@@ -142,7 +160,7 @@ private:
     char* end_ = nullptr;
     // The digits above the last nine of the last number of ten digits or more.
     std::uint64_t high_ = ~std::uint64_t{0};
-    char high_text_[16] = {};  // copied whole: the line has room for it
+    char high_text_[16] = {};  // copied whole: a number has room for it
     std::size_t high_size_ = 0;
 };
 
