@@ -215,6 +215,14 @@ std::string_view assembler::coroutine_name(std::uint32_t pid, const cotrace_even
 
 // ---- open traces: slots, order, reuse -------------------------------------------
 
+// The first time past which a trace cut at `last_cut` is due its next
+// segment: never when segments are off, nor past the end of time.
+std::uint64_t assembler::segment_due_at(std::uint64_t last_cut) const {
+    const std::uint64_t after = options_.segment_after_ns;
+    if (after == 0 || last_cut > ~std::uint64_t{0} - after) return ~std::uint64_t{0};
+    return last_cut + after;
+}
+
 void assembler::order_push_back(std::uint32_t slot) {
     open_trace& ot = slots_[slot];
     ot.prev = order_tail_;
@@ -223,7 +231,7 @@ void assembler::order_push_back(std::uint32_t slot) {
         slots_[order_tail_].next = slot;
     } else {
         order_head_ = slot;
-        head_last_cut_ = ot.last_cut;
+        head_due_at_ = segment_due_at(ot.last_cut);
     }
     order_tail_ = slot;
 }
@@ -234,7 +242,7 @@ void assembler::order_remove(std::uint32_t slot) {
         slots_[ot.prev].next = ot.next;
     } else {
         order_head_ = ot.next;
-        if (ot.next != no_slot) head_last_cut_ = slots_[ot.next].last_cut;
+        if (ot.next != no_slot) head_due_at_ = segment_due_at(slots_[ot.next].last_cut);
     }
     if (ot.next != no_slot)
         slots_[ot.next].prev = ot.prev;
@@ -412,9 +420,7 @@ inline bool assembler::bounds_due(std::uint64_t now) const {
     if (open_span_count_ > options_.max_open_spans || held_ > 4 * options_.max_open_spans ||
         open_trace_count_ > options_.max_open_traces)
         return true;
-    if (order_head_ != no_slot && options_.segment_after_ns != 0 && now > head_last_cut_ &&
-        now - head_last_cut_ > options_.segment_after_ns)
-        return true;
+    if (order_head_ != no_slot && now > head_due_at_) return true;
     return biggest_trace_ != nullptr && biggest_trace_->in_use &&
            biggest_trace_->records > options_.max_trace_records;
 }

@@ -159,6 +159,7 @@ private:
     void release(open_trace& ot);
     // Hands the spares past ot's spans to the free list.
     void trim_spares(open_trace& ot);
+    std::uint64_t segment_due_at(std::uint64_t last_cut) const;
     void order_push_back(std::uint32_t slot);
     void order_remove(std::uint32_t slot);
     // After every event: whether a bound is passed, or the oldest trace is
@@ -193,7 +194,7 @@ private:
     std::vector<std::uint32_t> settled_;  // slots end_unseen completed during this event
     std::uint32_t biggest_ = no_slot;  // the trace holding most records, roughly
     const open_trace* biggest_trace_ = nullptr;  // slots_[biggest_] (slots never move)
-    std::uint64_t head_last_cut_ = 0;  // slots_[order_head_].last_cut
+    std::uint64_t head_due_at_ = 0;  // segment_due_at(slots_[order_head_].last_cut)
     u64_map<span_ref> span_index_;             // span id -> where it is, for spans held
     u64_map<std::uint64_t> awaited_by_;        // child span id -> the span suspended awaiting it
     // Remote span id (remote_span's) -> the span of this session it names,

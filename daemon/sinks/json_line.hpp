@@ -9,6 +9,7 @@
 // rarely change from one value to the next: those are formatted once and
 // copied, the nine digits below them computed all at once in one word.
 
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -16,6 +17,10 @@
 #include <string_view>
 
 #include "sinks/json_writer.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace cotrace {
 
@@ -54,35 +59,62 @@ public:
         return at + N - 1;
     }
     static char* put_string(char* at, std::string_view s) {
-        // Names and paths of 8 to 32 bytes that need no escape, the most
-        // common, in a few word loads and stores (overlapping at the end).
         const std::size_t n = s.size();
-        if (n >= 8 && n <= 32) {
-            const char* d = s.data();
+        const char* d = s.data();
+        if (n == 0) {  // a site not known, say
+            at[0] = at[1] = '"';
+            return at + 2;
+        }
+        // Names and paths of 8 bytes or more that need no escape, the most
+        // common, a block at a time (overlapping at the end): copied as they
+        // are checked, rewritten by write_json_string if one needs escaping.
+#if defined(__SSE2__)
+        if (n >= 16) {
+            std::size_t i = 0;
+            for (; i + 16 <= n; i += 16) {
+                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+                if (block_needs_escape(v)) return write_json_string(at, s);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(at + 1 + i), v);
+            }
+            if (i < n) {
+                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + n - 16));
+                if (block_needs_escape(v)) return write_json_string(at, s);
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(at + 1 + n - 16), v);
+            }
+            *at = '"';
+            at[n + 1] = '"';
+            return at + n + 2;
+        }
+#else
+        if (n >= 16 && n <= 32) {
             std::uint64_t w[4];
             std::memcpy(&w[0], d, 8);
+            std::memcpy(&w[1], d + 8, 8);
+            std::memcpy(&w[2], d + n - 16, 8);
             std::memcpy(&w[3], d + n - 8, 8);
-            if (n <= 16) {
-                if ((json_escape_bits(w[0]) | json_escape_bits(w[3])) == 0) {
-                    *at = '"';
-                    std::memcpy(at + 1, &w[0], 8);
-                    std::memcpy(at + 1 + n - 8, &w[3], 8);
-                    at[n + 1] = '"';
-                    return at + n + 2;
-                }
-            } else {
-                std::memcpy(&w[1], d + 8, 8);
-                std::memcpy(&w[2], d + n - 16, 8);
-                if ((json_escape_bits(w[0]) | json_escape_bits(w[1]) | json_escape_bits(w[2]) |
-                     json_escape_bits(w[3])) == 0) {
-                    *at = '"';
-                    std::memcpy(at + 1, &w[0], 8);
-                    std::memcpy(at + 9, &w[1], 8);
-                    std::memcpy(at + 1 + n - 16, &w[2], 8);
-                    std::memcpy(at + 1 + n - 8, &w[3], 8);
-                    at[n + 1] = '"';
-                    return at + n + 2;
-                }
+            if ((json_escape_bits(w[0]) | json_escape_bits(w[1]) | json_escape_bits(w[2]) |
+                 json_escape_bits(w[3])) == 0) {
+                *at = '"';
+                std::memcpy(at + 1, &w[0], 8);
+                std::memcpy(at + 9, &w[1], 8);
+                std::memcpy(at + 1 + n - 16, &w[2], 8);
+                std::memcpy(at + 1 + n - 8, &w[3], 8);
+                at[n + 1] = '"';
+                return at + n + 2;
+            }
+            return write_json_string(at, s);
+        }
+#endif
+        if (n >= 8 && n < 16) {
+            std::uint64_t first, last;
+            std::memcpy(&first, d, 8);
+            std::memcpy(&last, d + n - 8, 8);
+            if ((json_escape_bits(first) | json_escape_bits(last)) == 0) {
+                *at = '"';
+                std::memcpy(at + 1, &first, 8);
+                std::memcpy(at + 1 + n - 8, &last, 8);
+                at[n + 1] = '"';
+                return at + n + 2;
             }
         }
         return write_json_string(at, s);
@@ -90,6 +122,15 @@ public:
     static char* put_boolean(char* at, bool b) { return b ? put(at, "true") : put(at, "false"); }
     static char* put_null(char* at) { return put(at, "null"); }
     char* put_number(char* at, std::uint64_t n) {
+        constexpr std::uint64_t billion = 1'000'000'000;
+        if (n >= billion) {
+            const std::uint64_t high = n / billion;
+            if (high == high_) [[likely]] {  // a time in the same second as the last one
+                // Of these 16 bytes, 11 at most are kept, then 9 digits.
+                std::memcpy(at, high_text_, sizeof high_text_);
+                return put_nine_digits(at + high_size_, static_cast<std::uint32_t>(n - high * billion));
+            }
+        }
         if (n >= 100) return large_number(at, n);
         if (n < 10) {
             *at = static_cast<char>('0' + n);
@@ -107,10 +148,12 @@ public:
     }
     // A span id: a quoted hex number without padding.
     static char* put_hex(char* at, std::uint64_t n) {
-        *at++ = '"';
-        at = std::to_chars(at, at + 16, n, 16).ptr;
-        *at++ = '"';
-        return at;
+        static constexpr char digits[] = "0123456789abcdef";
+        const int size = n == 0 ? 1 : (std::bit_width(n) + 3) / 4;
+        *at = '"';
+        for (int i = size; i > 0; --i, n >>= 4) at[i] = digits[n & 0xf];
+        at[size + 1] = '"';
+        return at + size + 2;
     }
     // A trace id: 16 quoted hex digits (as trace_id_text writes them).
     static char* put_hex16(char* at, std::uint64_t n) {
@@ -150,6 +193,38 @@ private:
     void grow(std::size_t n);
     // n >= 100, in max_number_size.
     char* large_number(char* at, std::uint64_t n);
+    // The eight decimal digits of n < 10^8, zero-padded, as the word that
+    // holds them in memory order: n split into two halves of four digits,
+    // each into two of two, each into two digits, every split in all lanes of
+    // the word at once (a multiply by the reciprocal and a shift: exact in
+    // these ranges, and no lane's product reaches the next).
+    static std::uint64_t eight_digits(std::uint32_t n) {
+        static_assert(std::endian::native == std::endian::little);
+        const std::uint64_t halves = (n / 10'000) | (std::uint64_t{n % 10'000} << 32);          // 32-bit lanes
+        const std::uint64_t hundreds = ((halves * 10'486) >> 20) & 0x0000'007F'0000'007Full;  // lane / 100
+        const std::uint64_t pairs = hundreds | ((halves - hundreds * 100) << 16);            // 16-bit lanes
+        const std::uint64_t tens = ((pairs * 103) >> 10) & 0x000F'000F'000F'000Full;         // lane / 10
+        const std::uint64_t digits = tens | ((pairs - tens * 10) << 8);                       // 8-bit lanes
+        return digits + 0x3030'3030'3030'3030ull;                                            // '0' each
+    }
+    // n < 10^9 as nine digits, zero-padded.
+    static char* put_nine_digits(char* at, std::uint32_t n) {
+        const std::uint32_t first = n / 100'000'000;
+        *at = static_cast<char>('0' + first);
+        const std::uint64_t rest = eight_digits(n - first * 100'000'000);
+        std::memcpy(at + 1, &rest, 8);
+        return at + 9;
+    }
+#if defined(__SSE2__)
+    // Whether any of 16 bytes may need escaping (as json_word_needs_escape):
+    // '"', '\\', or, as signed bytes, below 0x20 (which takes in >= 0x80).
+    static bool block_needs_escape(__m128i v) {
+        const __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                         _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+        return _mm_movemask_epi8(bad) != 0;
+    }
+#endif
     static void write_hex16(char* at, std::uint64_t n) {
         static constexpr char digits[] = "0123456789abcdef";
         for (int i = 15; i >= 0; --i, n >>= 4) at[i] = digits[n & 0xf];
