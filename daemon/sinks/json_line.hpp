@@ -148,10 +148,17 @@ public:
     }
     // A span id: a quoted hex number without padding.
     static char* put_hex(char* at, std::uint64_t n) {
-        static constexpr char digits[] = "0123456789abcdef";
         const int size = n == 0 ? 1 : (std::bit_width(n) + 3) / 4;
         *at = '"';
-        for (int i = size; i > 0; --i, n >>= 4) at[i] = digits[n & 0xf];
+        if (size <= 8) {  // every span id of a session under 2^32 spans
+            // Eight digits, the leading zeros shifted out; the bytes past
+            // `size` are overwritten or lie beyond the end.
+            const std::uint64_t digits = eight_hex_digits(static_cast<std::uint32_t>(n)) >> (8 * (8 - size));
+            std::memcpy(at + 1, &digits, 8);
+        } else {
+            static constexpr char digits[] = "0123456789abcdef";
+            for (int i = size; i > 0; --i, n >>= 4) at[i] = digits[n & 0xf];
+        }
         at[size + 1] = '"';
         return at + size + 2;
     }
@@ -206,6 +213,18 @@ private:
         const std::uint64_t tens = ((pairs * 103) >> 10) & 0x000F'000F'000F'000Full;         // lane / 10
         const std::uint64_t digits = tens | ((pairs - tens * 10) << 8);                       // 8-bit lanes
         return digits + 0x3030'3030'3030'3030ull;                                            // '0' each
+    }
+    // The eight hex digits of n, zero-padded, as the word that holds them in
+    // memory order: each nibble spread to a byte of its own, the most
+    // significant first, then each turned to '0'-'9' or 'a'-'f' at once.
+    static std::uint64_t eight_hex_digits(std::uint32_t n) {
+        std::uint64_t x = n;
+        x = ((x & 0xFFFF'0000ull) << 16) | (x & 0xFFFFull);
+        x = ((x & 0x0000'FF00'0000'FF00ull) << 8) | (x & 0x0000'00FF'0000'00FFull);
+        x = ((x & 0x00F0'00F0'00F0'00F0ull) << 4) | (x & 0x000F'000F'000F'000Full);
+        x = __builtin_bswap64(x);  // the most significant nibble at the lowest address
+        const std::uint64_t letters = ((x + 0x0606'0606'0606'0606ull) >> 4) & 0x0101'0101'0101'0101ull;  // >= 10
+        return x + 0x3030'3030'3030'3030ull + letters * ('a' - '0' - 10);
     }
     // n < 10^9 as nine digits, zero-padded.
     static char* put_nine_digits(char* at, std::uint32_t n) {
