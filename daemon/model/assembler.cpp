@@ -15,7 +15,7 @@ constexpr std::uint32_t no_index = ~std::uint32_t{0};
 // forgotten (a target creating threads without end cannot grow us).
 constexpr std::size_t max_threads = 1u << 16;
 // Emitted spans kept for reuse (in the free list, and in place in the
-// slots that emitted them: at most this many of each), and the largest
+// slots that emitted them: at most this many together), and the largest
 // vectors worth keeping.
 constexpr std::size_t max_free_spans = 4096;
 constexpr std::size_t max_kept_capacity = 256;
@@ -359,14 +359,15 @@ void clear_for_reuse(span& s) {
         s.tids.clear();
         s.suspends.clear();
         s.events.clear();
-    } else {
-        s.tids = {};
-        s.suspends = {};
-        s.events = {};
+    } else {  // (a moved-in empty vector: `= {}` would keep the storage)
+        s.tids = decltype(s.tids){};
+        s.suspends = decltype(s.suspends){};
+        s.events = decltype(s.events){};
     }
 }
-void recycle(span& s, std::vector<span>& free_spans) {
-    if (free_spans.size() >= max_free_spans || !worth_keeping(s)) return;
+// Into the free list, unless it and the spares kept in place are at their bound.
+void recycle(span& s, std::vector<span>& free_spans, std::size_t spares) {
+    if (free_spans.size() + spares >= max_free_spans || !worth_keeping(s)) return;
     s.tids.clear();
     s.suspends.clear();
     s.events.clear();
@@ -379,7 +380,7 @@ void assembler::trim_spares(open_trace& ot) {
     const std::size_t used = ot.aux.size();
     if (spans.size() == used) return;
     spare_spans_ -= spans.size() - used;
-    for (std::size_t i = used; i < spans.size(); ++i) recycle(spans[i], free_spans_);
+    for (std::size_t i = used; i < spans.size(); ++i) recycle(spans[i], free_spans_, spare_spans_);
     spans.resize(used);
 }
 
@@ -389,11 +390,11 @@ void assembler::release(open_trace& ot) {
     held_ -= ot.records;
     // Its spans stay where they are, as spares for the slot's next trace.
     const bool oversized = t.spans.capacity() > 4 * max_kept_capacity;
-    if (!oversized && spare_spans_ + t.spans.size() <= max_free_spans) {
+    if (!oversized && free_spans_.size() + spare_spans_ + t.spans.size() <= max_free_spans) {
         for (span& s : t.spans) clear_for_reuse(s);
         spare_spans_ += t.spans.size();
     } else {
-        for (span& s : t.spans) recycle(s, free_spans_);
+        for (span& s : t.spans) recycle(s, free_spans_, spare_spans_);
         t.spans.clear();
     }
     t.links.clear();
@@ -812,7 +813,7 @@ bool assembler::emit_segment(std::uint32_t slot) {
     segment_.joined_pid = t.joined_pid;
     fill_names(segment_);
     out_.on_trace(segment_);
-    for (span& s : segment_.spans) recycle(s, free_spans_);
+    for (span& s : segment_.spans) recycle(s, free_spans_, spare_spans_);
     segment_.spans.clear();
     segment_.links.clear();
     return true;
