@@ -14,7 +14,9 @@ constexpr std::uint32_t no_index = ~std::uint32_t{0};
 // Past this many threads in one process, threads with nothing running are
 // forgotten (a target creating threads without end cannot grow us).
 constexpr std::size_t max_threads = 1u << 16;
-// Emitted spans kept for reuse, and the largest vectors worth keeping.
+// Emitted spans kept for reuse (in the free list, and in place in the
+// slots that emitted them: at most this many together), and the largest
+// vectors worth keeping.
 constexpr std::size_t max_free_spans = 4096;
 constexpr std::size_t max_kept_capacity = 256;
 
@@ -125,6 +127,10 @@ struct assembler::open_trace {
         // have ended unseen, and its frame been freed and reused.
         bool orphaned = false;
     };
+    // t.spans[0, aux.size()) are its spans; past them, spans this slot
+    // emitted before, their vectors cleared and kept, are reused in place
+    // (spare_spans_ counts them), so a slot that emits a trace and takes
+    // the next one moves no span records.
     held_trace t;
     small_vector<span_aux, 1> aux;  // per span (most traces hold one at a time)
     std::uint32_t prev = no_slot, next = no_slot;  // in the order of open traces
@@ -214,23 +220,35 @@ std::string_view assembler::coroutine_name(std::uint32_t pid, const cotrace_even
 
 // ---- open traces: slots, order, reuse -------------------------------------------
 
+// The first time past which a trace cut at `last_cut` is due its next
+// segment: never when segments are off, nor past the end of time.
+std::uint64_t assembler::segment_due_at(std::uint64_t last_cut) const {
+    const std::uint64_t after = options_.segment_after_ns;
+    if (after == 0 || last_cut > ~std::uint64_t{0} - after) return ~std::uint64_t{0};
+    return last_cut + after;
+}
+
 void assembler::order_push_back(std::uint32_t slot) {
     open_trace& ot = slots_[slot];
     ot.prev = order_tail_;
     ot.next = no_slot;
-    if (order_tail_ != no_slot)
+    if (order_tail_ != no_slot) {
         slots_[order_tail_].next = slot;
-    else
+    } else {
         order_head_ = slot;
+        head_due_at_ = segment_due_at(ot.last_cut);
+    }
     order_tail_ = slot;
 }
 
 void assembler::order_remove(std::uint32_t slot) {
     open_trace& ot = slots_[slot];
-    if (ot.prev != no_slot)
+    if (ot.prev != no_slot) {
         slots_[ot.prev].next = ot.next;
-    else
+    } else {
         order_head_ = ot.next;
+        if (ot.next != no_slot) head_due_at_ = segment_due_at(slots_[ot.next].last_cut);
+    }
     if (ot.next != no_slot)
         slots_[ot.next].prev = ot.prev;
     else
@@ -310,10 +328,19 @@ void assembler::announce_remote(thread_state& th, const cotrace_event& e) {
 }
 
 span& assembler::new_span(open_trace& ot) {
-    if (free_spans_.empty()) return ot.t.spans.emplace_back();
-    ot.t.spans.push_back(std::move(free_spans_.back()));
-    free_spans_.pop_back();
-    span& s = ot.t.spans.back();  // its vectors are empty, their storage kept
+    std::vector<span>& spans = ot.t.spans;
+    const std::size_t used = ot.aux.size();
+    span* reused;
+    if (used < spans.size()) {  // a spare of this slot, in place
+        reused = &spans[used];
+        --spare_spans_;
+    } else if (!free_spans_.empty()) {
+        reused = &spans.emplace_back(std::move(free_spans_.back()));
+        free_spans_.pop_back();
+    } else {
+        return spans.emplace_back();
+    }
+    span& s = *reused;  // its vectors are empty, their storage kept
     s.id = s.parent_id = 0;
     s.kind = span_kind::coroutine;
     s.name = {};
@@ -327,10 +354,25 @@ span& assembler::new_span(open_trace& ot) {
 }
 
 namespace {
-void recycle(span& s, std::vector<span>& free_spans) {
-    if (free_spans.size() >= max_free_spans || s.suspends.capacity() > max_kept_capacity ||
-        s.events.capacity() > max_kept_capacity || s.tids.capacity() > max_kept_capacity)
-        return;
+bool worth_keeping(const span& s) {
+    return s.suspends.capacity() <= max_kept_capacity && s.events.capacity() <= max_kept_capacity &&
+           s.tids.capacity() <= max_kept_capacity;
+}
+// Empties s for reuse, keeping what storage is worth keeping.
+void clear_for_reuse(span& s) {
+    if (worth_keeping(s)) {
+        s.tids.clear();
+        s.suspends.clear();
+        s.events.clear();
+    } else {  // (a moved-in empty vector: `= {}` would keep the storage)
+        s.tids = decltype(s.tids){};
+        s.suspends = decltype(s.suspends){};
+        s.events = decltype(s.events){};
+    }
+}
+// Into the free list, unless it and the spares kept in place are at their bound.
+void recycle(span& s, std::vector<span>& free_spans, std::size_t spares) {
+    if (free_spans.size() + spares >= max_free_spans || !worth_keeping(s)) return;
     s.tids.clear();
     s.suspends.clear();
     s.events.clear();
@@ -338,15 +380,31 @@ void recycle(span& s, std::vector<span>& free_spans) {
 }
 }  // namespace
 
+void assembler::trim_spares(open_trace& ot) {
+    std::vector<span>& spans = ot.t.spans;
+    const std::size_t used = ot.aux.size();
+    if (spans.size() == used) return;
+    spare_spans_ -= spans.size() - used;
+    for (std::size_t i = used; i < spans.size(); ++i) recycle(spans[i], free_spans_, spare_spans_);
+    spans.resize(used);
+}
+
 void assembler::release(open_trace& ot) {
     held_trace& t = ot.t;
     open_span_count_ -= t.spans.size();
     held_ -= ot.records;
-    for (span& s : t.spans) recycle(s, free_spans_);
-    t.spans.clear();
+    // Its spans stay where they are, as spares for the slot's next trace.
+    const bool oversized = t.spans.capacity() > 4 * max_kept_capacity;
+    if (!oversized && free_spans_.size() + spare_spans_ + t.spans.size() <= max_free_spans) {
+        for (span& s : t.spans) clear_for_reuse(s);
+        spare_spans_ += t.spans.size();
+    } else {
+        for (span& s : t.spans) recycle(s, free_spans_, spare_spans_);
+        t.spans.clear();
+    }
     t.links.clear();
     ot.aux.clear();
-    if (t.spans.capacity() > 4 * max_kept_capacity) {
+    if (oversized) {
         t.spans.shrink_to_fit();
         ot.aux.shrink_to_fit();
     }
@@ -357,8 +415,24 @@ void assembler::release(open_trace& ot) {
 }
 
 void assembler::note_growth(std::uint32_t slot) {
-    if (biggest_ == no_slot || !slots_[biggest_].in_use || slots_[slot].records > slots_[biggest_].records)
+    const open_trace& ot = slots_[slot];
+    if (biggest_trace_ == nullptr || !biggest_trace_->in_use || ot.records > biggest_trace_->records) {
         biggest_ = slot;
+        biggest_trace_ = &ot;
+    }
+}
+
+inline bool assembler::bounds_due(std::uint64_t now) const {
+    if (open_span_count_ > options_.max_open_spans || held_ > 4 * options_.max_open_spans ||
+        open_trace_count_ > options_.max_open_traces)
+        return true;
+    if (order_head_ != no_slot && now > head_due_at_) return true;
+    return biggest_trace_ != nullptr && biggest_trace_->in_use &&
+           biggest_trace_->records > options_.max_trace_records;
+}
+
+inline void assembler::enforce_bounds(std::uint64_t now) {
+    if (bounds_due(now)) cut_to_bounds(now);
 }
 
 // ---- spans ------------------------------------------------------------------------
@@ -384,7 +458,7 @@ std::uint64_t assembler::begin_span(process& p, const cotrace_event& e, std::uin
         thread_state& th = thread_of(p, e.tid);
         if (th.ended_frame == frame) th.ended_frame = th.ended_span = 0;
     }
-    const auto index = static_cast<std::uint32_t>(ot.t.spans.size());
+    const auto index = static_cast<std::uint32_t>(ot.aux.size());  // spans past it are spares
     span& s = new_span(ot);
     s.id = id;
     s.parent_id = parent_id;
@@ -602,6 +676,7 @@ void assembler::fill_names(trace& t) {
 }
 
 trace& assembler::lend(open_trace& ot) {
+    trim_spares(ot);  // the sink sees the trace's spans alone
     held_trace& h = ot.t;
     trace& t = emitted_;
     h.describe(t);
@@ -646,6 +721,7 @@ void assembler::emit(std::uint32_t slot, bool forced) {
 
 bool assembler::emit_segment(std::uint32_t slot) {
     open_trace& ot = slots_[slot];
+    trim_spares(ot);
     held_trace& t = ot.t;
     const std::size_t n = t.spans.size();
     enum : std::uint8_t { open_below = 1, included = 2 };
@@ -742,13 +818,13 @@ bool assembler::emit_segment(std::uint32_t slot) {
     segment_.joined_pid = t.joined_pid;
     fill_names(segment_);
     out_.on_trace(segment_);
-    for (span& s : segment_.spans) recycle(s, free_spans_);
+    for (span& s : segment_.spans) recycle(s, free_spans_, spare_spans_);
     segment_.spans.clear();
     segment_.links.clear();
     return true;
 }
 
-void assembler::enforce_bounds(std::uint64_t now) {
+void assembler::cut_to_bounds(std::uint64_t now) {
     // Long-lived traces show what finished so far, once per segment_after_ns.
     if (options_.segment_after_ns != 0) {
         for (std::size_t guard = open_trace_count_; guard > 0 && order_head_ != no_slot; --guard) {
@@ -775,6 +851,7 @@ void assembler::enforce_bounds(std::uint64_t now) {
         // the oldest; a trace holding only open spans is evicted whole.
         if (biggest_ != no_slot && slots_[biggest_].in_use && emit_segment(biggest_)) continue;
         biggest_ = no_slot;
+        biggest_trace_ = nullptr;
         const std::uint32_t head = order_head_;
         if (emit_segment(head)) {
             order_remove(head);
@@ -1055,7 +1132,7 @@ void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
         snap.t.pid = t.pid;
         snap.t.segment = t.segment;
         snap.t.start_ns = t.start_ns;
-        snap.t.spans = t.spans;
+        snap.t.spans.assign(t.spans.begin(), t.spans.begin() + static_cast<std::ptrdiff_t>(ot.aux.size()));
         snap.t.links = t.links;
         snap.t.w3c_trace_hi = t.w3c_trace_hi;
         snap.t.w3c_trace_lo = t.w3c_trace_lo;
@@ -1071,7 +1148,7 @@ void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
         if (auto p = processes_.find(t.pid); p != processes_.end()) {
             snap.t.process_name = p->second->name;
             if (p->second->names_known)
-                for (const span& s : t.spans)
+                for (const span& s : snap.t.spans)
                     for (std::uint32_t tid : s.tids) {
                         if (std::any_of(snap.t.thread_names.begin(), snap.t.thread_names.end(),
                                         [&](const thread_name& n) { return n.tid == tid; }))

@@ -157,9 +157,16 @@ private:
     // open spans with nothing finished in them.
     bool emit_segment(std::uint32_t slot);
     void release(open_trace& ot);
+    // Hands the spares past ot's spans to the free list.
+    void trim_spares(open_trace& ot);
+    std::uint64_t segment_due_at(std::uint64_t last_cut) const;
     void order_push_back(std::uint32_t slot);
     void order_remove(std::uint32_t slot);
+    // After every event: whether a bound is passed, or the oldest trace is
+    // due a segment (a few compares, inline); the work itself out of line.
+    bool bounds_due(std::uint64_t now) const;
     void enforce_bounds(std::uint64_t now);
+    void cut_to_bounds(std::uint64_t now);
     void note_growth(std::uint32_t slot);
     void fill_names(trace& t);
     std::uint64_t epoch(std::uint64_t ts) const;
@@ -186,6 +193,8 @@ private:
     std::uint32_t order_head_ = no_slot, order_tail_ = no_slot;  // oldest first
     std::vector<std::uint32_t> settled_;  // slots end_unseen completed during this event
     std::uint32_t biggest_ = no_slot;  // the trace holding most records, roughly
+    const open_trace* biggest_trace_ = nullptr;  // slots_[biggest_] (slots never move)
+    std::uint64_t head_due_at_ = 0;  // segment_due_at(slots_[order_head_].last_cut)
     u64_map<span_ref> span_index_;             // span id -> where it is, for spans held
     u64_map<std::uint64_t> awaited_by_;        // child span id -> the span suspended awaiting it
     // Remote span id (remote_span's) -> the span of this session it names,
@@ -197,6 +206,7 @@ private:
     };
     u64_map<remote_origin> remote_spans_;
     std::vector<span> free_spans_;             // emitted spans, their vectors kept for reuse
+    std::size_t spare_spans_ = 0;              // emitted spans kept in place in their slots
     trace segment_;                            // scratch for segments
     trace emitted_;                            // scratch for a trace emitted whole
     std::vector<std::uint8_t> scratch_;        // per span, while cutting a segment

@@ -39,9 +39,8 @@ void symbol_cache::insert(const key& k, const entry& e) {
     entries_.emplace(k, intern_entry(e));
 }
 
-const symbol_cache::interned& symbol_cache::lookup(const key& k) {
+const symbol_cache::interned& symbol_cache::lookup_slow(const key& k) {
     recent& r = recent_[key_hash{}(k) % recent_size];
-    if (r.value && r.k == k) return *r.value;
     auto it = entries_.find(k);
     if (it == entries_.end()) {
         if (entries_.size() >= max_entries_) return none_;
@@ -62,15 +61,6 @@ const symbol_cache::interned& symbol_cache::lookup(const key& k) {
     return it->second;
 }
 
-const source_site& symbol_cache::site(std::uint32_t pid, std::uint64_t addr) {
-    return lookup({pid, kind::site, addr}).site;
-}
-std::string_view symbol_cache::function(std::uint32_t pid, std::uint64_t addr) {
-    return lookup({pid, kind::function, addr}).name;
-}
-std::string_view symbol_cache::text(std::uint32_t pid, std::uint64_t addr) {
-    return lookup({pid, kind::text, addr}).name;
-}
 
 std::optional<std::uint64_t> symbol_cache::frame_code(std::uint32_t pid, std::uint64_t frame) {
     // Frames are not static data: read afresh each time it is asked (only

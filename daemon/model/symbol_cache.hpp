@@ -46,9 +46,12 @@ public:
     symbol_cache(const symbol_cache&) = delete;
     symbol_cache& operator=(const symbol_cache&) = delete;
 
-    const source_site& site(std::uint32_t pid, std::uint64_t addr);
-    std::string_view function(std::uint32_t pid, std::uint64_t addr);
-    std::string_view text(std::uint32_t pid, std::uint64_t addr);
+    // Inline: most answers come from the memory of recent ones.
+    const source_site& site(std::uint32_t pid, std::uint64_t addr) { return lookup({pid, kind::site, addr}).site; }
+    std::string_view function(std::uint32_t pid, std::uint64_t addr) {
+        return lookup({pid, kind::function, addr}).name;
+    }
+    std::string_view text(std::uint32_t pid, std::uint64_t addr) { return lookup({pid, kind::text, addr}).name; }
     std::optional<std::uint64_t> frame_code(std::uint32_t pid, std::uint64_t frame);
     // A view of s that lives as long as the cache (empty past the bound).
     std::string_view intern(std::string_view s);
@@ -80,7 +83,13 @@ private:
     };
     static constexpr std::size_t recent_size = 512;
 
-    const interned& lookup(const key& k);
+    const interned& lookup(const key& k) {
+        const recent& r = recent_[key_hash{}(k) % recent_size];
+        if (r.value && r.k == k) [[likely]]
+            return *r.value;
+        return lookup_slow(k);
+    }
+    const interned& lookup_slow(const key& k);
     interned intern_entry(const entry& e);
 
     symbol_source* source_;

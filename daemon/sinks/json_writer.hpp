@@ -12,13 +12,16 @@ namespace cotrace {
 
 // Whether any of the 8 bytes of w (as loaded from memory) may need escaping
 // in a JSON string: a control character (< 0x20), a byte >= 0x80 (to check
-// as UTF-8), '"' or '\\'.
-inline bool json_word_needs_escape(std::uint64_t w) {
+// as UTF-8), '"' or '\\': json_escape_bits(w) != 0. The bits of several
+// words OR together, so that one branch answers for all of them.
+inline std::uint64_t json_escape_bits(std::uint64_t w) {
     constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    const auto has_zero = [&](std::uint64_t x) { return (x - ones) & ~x & highs; };
-    return ((w | (w - ones * 0x20)) & highs) != 0 ||  // >= 0x80, or < 0x20 (the subtraction borrows)
-           has_zero(w ^ (ones * '"')) != 0 || has_zero(w ^ (ones * '\\')) != 0;
+    const std::uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+    // >= 0x80, or < 0x20 (the subtraction borrows); a zero byte of quote or
+    // backslash (the classic has-zero test: a borrow sets its high bit).
+    return (w | (w - ones * 0x20) | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)) & highs;
 }
+inline bool json_word_needs_escape(std::uint64_t w) { return json_escape_bits(w) != 0; }
 
 // The most bytes write_json_string writes for s: every byte escaped as \u00XX, and the quotes.
 inline std::size_t max_json_string_size(std::string_view s) { return 6 * s.size() + 2; }

@@ -8,17 +8,8 @@ namespace {
 // exactly as the README lists the fields: the line is built in one pass,
 // nothing decided per value but the values themselves.
 
-void write_optional_ns(json_line& w, bool known, std::uint64_t ns) {
-    if (known)
-        w.number(ns);
-    else
-        w.null();
-}
-
-// Requests that cross processes: only for traces that have a part in one,
-// so every other line stays as it was.
-// "function":F,"file":F,"line":N: a site, in a span's "site" object and
-// flat in an in-flight record's waiting span.
+// "function":F,"file":F,"line":N: a site, flat in an in-flight record's
+// waiting span (write_span writes the same fields in its "site" object).
 void write_site_fields(json_line& w, const source_site& site) {
     w.literal("\"function\":");
     w.string(site.function);
@@ -28,6 +19,8 @@ void write_site_fields(json_line& w, const source_site& site) {
     w.number(site.line);
 }
 
+// Requests that cross processes: only for traces that have a part in one,
+// so every other line stays as it was.
 void write_remote(json_line& w, const trace& t) {
     if (t.has_w3c_id()) {
         w.literal(",\"w3c_trace_id\":");
@@ -48,73 +41,91 @@ void write_remote(json_line& w, const trace& t) {
     }
 }
 
+// Most bytes of a span's object outside its strings, numbers, ids, tids,
+// suspensions and events: its keys and punctuation (under 200) and the
+// longest status word, rounded up.
+constexpr std::size_t span_fixed_room = 256;
+constexpr std::size_t number_room = json_line::max_number_size, id_room = json_line::max_hex_size;
+
+// A span in a few runs of writes through a local pointer, each bounded once:
+// the span up to its suspensions, then each suspension, each annotation.
 void write_span(json_line& w, const span& s) {
-    w.literal("{\"span_id\":");
-    w.hex(s.id);
-    w.literal(",\"parent_id\":");
-    if (s.parent_id)
-        w.hex(s.parent_id);
-    else
-        w.null();
-    w.literal(",\"name\":");
-    w.string(s.name);
-    w.literal(",\"partial\":");
-    w.boolean(s.partial);
+    char* at = w.reserve(span_fixed_room + 3 * id_room + 4 * number_room + max_json_string_size(s.name) +
+                         max_json_string_size(s.site.function) + max_json_string_size(s.site.file) +
+                         (number_room + 1) * s.tids.size());
+    at = json_line::put(at, "{\"span_id\":");
+    at = json_line::put_hex(at, s.id);
+    at = json_line::put(at, ",\"parent_id\":");
+    at = s.parent_id ? json_line::put_hex(at, s.parent_id) : json_line::put_null(at);
+    at = json_line::put(at, ",\"name\":");
+    at = json_line::put_string(at, s.name);
+    at = json_line::put(at, ",\"partial\":");
+    at = json_line::put_boolean(at, s.partial);
     if (s.remote_id != 0) {
-        w.literal(",\"remote_id\":");
-        w.hex16(s.remote_id);
+        at = json_line::put(at, ",\"remote_id\":");
+        at = json_line::put_hex16(at, s.remote_id);
     }
-    w.literal(",\"site\":{");
-    write_site_fields(w, s.site);
-    w.literal("},\"start_ns\":");
-    w.number(s.start_ns);
-    w.literal(",\"first_run_ns\":");
-    write_optional_ns(w, s.first_run_ns != 0, s.first_run_ns);
-    w.literal(",\"end_ns\":");
-    write_optional_ns(w, s.status != span_status::running, s.end_ns);
-    w.literal(",\"status\":\"");
+    at = json_line::put(at, ",\"site\":{\"function\":");
+    at = json_line::put_string(at, s.site.function);
+    at = json_line::put(at, ",\"file\":");
+    at = json_line::put_string(at, s.site.file);
+    at = json_line::put(at, ",\"line\":");
+    at = w.put_number(at, s.site.line);
+    at = json_line::put(at, "},\"start_ns\":");
+    at = w.put_number(at, s.start_ns);
+    at = json_line::put(at, ",\"first_run_ns\":");
+    at = s.first_run_ns != 0 ? w.put_number(at, s.first_run_ns) : json_line::put_null(at);
+    at = json_line::put(at, ",\"end_ns\":");
+    at = s.status != span_status::running ? w.put_number(at, s.end_ns) : json_line::put_null(at);
     switch (s.status) {  // the words of to_string(span_status)
-        case span_status::ok: w.literal("ok\""); break;
-        case span_status::exception: w.literal("exception\""); break;
-        case span_status::cancelled: w.literal("cancelled\""); break;
-        case span_status::running: w.literal("running\""); break;
-        case span_status::error: w.literal("error\""); break;
-        default: w.literal("?\""); break;
+        case span_status::ok: at = json_line::put(at, ",\"status\":\"ok\""); break;
+        case span_status::exception: at = json_line::put(at, ",\"status\":\"exception\""); break;
+        case span_status::cancelled: at = json_line::put(at, ",\"status\":\"cancelled\""); break;
+        case span_status::running: at = json_line::put(at, ",\"status\":\"running\""); break;
+        case span_status::error: at = json_line::put(at, ",\"status\":\"error\""); break;
+        default: at = json_line::put(at, ",\"status\":\"?\""); break;
     }
-    w.literal(",\"tids\":[");
+    at = json_line::put(at, ",\"tids\":[");
     for (std::size_t i = 0; i < s.tids.size(); ++i) {
-        if (i != 0) w.literal(",");
-        w.number(s.tids[i]);
+        if (i != 0) *at++ = ',';
+        at = w.put_number(at, s.tids[i]);
     }
-    w.literal("],\"suspends\":[");
+    at = json_line::put(at, "],\"suspends\":[");
+    w.commit(at);
+    // Keys and punctuation of a suspension, under 100 bytes, and its numbers.
+    constexpr std::size_t suspension_room = 128 + 4 * number_room;
     for (std::size_t i = 0; i < s.suspends.size(); ++i) {
         const suspension& su = s.suspends[i];
-        if (i != 0) w.literal(",");
-        w.literal("{\"file\":");
-        w.string(su.site.file);
-        w.literal(",\"line\":");
-        w.number(su.site.line);
-        w.literal(",\"start_ns\":");
-        w.number(su.start_ns);
-        w.literal(",\"end_ns\":");
-        write_optional_ns(w, su.end_ns != 0, su.end_ns);
+        at = w.reserve(suspension_room + max_json_string_size(su.site.file));
+        at = i != 0 ? json_line::put(at, ",{\"file\":") : json_line::put(at, "{\"file\":");
+        at = json_line::put_string(at, su.site.file);
+        at = json_line::put(at, ",\"line\":");
+        at = w.put_number(at, su.site.line);
+        at = json_line::put(at, ",\"start_ns\":");
+        at = w.put_number(at, su.start_ns);
+        at = json_line::put(at, ",\"end_ns\":");
+        at = su.end_ns != 0 ? w.put_number(at, su.end_ns) : json_line::put_null(at);
         if (su.resumed_tid) {
-            w.literal(",\"resumed_tid\":");
-            w.number(su.resumed_tid);
+            at = json_line::put(at, ",\"resumed_tid\":");
+            at = w.put_number(at, su.resumed_tid);
         }
-        w.literal("}");
+        *at++ = '}';
+        w.commit(at);
     }
     w.literal("],\"events\":[");
+    // Keys and punctuation of an annotation, under 50 bytes, and its numbers.
+    constexpr std::size_t annotation_room = 64 + 2 * number_room;
     for (std::size_t i = 0; i < s.events.size(); ++i) {
         const annotation& a = s.events[i];
-        if (i != 0) w.literal(",");
-        w.literal("{\"name\":");
-        w.string(a.name);
-        w.literal(",\"value\":");
-        w.number(a.value);
-        w.literal(",\"ts_ns\":");
-        w.number(a.ts_ns);
-        w.literal("}");
+        at = w.reserve(annotation_room + max_json_string_size(a.name));
+        at = i != 0 ? json_line::put(at, ",{\"name\":") : json_line::put(at, "{\"name\":");
+        at = json_line::put_string(at, a.name);
+        at = json_line::put(at, ",\"value\":");
+        at = w.put_number(at, a.value);
+        at = json_line::put(at, ",\"ts_ns\":");
+        at = w.put_number(at, a.ts_ns);
+        *at++ = '}';
+        w.commit(at);
     }
     w.literal("]}");
 }

@@ -80,7 +80,7 @@ TEST(JsonLine, StringsOfEveryLengthAndEscapeAreWrittenAsTheJsonWriterWritesThem)
     const std::string specials[] = {"\"", "\\", "\n", "\t", "\r", std::string(1, '\0'), "\x01", "\x7f",
                                     "\xc3\xa9", "\xe2\x94\x80", "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xed\xa0\x80"};
     std::vector<std::string> texts;
-    for (std::size_t len = 0; len < 40; ++len)
+    for (std::size_t len = 0; len < 72; ++len)  // past 32: several blocks of 16, the last overlapping
         for (const std::string& sp : specials)
             for (std::size_t at = 0; at <= len; at += 3) {
                 std::string s(len, 'a');
@@ -97,6 +97,21 @@ TEST(JsonLine, StringsOfEveryLengthAndEscapeAreWrittenAsTheJsonWriterWritesThem)
         line.clear();
         line.string(s);
         ASSERT_EQ(line.text(), expected);
+    }
+}
+
+TEST(JsonLine, SpanIdsAreQuotedHexAsToCharsWritesThem) {
+    std::vector<std::uint64_t> numbers = {0, 1, 15, 16, 255, 256, 0xfff, 0x1000, ~std::uint64_t{0}};
+    for (int shift = 0; shift < 64; ++shift) numbers.push_back(std::uint64_t{1} << shift);
+    std::mt19937_64 rng(11);
+    for (int i = 0; i < 5000; ++i) numbers.push_back(rng() >> (rng() % 64));
+    cotrace::json_line line;
+    for (const std::uint64_t n : numbers) {
+        char buf[24];
+        const std::string expected = "\"" + std::string(buf, std::to_chars(buf, buf + sizeof buf, n, 16).ptr) + "\"";
+        line.clear();
+        line.hex(n);
+        ASSERT_EQ(line.text(), expected) << n;
     }
 }
 
