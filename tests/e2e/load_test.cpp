@@ -113,12 +113,16 @@ TEST_F(Load, UnderAFloodCtrlCEndsTheSessionWithinTwoSeconds) {
 
 // Losing events must not corrupt what comes after: a thread that lost the
 // ends of a request's spans would otherwise nest every later request under
-// them, one trace growing forever. With a ring small enough that events are
-// lost all the time, each flood thread still yields whole requests (a root
-// and its chain of seven, exactly); a trace that lost events is marked so
-// and holds at most the few requests whose frames a loss left ambiguous
-// (frames freed unseen and reused), and nothing is attributed to cotrace's
-// own sync_wait driver, which begins no span.
+// them, one trace growing forever (tens of thousands of spans in these two
+// seconds). With a ring small enough that events are lost all the time, each
+// flood thread still yields whole requests (a root and its chain of seven,
+// exactly); a trace that lost events is marked so and holds only the few
+// requests whose frames a loss left ambiguous (frames freed unseen and
+// reused). How many is a matter of chance: each further loss that lands on
+// the thread while such a frame is live can chain one more request, so the
+// bound is set where sound runs never reach (4 requests was seen exceeded
+// by one span under heavy contention) and the defect passes at once. Nothing
+// is attributed to cotrace's own sync_wait driver, which begins no span.
 TEST_F(Load, AfterLostEventsEveryThreadStillYieldsWholeRequestsNeverNestedIntoEachOther) {
     auto flood = start_flood(60);
     const target_semaphores semaphores(flood->pid());
@@ -135,7 +139,7 @@ TEST_F(Load, AfterLostEventsEveryThreadStillYieldsWholeRequestsNeverNestedIntoEa
     std::size_t complete = 0;
     std::set<long> threads_with_whole_requests;  // (each thread's tid is in its spans)
     for (const json& t : out.jsonl.traces) {
-        EXPECT_LE(t["spans"].size(), 4 * 7u) << "requests nested into each other: " << t.dump().substr(0, 2000);
+        EXPECT_LE(t["spans"].size(), 16 * 7u) << "requests nested into each other: " << t.dump().substr(0, 2000);
         for (const json& sp : t["spans"])
             EXPECT_EQ(sp["name"].get<std::string>().find("drive"), std::string::npos) << t.dump().substr(0, 2000);
         if (t["complete"].get<bool>()) {
