@@ -32,6 +32,12 @@ listening() {  # (from /proc/net/tcp: state 0A is LISTEN)
     awk -v p="$(printf ':%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p { found = 1 } END { exit !found }' /proc/net/tcp
 }
 
+# Instructions callgrind attributes to cotrace's headers in one profile.
+in_cotrace() {
+    callgrind_annotate --threshold=100 "$1" 2>/dev/null |
+        awk '/^ *[0-9,]+ .*include\/cotrace\// { gsub(",", "", $1); s += $1 } END { print s + 0 }'
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # Asio's shipped examples (cpp11/http/server, cpp17 coroutine echo_server).

@@ -65,12 +65,6 @@ total() {
     sed -n 's/.*Collected : *\([0-9]*\).*/\1/p' "$log"
 }
 
-# Instructions callgrind attributes to cotrace's headers in one profile.
-in_cotrace() {
-    callgrind_annotate --threshold=100 "$1" 2>/dev/null |
-        awk '/^ *[0-9,]+ .*include\/cotrace\// { gsub(",", "", $1); s += $1 } END { print s + 0 }'
-}
-
 declare -A per=()
 for v in ${BENCH_ASIO_CG_VARIANTS:-asio_echo asio_echo_untraced}; do
     i1=$(total "$BIN/$v" "$M1")

@@ -64,11 +64,6 @@ total() {
     sed -n 's/.*Collected : *\([0-9]*\).*/\1/p' "$log"
 }
 
-in_cotrace() {
-    callgrind_annotate --threshold=100 "$1" 2>/dev/null |
-        awk '/^ *[0-9,]+ .*include\/cotrace\// { gsub(",", "", $1); s += $1 } END { print s + 0 }'
-}
-
 for example in $EXAMPLES; do
     declare -A per=()
     for v in untraced detached; do
