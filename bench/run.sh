@@ -48,7 +48,6 @@ STEPS=(variants detached_time detached_instructions attached drain drain_offline
 
 DETACHED_TARGET=1.02  # traced / untraced, DESIGN.md section 8
 ATTACHED_TARGET=1.2   # cotrace / bpftrace count(), per event, DESIGN.md section 8
-DRAIN_TARGET=2000000  # events/s the daemon takes in with 0 drops
 STOP_TARGET_MS=100    # Ctrl-C / --duration to exit under a flood, DESIGN.md section 8
 OFFLINE_TARGET=8000000  # events/s of the assembler + jsonl alone, DESIGN.md section 8
 LIVE_SPANS_RSS_TARGET_KIB=$((64 * 1024))  # at 100k live spans
@@ -359,29 +358,24 @@ step_attached() {
 
 # ---- step: drain --------------------------------------------------------------
 step_drain() {
-    need "$BIN/bench_assembler" "$BIN/probe_loop" "$BIN/cotrace" || return 0
-    local offline live drops t
-    offline=$("$BIN/bench_assembler" 2000000 | awk '/events_per_s/ { print $2 }')
+    # The offline rate (assembler + jsonl alone) is the drain_offline step's.
+    need "$BIN/probe_loop" "$BIN/cotrace" || return 0
+    local live drops t
     summary ""
-    summary "Daemon drain rate:"
-    summary "$(printf '  %-48s %12.0f events/s' 'assembler + jsonl sink, offline' "$offline")"
-    if [ "$(id -u)" -eq 0 ]; then
-        # One producer thread: as fast as one thread can fire probes, leaving
-        # the daemon a core. Two: both cores busy producing, so the daemon
-        # competes with the target for CPU; where drops start.
-        for t in 1 2; do
-            live=$(attached_once cotrace chain $((600000 / t)) "$t" events_per_s)
-            drops=$(sed -n 's/.* \([0-9]*\) drops.*/\1/p' "$OUT/tracer.out")
-            summary "$(printf '  %-48s %12.0f events/s, %s drops' "live: $t producer thread(s) of chains, cotrace attach" "$live" "${drops:-?}")"
-            if [ "$t" = 1 ] && [ "${drops:-1}" != 0 ]; then fail "drops with one producer thread: ${drops:-unknown}"; fi
-        done
+    summary "Daemon drain rate, live:"
+    if [ "$(id -u)" -ne 0 ]; then
+        summary "  (needs root: not measured)"
+        return 0
     fi
-    if awk -v v="$offline" -v t="$DRAIN_TARGET" 'BEGIN { exit !(v >= t) }'; then
-        summary "$(printf '  %-48s %12.0f events/s  target >= %s  meets' 'drain (offline)' "$offline" "$DRAIN_TARGET")"
-    else
-        summary "$(printf '  %-48s %12.0f events/s  target >= %s  MISSES' 'drain (offline)' "$offline" "$DRAIN_TARGET")"
-        MISSED=1
-    fi
+    # One producer thread: as fast as one thread can fire probes, leaving
+    # the daemon a core. Two: both cores busy producing, so the daemon
+    # competes with the target for CPU; where drops start.
+    for t in 1 2; do
+        live=$(attached_once cotrace chain $((600000 / t)) "$t" events_per_s)
+        drops=$(sed -n 's/.* \([0-9]*\) drops.*/\1/p' "$OUT/tracer.out")
+        summary "$(printf '  %-48s %12.0f events/s, %s drops' "$t producer thread(s) of chains, cotrace attach" "$live" "${drops:-?}")"
+        if [ "$t" = 1 ] && [ "${drops:-1}" != 0 ]; then fail "drops with one producer thread: ${drops:-unknown}"; fi
+    done
 }
 
 # ---- step: stop ---------------------------------------------------------------
