@@ -8,15 +8,18 @@ namespace {
 // exactly as the README lists the fields: the line is built in one pass,
 // nothing decided per value but the values themselves.
 
-// "function":F,"file":F,"line":N: a site, flat in an in-flight record's
-// waiting span (write_span writes the same fields in its "site" object).
-void write_site_fields(json_line& w, const source_site& site) {
-    w.literal("\"function\":");
-    w.string(site.function);
-    w.literal(",\"file\":");
-    w.string(site.file);
-    w.literal(",\"line\":");
-    w.number(site.line);
+// "function":F,"file":F,"line":N: a site's fields, in a span's "site"
+// object and flat in an in-flight record's waiting span.
+std::size_t site_fields_room(const source_site& site) {
+    return 32 + json_line::max_number_size + max_json_string_size(site.function) + max_json_string_size(site.file);
+}
+char* put_site_fields(json_line& w, char* at, const source_site& site) {
+    at = json_line::put(at, "\"function\":");
+    at = json_line::put_string(at, site.function);
+    at = json_line::put(at, ",\"file\":");
+    at = json_line::put_string(at, site.file);
+    at = json_line::put(at, ",\"line\":");
+    return w.put_number(at, site.line);
 }
 
 // Requests that cross processes: only for traces that have a part in one,
@@ -50,9 +53,8 @@ constexpr std::size_t number_room = json_line::max_number_size, id_room = json_l
 // A span in a few runs of writes through a local pointer, each bounded once:
 // the span up to its suspensions, then each suspension, each annotation.
 void write_span(json_line& w, const span& s) {
-    char* at = w.reserve(span_fixed_room + 3 * id_room + 4 * number_room + max_json_string_size(s.name) +
-                         max_json_string_size(s.site.function) + max_json_string_size(s.site.file) +
-                         (number_room + 1) * s.tids.size());
+    char* at = w.reserve(span_fixed_room + 3 * id_room + 3 * number_room + max_json_string_size(s.name) +
+                         site_fields_room(s.site) + (number_room + 1) * s.tids.size());
     at = json_line::put(at, "{\"span_id\":");
     at = json_line::put_hex(at, s.id);
     at = json_line::put(at, ",\"parent_id\":");
@@ -65,12 +67,8 @@ void write_span(json_line& w, const span& s) {
         at = json_line::put(at, ",\"remote_id\":");
         at = json_line::put_hex16(at, s.remote_id);
     }
-    at = json_line::put(at, ",\"site\":{\"function\":");
-    at = json_line::put_string(at, s.site.function);
-    at = json_line::put(at, ",\"file\":");
-    at = json_line::put_string(at, s.site.file);
-    at = json_line::put(at, ",\"line\":");
-    at = w.put_number(at, s.site.line);
+    at = json_line::put(at, ",\"site\":{");
+    at = put_site_fields(w, at, s.site);
     at = json_line::put(at, "},\"start_ns\":");
     at = w.put_number(at, s.start_ns);
     at = json_line::put(at, ",\"first_run_ns\":");
@@ -207,7 +205,7 @@ void write_in_flight(json_line& w, const in_flight_trace& f) {
         w.literal(",\"name\":");
         w.string(s.name);
         w.literal(",");
-        write_site_fields(w, su.site);
+        w.commit(put_site_fields(w, w.reserve(site_fields_room(su.site)), su.site));
         w.literal(",\"since_ns\":");
         w.number(su.start_ns);
         w.literal(",\"waited_ns\":");
