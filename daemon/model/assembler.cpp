@@ -373,9 +373,7 @@ void clear_for_reuse(span& s) {
 // Into the free list, unless it and the spares kept in place are at their bound.
 void recycle(span& s, std::vector<span>& free_spans, std::size_t spares) {
     if (free_spans.size() + spares >= max_free_spans || !worth_keeping(s)) return;
-    s.tids.clear();
-    s.suspends.clear();
-    s.events.clear();
+    clear_for_reuse(s);
     free_spans.push_back(std::move(s));
 }
 }  // namespace
@@ -660,8 +658,9 @@ void assembler::add_link(const cotrace_event& e, std::uint64_t from, std::uint64
 
 // ---- emitting -----------------------------------------------------------------------
 
-void assembler::fill_names(trace& t) {
-    process& p = process_of(t.pid);
+void assembler::fill_names(trace& t) { fill_names(process_of(t.pid), t); }
+
+void assembler::fill_names(const process& p, trace& t) {
     t.process_name = p.name;
     t.thread_names.clear();
     if (!p.names_known) return;
@@ -1128,35 +1127,18 @@ void assembler::in_flight(std::uint64_t now_ts, std::uint64_t min_wait_ns,
         if (want && !want(t.id)) continue;
 
         // Every field as held (the copies reuse the snapshot's storage).
-        snap.t.id = t.id;
-        snap.t.pid = t.pid;
+        t.describe(snap.t);
         snap.t.segment = t.segment;
-        snap.t.start_ns = t.start_ns;
         snap.t.spans.assign(t.spans.begin(), t.spans.begin() + static_cast<std::ptrdiff_t>(ot.aux.size()));
         snap.t.links = t.links;
-        snap.t.w3c_trace_hi = t.w3c_trace_hi;
-        snap.t.w3c_trace_lo = t.w3c_trace_lo;
-        snap.t.remote_parent = t.remote_parent;
-        snap.t.joined_trace = t.joined_trace;
-        snap.t.joined_span = t.joined_span;
-        snap.t.joined_pid = t.joined_pid;
         snap.t.final_segment = false;
         snap.t.complete = !ot.lost && !ot.partial;
         snap.t.end_ns = std::max(now, t.start_ns);
-        snap.t.thread_names.clear();
-        snap.t.process_name = {};
         if (auto p = processes_.find(t.pid); p != processes_.end()) {
-            snap.t.process_name = p->second->name;
-            if (p->second->names_known)
-                for (const span& s : snap.t.spans)
-                    for (std::uint32_t tid : s.tids) {
-                        if (std::any_of(snap.t.thread_names.begin(), snap.t.thread_names.end(),
-                                        [&](const thread_name& n) { return n.tid == tid; }))
-                            continue;
-                        auto th = p->second->threads.find(tid);
-                        if (th != p->second->threads.end() && !th->second.name.empty())
-                            snap.t.thread_names.push_back({tid, th->second.name});
-                    }
+            fill_names(*p->second, snap.t);
+        } else {
+            snap.t.thread_names.clear();
+            snap.t.process_name = {};
         }
         snap.waiting.clear();
         for (std::size_t i = 0; i < ot.aux.size(); ++i)

@@ -169,6 +169,8 @@ private:
     void cut_to_bounds(std::uint64_t now);
     void note_growth(std::uint32_t slot);
     void fill_names(trace& t);
+    // The process's and threads' names for t, from what p knows of them.
+    static void fill_names(const process& p, trace& t);
     std::uint64_t epoch(std::uint64_t ts) const;
     std::string_view coroutine_name(std::uint32_t pid, const cotrace_event& e, std::uint64_t frame,
                                     bool code_in_event);
