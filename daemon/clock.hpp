@@ -4,6 +4,7 @@
 
 #include <time.h>
 
+#include <chrono>
 #include <cstdint>
 
 namespace cotrace {
@@ -16,6 +17,11 @@ inline std::uint64_t clock_ns(clockid_t clock) {
 
 inline std::uint64_t monotonic_ns() { return clock_ns(CLOCK_MONOTONIC); }
 inline std::uint64_t realtime_ns() { return clock_ns(CLOCK_REALTIME); }
+
+// Milliseconds from `since` to now, for the daemon's -v timings.
+inline double ms_since(std::chrono::steady_clock::time_point since) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
 
 // Added to a CLOCK_MONOTONIC time, gives the Unix-epoch time.
 inline std::int64_t monotonic_to_epoch_offset() {

@@ -227,8 +227,7 @@ void end_collection(bpf_collector& collector, event_handler& stage, live_stage& 
     collector.stop();
     const std::size_t drained = collector.drain(stage, start + final_drain);
     drops.drops(collector.dropped());
-    spdlog::debug("stopping: {} events taken after the stop in {:.1f} ms", drained,
-                  std::chrono::duration<double, std::milli>(clock::now() - start).count());
+    spdlog::debug("stopping: {} events taken after the stop in {:.1f} ms", drained, ms_since(start));
 }
 
 }  // namespace
@@ -314,8 +313,7 @@ void trace_process(std::uint32_t pid, const session_options& options, target_wat
     output.finish();
     if (recording) recording->close();
     collector.reset();  // waits for them
-    spdlog::debug("stopping: done {:.1f} ms after the stop",
-                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopped_at).count());
+    spdlog::debug("stopping: done {:.1f} ms after the stop", ms_since(stopped_at));
 }
 
 namespace {

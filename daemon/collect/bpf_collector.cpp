@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "attach_cookie.h"
+#include "clock.hpp"
 #include "cotrace_bpf.skel.h"
 #include "error.hpp"
 #include "collect/uprobe_multi.hpp"
@@ -177,7 +178,7 @@ void bpf_collector::begin_closing_links() noexcept {
             closer& c = closers_.emplace_back();
             c.thread = std::thread([&c, fd, since = stopped_at_] {
                 ::close(fd);
-                c.closed_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+                c.closed_ms = ms_since(since);
             });
         } catch (...) {
             if (!closers_.empty() && !closers_.back().thread.joinable()) closers_.pop_back();
@@ -200,8 +201,7 @@ void bpf_collector::release() noexcept {
     }
     if (stopped_)
         spdlog::debug("stopping: probes detached {:.1f} ms after the stop ({} links closed at {} ms)",
-                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - stopped_at_).count(),
-                      closers_.size(), each);
+                      ms_since(stopped_at_), closers_.size(), each);
     closers_.clear();
     if (skel_) cotrace_bpf__destroy(skel_);
     skel_ = nullptr;
@@ -314,8 +314,7 @@ std::size_t bpf_collector::attach(const std::vector<probe_object>& objects) {
                 throw error(what + ": " + std::strerror(err));
             }
             spdlog::debug("attached {} cotrace probe sites in {} with one link in {:.1f} ms", sites.offsets.size(),
-                          obj.path,
-                          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - attaching).count());
+                          obj.path, ms_since(attaching));
             links_.push_back(fd);
             link_of_[identity] = fd;
             ++added;
