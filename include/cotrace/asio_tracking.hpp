@@ -58,13 +58,17 @@
 //                              by peer" = 104) and decides its status: error,
 //                              but ok for end of file ("asio.misc: End of file"
 //                              = 2) and cancelled for operation_aborted.
-//   ..._INVOCATION_END         end(id, status) of a handler.
-//                              A completion destroyed before that ends the span
-//                              with exception (the handler threw) or cancelled
-//                              (never invoked: shutdown, destroyed queue).
+//   ..._INVOCATION_END         nothing: the completion's end, just after it,
+//                              is end(id, status) of a handler, exception if
+//                              the handler threw, cancelled if it was never
+//                              invoked (shutdown, a destroyed queue).
 //   ASIO_HANDLER_LOCATION      remembered while open: the site and name of the
 //                              co_await it belongs to; co_spawn's entry point
-//                              ("co_spawn_entry_point") starts a session.
+//                              ("co_spawn_entry_point") starts a session. A
+//                              location whose function is a string literal
+//                              (a composed operation's step: "async_write")
+//                              is compiled to nothing: the co_await around
+//                              it has its own.
 //   ASIO_HANDLER_OPERATION     event("<object>.<operation>", 0) in the current
 //                              span (socket.close, socket.cancel, ...): the
 //                              native handle Asio passes is not a value.
@@ -107,7 +111,10 @@
 
 #define COTRACE_DETAIL_ASIO_INHERIT : public ::cotrace::detail::asio_tracked_handler
 #define COTRACE_DETAIL_ASIO_ALSO_INHERIT , public ::cotrace::detail::asio_tracked_handler
-#define COTRACE_DETAIL_ASIO_LOCATION(args) ::cotrace::detail::asio_location cotrace_asio_location args
+#define COTRACE_DETAIL_ASIO_LOCATION(args) COTRACE_DETAIL_ASIO_LOCATION_ args
+#define COTRACE_DETAIL_ASIO_LOCATION_(file, line, function)                                    \
+    typename ::cotrace::detail::asio_location_for<decltype((function))>::type cotrace_asio_location( \
+        file, line, function)
 #define COTRACE_DETAIL_ASIO_CREATION(args) COTRACE_DETAIL_ASIO_CREATION_ args
 #define COTRACE_DETAIL_ASIO_CREATION_(context, handler, object_type, object, native_handle, op_name) \
     ::cotrace::detail::asio_creation(handler, object_type "." op_name)

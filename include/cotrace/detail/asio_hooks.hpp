@@ -6,12 +6,13 @@
 // why; this file is how.
 //
 // Detached (no tracer), a handler stores one zero word; its creation and a
-// handler location test the async_begin semaphore once each; its completion
-// copies that word, tests it ORed with the resume semaphore (one branch: a
-// handler created while nobody was attached may run after a tracer came),
-// and tests the copy again at the invocation's begin and end and at its own
-// destruction. Nothing is computed before those tests; every probe and all
-// bookkeeping are out of line ([[gnu::noinline, gnu::cold]]) behind them.
+// handler location compare the async_begin semaphore with 0 once each (a
+// composed operation's steps have no location at all); its completion ORs
+// that word with the resume semaphore (one branch: a handler created while
+// nobody was attached may run after a tracer came), holds a null pointer,
+// and tests it at the invocation's begin and at its own destruction.
+// Nothing is computed before those tests; every probe and all bookkeeping
+// are out of line ([[gnu::noinline, gnu::cold]]) behind them.
 // The bookkeeping (sessions, the thread's state, the tables of sites and
 // error texts) exists only while a tracer is attached, and for the handlers
 // created while one was.
@@ -21,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <mutex>
 #include <string>
 
@@ -159,6 +161,27 @@ const char* asio_error_name(const void* category, const char* category_name, int
     COTRACE_DETAIL_PROBE(event, name, value, 0);
 }
 
+// Whether a tracer is attached (the async_begin semaphore is raised), the
+// test in front of every creation and handler location. On x86-64 it is one
+// compare of the semaphore in memory and one branch: the volatile read of
+// COTRACE_DETAIL_ACTIVE costs a load, a test and the branch, and an asm
+// statement, like that read, is never hoisted out of a loop or merged with
+// another test. The semaphore is hidden in every object (probe.hpp), so it
+// is addressed relative to the instruction, in executables and shared
+// libraries alike (both assembler dialects: -masm=att and -masm=intel).
+#if defined(__x86_64__) && !defined(COTRACE_TEST_SINK)
+[[gnu::always_inline]] inline bool asio_attached() noexcept {
+    asm goto("{cmpw $0, cotrace_async_begin_semaphore(%%rip)|cmp WORD PTR cotrace_async_begin_semaphore[rip], 0}"
+             "\n\tjne %l[attached]" ::: "cc"
+             : attached);
+    return false;
+attached:
+    return true;
+}
+#else
+[[gnu::always_inline]] inline bool asio_attached() noexcept { return COTRACE_DETAIL_ACTIVE(async_begin); }
+#endif
+
 // ---- sessions and the state of a thread ---------------------------------------------
 
 // A session: a co_spawned coroutine, or the handlers of one accepted
@@ -213,7 +236,8 @@ inline void asio_session_retain(asio_session* s) noexcept { s->refs.fetch_add(1,
 class asio_location {
 public:
     asio_location(const char* file, int line, const char* function) noexcept {
-        if (COTRACE_DETAIL_ACTIVE(async_begin)) enter(file, line, function);
+        if (asio_attached()) [[unlikely]]
+            enter(file, line, function);
     }
     ~asio_location() {
         if (linked_) leave();
@@ -286,6 +310,26 @@ private:
     std::uint64_t saved_accept_;
     bool linked_ = false;
     bool entry_;
+};
+
+// A handler location whose function is a string literal: Asio's composed
+// operations name their steps so ("async_write", "async_read_until", ...,
+// and __func__). Such a step never names a coroutine or a co_await: inside
+// a co_await, use_awaitable's location (the coroutine's) is open around it,
+// and the session span is named and placed by that one. So it is not kept,
+// and costs nothing. A coroutine's own locations, and co_spawn's entry,
+// pass a pointer (use_awaitable_t's fields) and are asio_locations.
+struct asio_step_location {
+    constexpr asio_step_location(const char*, int, const char*) noexcept {}
+};
+
+template <class Function>
+struct asio_location_for {
+    using type = asio_location;
+};
+template <std::size_t N>
+struct asio_location_for<const char (&)[N]> {
+    using type = asio_step_location;
 };
 
 // ---- handlers --------------------------------------------------------------------------
@@ -433,66 +477,75 @@ inline void asio_next_part(asio_session* s) noexcept {
 }
 
 inline void asio_creation(asio_tracked_handler& h, const char* name) noexcept {
-    if (COTRACE_DETAIL_ACTIVE(async_begin)) asio_created(h, name);
+    if (asio_attached()) [[unlikely]]
+        asio_created(h, name);
 }
 
-// Lives on the stack of the function that completes a handler (an
-// operation's do_complete): brackets the handler's invocation.
-class asio_completion {
+// What a completion of a traced handler keeps while it runs, out of line:
+// made by start() only when a tracer is attached (or the handler was
+// traced), so that a detached completion holds nothing but a null pointer.
+class asio_completion_state {
 public:
-    // Detached, a completion copies one word (the handler's id, 0) and tests
-    // it ORed with the resume semaphore, one branch; its later hooks test
-    // that word again.
-    explicit asio_completion(const asio_tracked_handler& h) noexcept : id_(h.cotrace_id_) {
-        if ((id_ | COTRACE_DETAIL_ASIO_RESUME_RAISED) != 0) [[unlikely]]
-            start(h);
+    // The state for completing `h`, or nullptr: not traced (created detached
+    // and still detached, or out of memory).
+    [[gnu::noinline, gnu::cold]] static asio_completion_state* start(const asio_tracked_handler& h) noexcept {
+        auto* c = new (std::nothrow) asio_completion_state;
+        if (c == nullptr) return nullptr;
+        c->id_ = h.cotrace_id_;
+        if (c->id_ != 0) {
+            c->session_ = h.cotrace_session_;
+            return c;
+        }
+        // Created before a tracer attached and run after: the span's
+        // beginning was not seen, so it is reported as a partial span (the
+        // collector makes it the root of an incomplete trace) instead of
+        // letting what it starts look like a complete trace of its own. It
+        // is a session: what it starts (a coroutine's next co_awaits, a
+        // handler's next operations) are its children, as in a session
+        // traced whole.
+        auto* s = new (std::nothrow) asio_session;
+        if (s == nullptr) {
+            delete c;
+            return nullptr;
+        }
+        s->id = asio_new_id();
+        s->coroutine = true;
+        s->begun = true;
+        c->session_ = s;
+        c->id_ = asio_run_bit;  // this invocation is the session's own run
+        return c;
     }
-    ~asio_completion() {
-        if (id_ != 0) unfinished();
-    }
-    asio_completion(const asio_completion&) = delete;
-    asio_completion& operator=(const asio_completion&) = delete;
 
     // Asio passes the arguments the handler is invoked with: an error code
     // first, if any (then bytes transferred, a signal number, ...).
     template <class... Args>
     void invocation_begin(const Args&... args) noexcept {
-        if (id_ == 0) return;
         const char* error = nullptr;
         if constexpr (sizeof...(Args) > 0) error = error_of(args...);
         begin(error);
     }
 
-    void invocation_end() noexcept {
-        if (id_ != 0) finished();
+    // The completion is over (its function returns, or unwinds): the span
+    // ends, unless a co_await's end came at the invocation's begin. Its
+    // status: the invocation's (from its error code), exception if the
+    // handler threw, cancelled if it was never invoked (shutdown, a
+    // destroyed queue). Taken here rather than at the invocation's end,
+    // after the handler's own destruction: one hook fewer on the path of
+    // every handler, detached or not.
+    [[gnu::noinline, gnu::cold]] static void finish(asio_completion_state* c) noexcept {
+        const std::uint64_t id = c->id_ & ~asio_flag_mask;
+        const bool invoked = (c->flags_ & invoked_flag) != 0;
+        if (id != 0 && (c->flags_ & ended_flag) == 0)
+            asio_probe_end(id, !invoked                                     ? COTRACE_STATUS_CANCELLED
+                               : std::uncaught_exceptions() > c->exceptions_ ? COTRACE_STATUS_EXCEPTION
+                                                                             : c->status_);
+        if (invoked) c->restore();
+        if (c->session_ != nullptr) asio_session_release(c->session_);
+        delete c;
     }
 
 private:
-    enum : std::uint8_t { invoked = 1, ended = 2 };
-
-    // A traced handler, or (its id 0, a tracer attached) one created before
-    // a tracer attached and run after: the span's beginning was not seen, so
-    // it is reported as a partial span (the collector makes it the root of
-    // an incomplete trace) instead of letting what it starts look like a
-    // complete trace of its own. It is a session: what it starts (a
-    // coroutine's next co_awaits, a handler's next operations) are its
-    // children, as in a session traced whole.
-    [[gnu::noinline, gnu::cold]] void start(const asio_tracked_handler& h) noexcept {
-        error_value_ = 0;
-        status_ = COTRACE_STATUS_OK;
-        flags_ = 0;
-        if (id_ != 0) {
-            session_ = h.cotrace_session_;
-            return;
-        }
-        auto* s = new (std::nothrow) asio_session;
-        session_ = s;
-        if (s == nullptr) return;  // id_ stays 0: not traced
-        s->id = asio_new_id();
-        s->coroutine = true;
-        s->begun = true;
-        id_ = asio_run_bit;  // this invocation is the session's own run
-    }
+    enum : std::uint8_t { invoked_flag = 1, ended_flag = 2 };
 
     template <class Ec, class... Rest>
     const char* error_of(const Ec& ec, const Rest&...) noexcept {
@@ -523,7 +576,8 @@ private:
 
     [[gnu::noinline, gnu::cold]] void begin(const char* error) noexcept {
         asio_thread_state& t = asio_thread;
-        flags_ |= invoked;
+        flags_ |= invoked_flag;
+        exceptions_ = std::uncaught_exceptions();
         saved_session_ = t.session;
         saved_current_ = t.current;
         saved_accept_ = t.accept;
@@ -551,7 +605,7 @@ private:
         if (awaited) {
             // A co_await completes: the operation is over, its coroutine runs.
             asio_probe_end(id, status_);
-            flags_ |= ended;
+            flags_ |= ended_flag;
             asio_probe_resume(session_->id);
             t.session = session_;
             t.current = session_->id;
@@ -572,34 +626,49 @@ private:
         t.accepted = saved_accepted_;
     }
 
-    [[gnu::noinline, gnu::cold]] void finished() noexcept {
-        const std::uint64_t id = id_ & ~asio_flag_mask;
-        if (id != 0 && (flags_ & ended) == 0) asio_probe_end(id, status_);
-        if ((flags_ & invoked) != 0) restore();
-        if (session_ != nullptr) asio_session_release(session_);
-        id_ = 0;  // done: the destructor has nothing left to do
-        session_ = nullptr;
-    }
+    std::uint64_t id_ = 0;  // the handler's id, with flags
+    asio_session* session_ = nullptr;
+    asio_session* saved_session_ = nullptr;  // saved_*: set by begin()
+    std::uint64_t saved_current_ = 0;
+    std::uint64_t saved_accept_ = 0;
+    asio_session* saved_accepted_ = nullptr;
+    std::int64_t error_value_ = 0;
+    int exceptions_ = 0;  // std::uncaught_exceptions() when invoked
+    int status_ = COTRACE_STATUS_OK;
+    std::uint8_t flags_ = 0;
+};
 
-    // Still open: the handler threw, or is destroyed without being invoked.
-    [[gnu::noinline, gnu::cold]] void unfinished() noexcept {
-        const std::uint64_t id = id_ & ~asio_flag_mask;
-        if (id != 0 && (flags_ & ended) == 0)
-            asio_probe_end(id, (flags_ & invoked) != 0 ? COTRACE_STATUS_EXCEPTION : COTRACE_STATUS_CANCELLED);
-        if ((flags_ & invoked) != 0) restore();
-        if (session_ != nullptr) asio_session_release(session_);
+// Lives on the stack of the function that completes a handler (an
+// operation's do_complete), from before the handler's invocation to the
+// function's end. Detached, it copies the handler's one word (its id, 0),
+// tests it ORed with the resume semaphore (one branch: a handler created
+// while nobody was attached may run after a tracer came), and holds a null
+// pointer that its invocation and its destruction test. Its address is
+// never taken, so the compiler may keep that pointer in a register.
+class asio_completion {
+public:
+    explicit asio_completion(const asio_tracked_handler& h) noexcept {
+        if ((h.cotrace_id_ | COTRACE_DETAIL_ASIO_RESUME_RAISED) != 0) [[unlikely]]
+            state_ = asio_completion_state::start(h);
     }
+    ~asio_completion() {
+        if (state_ != nullptr) [[unlikely]]
+            asio_completion_state::finish(state_);
+    }
+    asio_completion(const asio_completion&) = delete;
+    asio_completion& operator=(const asio_completion&) = delete;
 
-    std::uint64_t id_;  // the handler's id, with flags; 0: not traced (every later hook tests this word)
-    // Set by start() (or begin()) only: detached, a completion stores its one word and nothing else.
-    asio_session* session_;
-    asio_session* saved_session_;
-    std::uint64_t saved_current_;
-    std::uint64_t saved_accept_;
-    asio_session* saved_accepted_;
-    std::int64_t error_value_;
-    int status_;
-    std::uint8_t flags_;
+    template <class... Args>
+    void invocation_begin(const Args&... args) noexcept {
+        if (state_ != nullptr) [[unlikely]]
+            state_->invocation_begin(args...);
+    }
+    // Nothing: the destructor, which follows it in every Asio completion,
+    // ends the span (and tells a handler that threw from one that returned).
+    void invocation_end() noexcept {}
+
+private:
+    asio_completion_state* state_ = nullptr;
 };
 
 // An operation on an I/O object that is not a handler (close, cancel,
