@@ -520,11 +520,15 @@ step_memory() {
 # (bench/asio/instructions.sh), which repeat exactly; no target; and where
 # tests/e2e_asio built Asio's shipped examples, their user-space instructions
 # per request detached / untraced (bench/asio/shipped_instructions.sh), which
-# repeat too (server and client share a CPU). The CPU-time comparison with
+# repeat too (server and client share a CPU), and, as root with bpftrace,
+# whether the detached build makes the same system calls per request as the
+# untraced one (bench/asio/shipped_syscalls.sh): if so the kernel's work is
+# the same, and the user-space ratio scaled by the user share of CPU time is
+# the whole process's. The CPU-time comparison with
 # confidence intervals and the attached variant, minutes long, is
 # bench/asio/cpu.sh, run on its own.
 step_asio() {
-    local target=1.005 dir line
+    local target=1.005 dir line example
     dir=$(dirname "${BASH_SOURCE[0]}")/asio
     need "$BIN/asio_echo" "$BIN/asio_echo_untraced" "$BIN/asio_echo_client" || return 0
     "$dir/throughput.sh" "$BIN" "$OUT" | tee "$OUT/asio_throughput.txt" || { fail "bench/asio/throughput.sh failed"; return 0; }
@@ -549,7 +553,6 @@ step_asio() {
         fi
         if [ -x "$BIN/asio_shipped_http_server" ] && [ -x "$BIN/asio_shipped_echo_server" ]; then
             if "$dir/shipped_instructions.sh" "$BIN" "$OUT" | tee "$OUT/asio_shipped_instructions.txt"; then
-                local example
                 for example in http echo; do
                     line=$(grep "^asio_shipped_instructions $example " "$OUT/asio_shipped_instructions.txt" || true)
                     summary "$(printf '  %-44s %12s user-space instructions per request, detached / untraced (%s in the hooks)' \
@@ -558,6 +561,20 @@ step_asio() {
             else
                 fail "bench/asio/shipped_instructions.sh failed"
             fi
+        fi
+    fi
+    if [ -x "$BIN/asio_shipped_http_server" ] && [ -x "$BIN/asio_shipped_echo_server" ] &&
+        [ "$(id -u)" = 0 ] && command -v bpftrace >/dev/null; then
+        if "$dir/shipped_syscalls.sh" "$BIN" "$OUT" | tee "$OUT/asio_shipped_syscalls.txt"; then
+            for example in http echo; do
+                line=$(grep "^asio_shipped_syscalls $example \(same\|differ\) " \
+                    "$OUT/asio_shipped_syscalls.txt" || true)
+                summary "$(printf '  %-44s %12s system calls per request as the untraced build (bpftrace); speculative reads differ by %s a request (spread %s)' \
+                    "Asio's shipped $example example, detached" "$(awk '{ print $3 }' <<<"$line")" \
+                    "$(asio_field difference)" "$(asio_field spread)")"
+            done
+        else
+            fail "bench/asio/shipped_syscalls.sh failed"
         fi
     fi
 }
