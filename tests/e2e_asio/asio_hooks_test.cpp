@@ -13,6 +13,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/write.hpp>
 #include <asio/post.hpp>
+#include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
@@ -251,6 +252,51 @@ TEST_F(AsioHooks, ACoroutineIsOneSpanForItsLifeNamedByItsLocationWithItsCoAwaits
               "end(#4, 0)\n"
               "resume(#2)\n"
               "end(#2, 0)\n");
+    expect_ids_well_formed(calls());
+}
+
+TEST_F(AsioHooks, AComposedOperationIsPlacedByItsCoAwaitAndOneStartedWithACallbackIsAChildNotAnAwaitedStep) {
+    using asio::ip::tcp;
+    asio::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    tcp::socket writer(io), reader(io);
+    writer.connect(acceptor.local_endpoint());
+    acceptor.accept(reader);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            // async_write names its step with a location of its own
+            // ("async_write", a string literal): the co_await's location,
+            // around it, is the one that names and places the operation.
+            co_await asio::async_write(writer, asio::buffer("ab", 2), asio::use_awaitable_t<>(__FILE__, 301, "writer()"));
+            // The same composed operation with a callback: the coroutine
+            // does not wait for it, so it is a child that runs as a handler
+            // of its own, not a step the coroutine is suspended on.
+            asio::async_write(writer, asio::buffer("cd", 2), [](const asio::error_code&, std::size_t) {});
+        },
+        asio::detached);
+    io.run();
+    // #1 the session (its first step, queued by co_spawn from outside io's
+    // thread, has no span); #2 the awaited write, at its co_await's site,
+    // whose end resumes the coroutine; #3 the callback write, a child
+    // resumed and ended as a handler of its own (with its step's location
+    // taken for a co_await, it would be a suspension at write.hpp's line
+    // and an end that resumes the coroutine); the session ends with it,
+    // its last operation.
+    EXPECT_EQ(trace(),
+              "async_begin(#1, none, writer())\n"
+              "resume(#1)\n"
+              "suspend(#1, writer():301)\n"
+              "async_begin(#2, #1, socket.async_send)\n"
+              "end(#2, 0)\n"
+              "resume(#1)\n"
+              "async_begin(#3, #1, socket.async_send)\n"
+              "resume(#3)\n"
+              "end(#3, 0)\n"
+              "end(#1, 0)\n");
+    char got[4];
+    asio::read(reader, asio::buffer(got));
+    EXPECT_EQ(std::string(got, 4), "abcd");
     expect_ids_well_formed(calls());
 }
 
