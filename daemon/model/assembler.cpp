@@ -91,30 +91,20 @@ struct assembler::process {
 // What an open trace holds of the model's trace: the fields it keeps up to
 // date while open. The rest (names, end, completeness) is filled in when it
 // is emitted: one held per live trace, it is kept small.
-struct assembler::held_trace {
+struct assembler::held_trace : cross_process_ids {
     std::uint64_t id = 0;
     std::uint32_t pid = 0;
     std::uint32_t segment = 0;  // segments emitted so far
     std::uint64_t start_ns = 0;
     std::vector<span> spans;  // in order of beginning; spans[0] is the root
     std::vector<link> links;
-    std::uint64_t w3c_trace_hi = 0, w3c_trace_lo = 0;
-    std::uint64_t remote_parent = 0;
-    std::uint64_t joined_trace = 0, joined_span = 0;
-    std::uint32_t joined_pid = 0;
-    bool has_w3c_id() const { return (w3c_trace_hi | w3c_trace_lo) != 0; }
     // What a trace emitted from this one (whole, or a segment) says of
     // itself: which trace it is and where its request came from.
     void describe(trace& t) const {
         t.id = id;
         t.pid = pid;
         t.start_ns = t.end_ns = start_ns;
-        t.w3c_trace_hi = w3c_trace_hi;
-        t.w3c_trace_lo = w3c_trace_lo;
-        t.remote_parent = remote_parent;
-        t.joined_trace = joined_trace;
-        t.joined_span = joined_span;
-        t.joined_pid = joined_pid;
+        static_cast<cross_process_ids&>(t) = *this;
     }
 };
 
@@ -276,9 +266,7 @@ std::uint32_t assembler::new_trace(const cotrace_event& e, process& p) {
     t.pid = e.pid;
     t.segment = 0;
     t.start_ns = epoch(e.ts_ns);
-    t.w3c_trace_hi = t.w3c_trace_lo = t.remote_parent = 0;
-    t.joined_trace = t.joined_span = 0;
-    t.joined_pid = 0;
+    static_cast<cross_process_ids&>(t) = {};
     if (e.kind < COTRACE_EV_COLLECTOR_FIRST) continue_remote(t, thread_of(p, e.tid));
     order_push_back(slot);
     ++open_trace_count_;

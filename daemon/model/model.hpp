@@ -80,7 +80,23 @@ struct thread_name {
     std::string_view name;  // the thread's comm, as captured while it ran
 };
 
-struct trace {
+// What ties a trace to a request that crosses processes
+// (<cotrace/propagation.hpp>): a base of the emitted trace and of the
+// assembler's trace in progress, which hands it on whole.
+struct cross_process_ids {
+    // The W3C trace id the trace is known by (both 0: none), and when its
+    // root continues a request from another process, the remote parent
+    // span's id.
+    std::uint64_t w3c_trace_hi = 0, w3c_trace_lo = 0;
+    std::uint64_t remote_parent = 0;
+    // When that remote parent was traced in this same session: its trace's
+    // and its span's session ids (the callee's root is its child), else 0.
+    std::uint64_t joined_trace = 0, joined_span = 0;
+    std::uint32_t joined_pid = 0;
+    bool has_w3c_id() const { return (w3c_trace_hi | w3c_trace_lo) != 0; }
+};
+
+struct trace : cross_process_ids {
     std::uint64_t id = 0;
     std::uint32_t pid = 0;
     // A trace too large or too long-lived to hold whole is emitted in
@@ -94,18 +110,8 @@ struct trace {
     std::uint64_t end_ns = 0;
     std::vector<span> spans;  // in order of beginning; spans[0] is the root
     std::vector<link> links;
-    // Requests that cross processes (<cotrace/propagation.hpp>): the W3C
-    // trace id this trace is known by (both 0: none), and when its root
-    // continues a request from another process, the remote parent span's id.
-    std::uint64_t w3c_trace_hi = 0, w3c_trace_lo = 0;
-    std::uint64_t remote_parent = 0;
-    // When that remote parent was traced in this same session: its trace's
-    // and its span's session ids (the callee's root is its child), else 0.
-    std::uint64_t joined_trace = 0, joined_span = 0;
-    std::uint32_t joined_pid = 0;
     bool final_segment = true;  // false: more segments of this trace follow
     bool complete = true;
-    bool has_w3c_id() const { return (w3c_trace_hi | w3c_trace_lo) != 0; }
 };
 
 // Totals of a session, shown at the end.
