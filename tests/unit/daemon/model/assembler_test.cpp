@@ -906,6 +906,39 @@ TEST(Assembler, AfterALossATraceTheThreadTouchesBeforeItIsSeenIdleIsIncomplete) 
     for (const auto& t : h.traces()) EXPECT_FALSE(t.complete) << t.spans[0].name;
 }
 
+// A lost begin that named its parent explicitly (a when_all branch, begun
+// after its parent suspended there): the parent's trace would look whole
+// without the branch. The next branch, begun after the gap on the same
+// thread, names that parent: its trace is marked as missing events. The
+// lost branch's own later events are a partial span of a trace of their own.
+// (A branch lost on a thread where nothing after the gap names the parent
+// is not caught: nothing there says which trace it belonged to.)
+TEST(Assembler, AfterALossABranchBegunInTheGapLeavesItsParentsTraceIncompleteWhenTheNextBranchNamesIt) {
+    harness h(traced_from_start());
+    h.play({
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),
+        suspend(T1, ROOT, AWAIT_CHILD_SITE),  // when_all: its branches name it as their parent
+        // lost here: span_begin(T1, CHILD, ROOT, AWAIT_CHILD_SITE)
+        span_begin(T1, CHILD_B, ROOT, AWAIT_CHILD_SITE).code(CODE_CHILD).after_loss(),
+        end(T1, CHILD_B),
+        end(T1, CHILD),
+        resume(T1, ROOT),
+        end(T1, ROOT),
+        span_begin(T1, ROOT_B, 0, MAIN_SITE).code(CODE_OTHER),  // a request after it is whole
+        end(T1, ROOT_B),
+    });
+    h.assembler().flush();
+    ASSERT_EQ(h.traces().size(), 3u);
+    const trace& branch = h.traces()[0];
+    EXPECT_TRUE(branch.spans[0].partial);
+    EXPECT_FALSE(branch.complete);
+    const trace& when_all = h.traces()[1];
+    EXPECT_EQ(span_names(when_all), (std::vector<std::string>{"handle_request(int)", "fetch_user(int)"}));
+    EXPECT_FALSE(when_all.complete) << "one of its branches began unseen";
+    EXPECT_TRUE(h.traces()[2].complete);
+    for (const auto& t : h.traces()) EXPECT_TRUE(well_formed(t));
+}
+
 // The span a lost end left running had its frame freed and reused by the
 // next request: the new task is a new span, not the old one resumed, and the
 // old trace, no longer waiting for an end that will not come, is emitted.
