@@ -43,7 +43,7 @@ case $mode in
         read -r -t 60 line <&3 || die "asio_echo did not start under cotrace run"
         port=$(echo "$line" | sed -n 's/.* port \([0-9]*\) ready$/\1/p')
         [ -n "$port" ] || die "unexpected line from asio_echo: $line"
-        "$client" --port "$port" --connections 4 --messages 40 --size 64 >/dev/null
+        "$client" --port "$port" --connections 4 --messages 400 --size 64 >/dev/null
         cat <&3 >/dev/null
         wait "$server" || die "cotrace run of asio_echo failed"
         ;;
