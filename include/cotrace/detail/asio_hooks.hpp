@@ -643,8 +643,8 @@ private:
 // function's end. Detached, it copies the handler's one word (its id, 0),
 // tests it ORed with the resume semaphore (one branch: a handler created
 // while nobody was attached may run after a tracer came), and holds a null
-// pointer that its invocation and its destruction test. Its address is
-// never taken, so the compiler may keep that pointer in a register.
+// pointer that its invocation and its destruction test: that pointer (kept
+// on the stack of a function as large as do_complete) is all it stores.
 class asio_completion {
 public:
     explicit asio_completion(const asio_tracked_handler& h) noexcept {
