@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -172,6 +173,23 @@ public:
         return it->second;
     }
 
+    // Whether the frame at pc (in a resume function) was entered by a direct
+    // call returning to return_address. Resuming a frame is an indirect call
+    // through its resume pointer; GCC's ramp (which creates the frame and
+    // runs it to its initial suspend point) and its destroy function call
+    // the resume function directly. Either way the coroutine's body is not
+    // what runs, its creator or destroyer is.
+    bool entered_by_direct_call(std::uint64_t pc, std::uint64_t return_address) {
+        if (return_address < 5) return false;
+        const auto entry = symbols_.function_entry(pid_, pc);
+        unsigned char call[5];
+        if (!entry || !read_process_memory(pid_, return_address - 5, call, sizeof call) || call[0] != 0xe8)
+            return false;
+        std::int32_t displacement = 0;
+        std::memcpy(&displacement, call + 1, sizeof displacement);
+        return return_address + static_cast<std::uint64_t>(static_cast<std::int64_t>(displacement)) == *entry;
+    }
+
 private:
     std::uint32_t pid_;
     target_symbols& symbols_;
@@ -186,7 +204,10 @@ private:
 std::uint64_t innermost_coroutine(const thread_snapshot& thread, stack_unwinder& unwinder, stack_reader& stacks,
                                   thread_census& census) {
     const unwound_stack walked =
-        unwinder.walk(thread, [&](std::uint64_t pc) { return stacks.is_coroutine_code(pc); });
+        unwinder.walk(thread, [&](std::uint64_t pc) { return stacks.is_coroutine_code(pc); },
+                      [&](std::uint64_t pc, std::uint64_t return_address) {
+                          return stacks.entered_by_direct_call(pc, return_address);
+                      });
     switch (walked.how) {
     case unwound_stack::outcome::coroutine: return walked.coroutine_pc;
     case unwound_stack::outcome::outermost: return 0;

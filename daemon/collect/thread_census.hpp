@@ -7,7 +7,11 @@
 // each copy is unwound frame by frame (collect/thread_unwind.hpp) looking for a
 // frame whose code is a coroutine's resume function: the innermost such
 // frame means the thread was running a coroutine (a span begun before
-// attach); reaching the thread's first frame with none means it was in plain
+// attach), unless a direct call entered that frame (GCC's ramp runs a new
+// frame to its initial suspend point, and its destroy function runs it to
+// destroy it, by direct calls; resuming is an indirect call): the coroutine
+// is then being created or destroyed by its caller, and the walk goes on to
+// look further out; reaching the thread's first frame with none means it was in plain
 // code, idle as far as spans go, whatever stale words its frames still hold.
 // Where the unwind stops short (no unwind info, JIT code, a corrupt stack),
 // the stack above the last frame reached is scanned for a return address

@@ -77,8 +77,11 @@ public:
     // Walks the copied stack from the innermost frame out, until a frame
     // whose code `in_coroutine` accepts (checked at the pc for the innermost
     // frame, at the return address minus one for callers: it is the call's
-    // last byte).
-    unwound_stack walk(const thread_snapshot& thread, const std::function<bool(std::uint64_t)>& in_coroutine);
+    // last byte) and that `not_running(pc, return_address)`, given the
+    // return address into its caller, does not reject: a frame rejected is
+    // passed over, and the walk goes on from the caller.
+    unwound_stack walk(const thread_snapshot& thread, const std::function<bool(std::uint64_t)>& in_coroutine,
+                       const std::function<bool(std::uint64_t, std::uint64_t)>& not_running = {});
 
 private:
     // Whether pc's object has an unwind table entry for it (looked up once

@@ -229,13 +229,18 @@ std::optional<std::uint64_t> elf_object::offset_of_vaddr(std::uint64_t vaddr) co
     return std::nullopt;
 }
 
-std::optional<std::string> elf_object::symbol_at(std::uint64_t vaddr) const {
+const elf_object::symbol* elf_object::function_at(std::uint64_t vaddr) const {
     auto it = std::upper_bound(symbols_.begin(), symbols_.end(), vaddr,
                                [](std::uint64_t v, const symbol& s) { return v < s.start; });
-    if (it == symbols_.begin()) return std::nullopt;
+    if (it == symbols_.begin()) return nullptr;
     --it;
-    if (!inside(vaddr, it->start, std::max<std::uint64_t>(it->size, 1))) return std::nullopt;
-    return it->name;
+    if (!inside(vaddr, it->start, std::max<std::uint64_t>(it->size, 1))) return nullptr;
+    return &*it;
+}
+
+std::optional<std::string> elf_object::symbol_at(std::uint64_t vaddr) const {
+    if (const symbol* s = function_at(vaddr)) return s->name;
+    return std::nullopt;
 }
 
 std::pair<std::uint64_t, std::size_t> elf_object::file_range(std::uint64_t vaddr, std::size_t size) const {

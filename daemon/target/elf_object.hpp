@@ -54,8 +54,7 @@ public:
     // for code, through the section headers for data such as semaphores
     // (which live in .probes, possibly outside any file-backed segment part).
     std::optional<std::uint64_t> offset_of_vaddr(std::uint64_t vaddr) const;
-    // The function symbol containing vaddr (name as in the symbol table).
-    std::optional<std::string> symbol_at(std::uint64_t vaddr) const;
+
     // Bytes of the file at vaddr (initialised data only, wholly inside one
     // PT_LOAD segment's file part; x86-64 ld stores the link-time value of
     // relative relocations in place). False for any other range.
@@ -67,6 +66,9 @@ public:
         std::uint64_t start, size;
         std::string name;
     };
+    // The function symbol containing vaddr (name as in the symbol table).
+    std::optional<std::string> symbol_at(std::uint64_t vaddr) const;
+    const symbol* function_at(std::uint64_t vaddr) const;  // the same, null if none
     // Every function symbol, sorted by start.
     const std::vector<symbol>& function_symbols() const { return symbols_; }
     // Link-time addresses of the frame layout records the object carries

@@ -84,7 +84,8 @@ std::string readable_function_name(const std::string& symbol) {
             auto digits_begin = pos;
             while (digits_begin > 0 && std::isdigit(static_cast<unsigned char>(name[digits_begin - 1])))
                 --digits_begin;
-            if (digits_begin == digits_end) continue;
+            // (More digits than any length: not a prefix, and too many for stoul.)
+            if (digits_begin == digits_end || digits_end - digits_begin > 6) continue;
             const auto len = std::stoul(name.substr(digits_begin, digits_end - digits_begin));
             if (pos + len == frame + 6) {  // "<ramp>.Frame"
                 start = pos;

@@ -78,6 +78,14 @@ bool target_symbols::in_coroutine_resume(std::uint32_t pid, std::uint64_t addr) 
     return ends_with(".actor") || ends_with(".resume") || ends_with("[clone .actor]");
 }
 
+std::optional<std::uint64_t> target_symbols::function_entry(std::uint32_t pid, std::uint64_t addr) {
+    const auto where = locate_known(pid, addr);
+    if (!where) return std::nullopt;
+    const elf_object::symbol* sym = where->object->function_at(where->vaddr);
+    if (!sym) return std::nullopt;
+    return addr - (where->vaddr - sym->start);
+}
+
 std::optional<std::string> target_symbols::read_text(std::uint32_t pid, std::uint64_t addr,
                                                      const elf_object* in) {
     if (addr == 0) return std::nullopt;

@@ -35,6 +35,8 @@ public:
     // cotrace's own plumbing (namespace cotrace::detail: sync_wait's driver)
     // is a coroutine that never begins a span, so it is not counted.
     bool in_coroutine_resume(std::uint32_t pid, std::uint64_t addr);
+    // Where the function symbol holding addr starts, in the process.
+    std::optional<std::uint64_t> function_entry(std::uint32_t pid, std::uint64_t addr);
     // The mappings last read for pid (empty if none).
     const std::vector<mapping>& mappings(std::uint32_t pid);
 

@@ -1,8 +1,12 @@
-// Attach-time truth on a stack that lies: a thread in plain code whose live
-// stack still holds, in a slot nothing overwrote, the return address into a
-// coroutine that returned before attach (workloads/returned_coroutine.cpp).
-// The thread is idle as far as spans go; a request it begins after attach is
-// the root of a complete trace.
+// Attach-time truth on stacks that mislead:
+// - a thread in plain code whose live stack still holds, in a slot nothing
+//   overwrote, the return address into a coroutine that returned before
+//   attach (workloads/returned_coroutine.cpp). The thread is idle as far as
+//   spans go; a request it begins after attach is the root of a complete
+//   trace.
+// - a thread whose innermost resume function belongs to a coroutine being
+//   created, not run (workloads/creating_coroutine.cpp): the span the thread
+//   is in is the creating coroutine's, further out.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -20,6 +24,7 @@ namespace e2e {
 namespace {
 
 const std::string returned_coroutine_path = COTRACE_E2E_RETURNED_COROUTINE;
+const std::string creating_coroutine_path = COTRACE_E2E_CREATING_COROUTINE;
 
 class Attach : public test {};
 
@@ -105,6 +110,46 @@ TEST_F(Attach, AThreadInPlainCodeWithADeadCoroutineReturnAddressOnItsStackBegins
     const auto ended = workload->wait();
     ASSERT_TRUE(ended.has_value()) << workload->describe();
     EXPECT_TRUE(ended->ok()) << "the workload did not finish on end of file: " << workload->describe();
+}
+
+TEST_F(Attach, AThreadStoppedWhileACoroutineCreatesAnotherIsInTheCreatorsSpan) {
+    test_fifo fifo;
+    auto workload = process::spawn({creating_coroutine_path, fifo.path()});
+    ASSERT_TRUE(workload->out().wait_for([](const std::string& l) {
+        return starts_with(l, "creating_coroutine pid ") && ends_with(l, " ready");
+    })) << workload->describe();
+
+    auto cotrace = start_attach(workload->pid());
+    ASSERT_TRUE(fifo.send_byte());
+    ASSERT_TRUE(workload->out().wait_for([](const std::string& l) { return l == "creating_coroutine scope done"; }))
+        << workload->describe();
+    // Stopped while the request is still open: what names the placeholder
+    // is the census alone (the request never names its frame while traced).
+    cotrace->signal(SIGINT);
+    const auto st = cotrace->wait();
+    ASSERT_TRUE(st.has_value()) << "cotrace did not exit after SIGINT: " << cotrace->describe();
+    EXPECT_TRUE(st->ok()) << cotrace->describe();
+
+    const session_output out = collect_output(*cotrace);
+    ASSERT_EQ(out.jsonl.traces.size(), 1u) << "one request was in flight: " << cotrace->describe();
+    const json& t = out.jsonl.traces.front();
+    const std::string what = render_trace(t);
+    EXPECT_FALSE(t.at("complete").get<bool>()) << "begun before attach, yet complete: " << what;
+    std::map<std::string, const json*> by_name;
+    for (const json& s : t.at("spans")) by_name[s.at("name")] = &s;
+    ASSERT_EQ(by_name.size(), 2u) << "the request and its scope, nothing else: " << what;
+    ASSERT_TRUE(by_name.count("request()")) << "the thread was running request(), not creating its job: " << what;
+    ASSERT_TRUE(by_name.count("after_creating")) << what;
+    const json& root = *by_name.at("request()");
+    EXPECT_TRUE(root.at("parent_id").is_null()) << what;
+    EXPECT_TRUE(root.at("partial").get<bool>()) << "the request began before attach: " << what;
+    EXPECT_EQ(by_name.at("after_creating")->at("parent_id"), root.at("span_id")) << what;
+    EXPECT_EQ(counts_of(*out.jsonl.summary).drops, 0u);
+
+    fifo.close_writer();
+    const auto ended = workload->wait();
+    ASSERT_TRUE(ended.has_value()) << workload->describe();
+    EXPECT_TRUE(ended->ok()) << workload->describe();
 }
 
 }  // namespace

@@ -27,6 +27,13 @@ TEST(FunctionName, AGccActorSymbolNamesTheRampFunction) {
     EXPECT_EQ(readable_function_name("_Z4leafPZ4leafiE14_Z4leafi.Frame.actor"), "leaf(int)");
 }
 
+TEST(FunctionName, ASymbolWithADigitRunTooLongForAnyLengthIsNamedWithoutThrowing) {
+    // A target chooses its symbol names: a length prefix that overflows
+    // must not take the daemon down.
+    const std::string hostile = "_Z4leafPZ4leafiE" + std::string(40, '9') + "_Z4leafi.Frame.actor";
+    EXPECT_EQ(readable_function_name(hostile), "leaf(int)");
+}
+
 TEST(FunctionName, AGccColdActorPartIsNamedLikeTheActor) {
     EXPECT_EQ(readable_function_name("_Z4leafPZ4leafiE14_Z4leafi.Frame.actor.cold"), "leaf(int)");
     EXPECT_EQ(readable_function_name("_ZN12_GLOBAL__N_15parseEPZNS_5parseEiE31_ZN12_GLOBAL__N_15parseEi.Frame."
