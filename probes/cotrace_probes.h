@@ -105,7 +105,10 @@ enum cotrace_event_kind {
  *  thread_in_span   at attach: thread `tid` was inside a span begun before
  *                   the collector attached; args[0] = a code address of the
  *                   innermost coroutine function found running there (0 if
- *                   unknown), which names it.
+ *                   unknown), which names it; args[1] = how it was found:
+ *                   COTRACE_CENSUS_UNWOUND (from the live frames: it is that
+ *                   coroutine) or COTRACE_CENSUS_SCANNED (a word on the stack,
+ *                   possibly stale).
  *  objects_gap      probes of an object loaded while tracing may have fired
  *                   unseen between args[0] and ts_ns (CLOCK_MONOTONIC ns):
  *                   traces open in that window may lack events.
@@ -113,6 +116,11 @@ enum cotrace_event_kind {
  *                   padded: the kernel's comm).
  *  process_name     process `pid` is called args[0..2] (up to 24 bytes, NUL
  *                   padded: its command's base name).
+ *  thread_unknown   at attach: what thread `tid` ran cannot be told. It
+ *                   stood in a co_await of a coroutine begun before attach
+ *                   (args[0] = an address in its resume function), at a point
+ *                   where its frames do not show whether the coroutine's
+ *                   suspend probe had fired.
  *  objects_changed  written by BPF, consumed by the daemon (never recorded):
  *                   the dynamic linker's debug hook (_dl_debug_state) ran on
  *                   thread `tid`, so objects were or are about to be mapped
@@ -126,8 +134,13 @@ enum cotrace_collector_event_kind {
 	COTRACE_EV_thread_name,
 	COTRACE_EV_process_name,
 	COTRACE_EV_objects_changed,
+	COTRACE_EV_thread_unknown,
 	COTRACE_EV_COLLECTOR_END
 };
+
+/* thread_in_span's args[1] */
+#define COTRACE_CENSUS_SCANNED 0
+#define COTRACE_CENSUS_UNWOUND 1
 
 /* end(span, status) */
 enum cotrace_status {

@@ -114,12 +114,14 @@ void start_with_thread_census(std::uint32_t pid, bpf_collector& collector, targe
     std::sort(held.begin(), held.end());
     const double median = held.empty() ? 0 : held[held.size() / 2] / 1e6;
     const double longest = held.empty() ? 0 : held.back() / 1e6;
-    spdlog::info("{} threads of process {} stopped at attach: median {:.3f} ms, max {:.3f} ms ({} in a span; "
-                 "stacks unwound in {:.3f} ms after, {} scanned where unwinding stopped short)",
-                 held.size(), pid, median, longest,
-                 std::count_if(census.events.begin(), census.events.end(),
-                               [](const cotrace_event& e) { return e.kind == COTRACE_EV_thread_in_span; }),
-                 census.unwound_ns / 1e6, census.scanned);
+    const auto count = [&](std::uint16_t kind) {
+        return std::count_if(census.events.begin(), census.events.end(),
+                             [&](const cotrace_event& e) { return e.kind == kind; });
+    };
+    spdlog::info("{} threads of process {} stopped at attach: median {:.3f} ms, max {:.3f} ms ({} in a span, {} "
+                 "unknown; stacks unwound in {:.3f} ms after, {} scanned where unwinding stopped short)",
+                 held.size(), pid, median, longest, count(COTRACE_EV_thread_in_span),
+                 count(COTRACE_EV_thread_unknown), census.unwound_ns / 1e6, census.scanned);
 }
 
 // `run`: lets CMD exec. With the loader's hook, names are read at the hook,

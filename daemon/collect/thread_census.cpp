@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <span>
 #include <unordered_map>
 
 #include "clock.hpp"
@@ -173,6 +174,20 @@ public:
         return it->second;
     }
 
+    // cotrace's own co_await wrappers (detail/traced_awaiter.hpp): their
+    // await_suspend fires the suspend probe first, then calls the awaiter's.
+    bool is_traced_await_suspend(std::uint64_t pc) {
+        return symbol_is(pc, [](const std::string& sym) {
+            return (sym.rfind("_ZN7cotrace6detail14traced_awaiter", 0) == 0 ||
+                    sym.rfind("_ZN7cotrace6detail20traced_child_awaiter", 0) == 0) &&
+                   sym.find("13await_suspend") != std::string::npos;
+        });
+    }
+    // cotrace::adapter's functions, which fire the probes (when not inlined).
+    bool is_probe_function(std::uint64_t pc) {
+        return symbol_is(pc, [](const std::string& sym) { return sym.rfind("_ZN7cotrace7adapter", 0) == 0; });
+    }
+
     // Whether the frame at pc (in a resume function) was entered by a direct
     // call returning to return_address. Resuming a frame is an indirect call
     // through its resume pointer; GCC's ramp (which creates the frame and
@@ -191,41 +206,92 @@ public:
     }
 
 private:
+    template <class Test>
+    bool symbol_is(std::uint64_t pc, const Test& test) {
+        const auto sym = symbols_.symbol_name(pid_, pc);
+        return sym && test(*sym);
+    }
+
     std::uint32_t pid_;
     target_symbols& symbols_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> code_, all_;
     std::unordered_map<std::uint64_t, bool> known_;
 };
 
-// The innermost coroutine resume address of a stopped thread, or 0 when it
-// runs plain code. Unwound frame by frame; where the unwind stops short of
-// the first frame (no unwind info, JIT code, a corrupt stack), the words
-// above the last frame it reached are scanned instead.
-std::uint64_t innermost_coroutine(const thread_snapshot& thread, stack_unwinder& unwinder, stack_reader& stacks,
-                                  thread_census& census) {
-    const unwound_stack walked =
-        unwinder.walk(thread, [&](std::uint64_t pc) { return stacks.is_coroutine_code(pc); },
-                      [&](std::uint64_t pc, std::uint64_t return_address) {
-                          return stacks.entered_by_direct_call(pc, return_address);
-                      });
-    switch (walked.how) {
-    case unwound_stack::outcome::coroutine: return walked.coroutine_pc;
-    case unwound_stack::outcome::outermost: return 0;
-    case unwound_stack::outcome::broken: break;
-    }
-    ++census.scanned;
-    if (walked.frames == 0 && stacks.is_coroutine_code(thread.regs.rip)) return thread.regs.rip;
-    return stacks.scan_from(thread, walked.frames == 0 ? thread.regs.rsp : walked.last_sp);
+// What a stopped thread was running, as far as spans go: a collector event
+// kind (thread_idle, thread_in_span, thread_unknown) and its arguments.
+struct thread_state_at_attach {
+    std::uint16_t kind = COTRACE_EV_thread_idle;
+    std::uint64_t code = 0;   // a return address into (or the pc in) the coroutine's resume function
+    std::uint64_t found = 0;  // thread_in_span: COTRACE_CENSUS_UNWOUND or _SCANNED
+};
+
+// Where a coroutine frame stands in a co_await, by the frames it called
+// (innermost first).
+enum class await_point { none, suspended, unknown };
+await_point await_point_of(std::span<const walked_frame> called, stack_reader& code) {
+    // cotrace's wrapper, called by the coroutine: the outermost one.
+    std::size_t wrapper = called.size();
+    for (std::size_t j = called.size(); j-- > 0;)
+        if (code.is_traced_await_suspend(called[j].code())) {
+            wrapper = j;
+            break;
+        }
+    if (wrapper == called.size()) return await_point::none;
+    // It calls the awaiter's await_suspend only after the suspend probe: a
+    // frame inside it other than the probe's own function means the probe
+    // fired. Otherwise the thread stands in the wrapper itself, before or
+    // after the probe: which, its frames do not tell.
+    for (std::size_t j = 0; j < wrapper; ++j)
+        if (!code.is_probe_function(called[j].code())) return await_point::suspended;
+    return await_point::unknown;
 }
 
-cotrace_event collector_event(std::uint32_t pid, std::uint32_t tid, std::uint64_t ts, std::uint16_t kind,
-                              std::uint64_t code) {
+// Unwound frame by frame: the innermost coroutine frame that runs, passing
+// over frames being created or destroyed (entered by a direct call) and
+// frames suspended (inside cotrace's await_suspend wrapper past the suspend
+// probe: once that returns, control goes back to whatever resumed them,
+// further out). Where the unwind stops short of the first frame (no unwind
+// info, JIT code, a corrupt stack) the words above the last frame it reached
+// are scanned instead.
+thread_state_at_attach state_at_attach(const thread_snapshot& thread, stack_unwinder& unwinder, stack_reader& code,
+                                       thread_census& census) {
+    const unwound_stack walked = unwinder.walk(thread);
+    const std::vector<walked_frame>& frames = walked.frames;
+    std::size_t called_from = 0;  // frames [called_from, i) are what frame i called
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+        const walked_frame& f = frames[i];
+        if (f.pc == 0 || !code.is_coroutine_code(f.code())) continue;
+        const std::span<const walked_frame> called(frames.data() + called_from, i - called_from);
+        called_from = i + 1;
+        if (i + 1 < frames.size() && !frames[i + 1].exact && code.entered_by_direct_call(f.code(), frames[i + 1].pc))
+            continue;
+        switch (await_point_of(called, code)) {
+            case await_point::none: return {COTRACE_EV_thread_in_span, f.pc, COTRACE_CENSUS_UNWOUND};
+            case await_point::suspended: continue;
+            case await_point::unknown: return {COTRACE_EV_thread_unknown, f.pc, 0};
+        }
+    }
+    if (walked.how == unwound_stack::outcome::outermost) return {};
+    ++census.scanned;
+    std::uint64_t found = 0;
+    if (frames.empty() && code.is_coroutine_code(thread.regs.rip))
+        found = thread.regs.rip;
+    else
+        found = code.scan_from(thread, frames.empty() ? thread.regs.rsp : walked.last_sp);
+    if (found == 0) return {};
+    return {COTRACE_EV_thread_in_span, found, COTRACE_CENSUS_SCANNED};
+}
+
+cotrace_event collector_event(std::uint32_t pid, std::uint32_t tid, std::uint64_t ts,
+                              const thread_state_at_attach& state) {
     cotrace_event e{};
     e.ts_ns = ts;
     e.pid = pid;
     e.tid = tid;
-    e.kind = kind;
-    e.args[0] = code;
+    e.kind = state.kind;
+    e.args[0] = state.code;
+    e.args[1] = state.found;
     return e;
 }
 
@@ -269,9 +335,8 @@ thread_census take_thread_census(std::uint32_t pid, target_symbols& symbols, con
     const std::uint64_t unwinding_since = monotonic_ns();
     stack_unwinder unwinder(pid);
     for (const thread_snapshot& thread : copies) {
-        const std::uint64_t code = innermost_coroutine(thread, unwinder, stacks, census);
-        census.events.push_back(collector_event(pid, thread.tid, census.started_ns,
-                                                code ? COTRACE_EV_thread_in_span : COTRACE_EV_thread_idle, code));
+        census.events.push_back(
+            collector_event(pid, thread.tid, census.started_ns, state_at_attach(thread, unwinder, stacks, census)));
     }
     census.unwound_ns = monotonic_ns() - unwinding_since;
     if (census.not_stopped)

@@ -30,7 +30,7 @@
 namespace cotrace {
 
 struct thread_census {
-    // One COTRACE_EV_thread_idle or COTRACE_EV_thread_in_span per thread,
+    // One COTRACE_EV_thread_idle, _thread_in_span or _thread_suspending per thread,
     // stamped with the moment collecting began: they belong in the stream
     // before every probe event.
     std::vector<cotrace_event> events;

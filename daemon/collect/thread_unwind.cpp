@@ -119,53 +119,35 @@ bool stack_unwinder::has_unwind_info(std::uint64_t pc) {
     return has;
 }
 
-unwound_stack stack_unwinder::walk(const thread_snapshot& thread,
-                                   const std::function<bool(std::uint64_t)>& in_coroutine,
-                                   const std::function<bool(std::uint64_t, std::uint64_t)>& not_running) {
+unwound_stack stack_unwinder::walk(const thread_snapshot& thread) {
     unwound_stack out;
     if (!space_ || !files_) return out;
     const walk_scope in_walk(thread, pages_);
     unw_cursor_t cursor;
     if (unw_init_remote(&cursor, static_cast<unw_addr_space_t>(space_), files_) < 0) return out;
-    // A coroutine frame found, until its caller is seen (where the walk ends
-    // without one, it stands).
-    std::uint64_t found_pc = 0, found_at = 0;
-    const auto stop = [&](unwound_stack::outcome how) {
-        out.how = found_pc != 0 ? unwound_stack::outcome::coroutine : how;
-        out.coroutine_pc = found_pc;
-        return out;
-    };
     // The innermost frame's pc is where the thread stood; a caller's is a
     // return address, one past its call, unless the frame below it is a
     // signal frame (then it is where the signal interrupted it).
     bool pc_is_exact = true;
-    while (out.frames < max_frames) {
+    while (out.frames.size() < max_frames) {
         unw_word_t pc = 0, sp = 0;
-        if (unw_get_reg(&cursor, UNW_REG_IP, &pc) < 0 || unw_get_reg(&cursor, UNW_REG_SP, &sp) < 0)
-            return stop(unwound_stack::outcome::broken);
-        const std::uint64_t at = pc_is_exact ? pc : pc - 1;
-        if (found_pc != 0) {
-            if (pc_is_exact || !not_running(found_at, pc)) return stop(unwound_stack::outcome::coroutine);
-            found_pc = found_at = 0;  // not what runs: that is further out
-        }
-        ++out.frames;
+        if (unw_get_reg(&cursor, UNW_REG_IP, &pc) < 0 || unw_get_reg(&cursor, UNW_REG_SP, &sp) < 0) return out;
+        out.frames.push_back({pc, pc_is_exact});
         out.last_sp = sp;
-        if (pc != 0 && in_coroutine(at)) {
-            found_pc = pc;
-            found_at = at;
-            if (!not_running) return stop(unwound_stack::outcome::coroutine);
-        }
         // A frame without unwind info is stepped over by guesswork (the
         // frame-pointer chain, which ends wherever rbp happens to be 0), and
         // unw_get_proc_info makes up an entry for it: ask the lookup itself.
         // From such a frame on nothing is known, not even that it is the last.
-        if (!has_unwind_info(at)) return stop(unwound_stack::outcome::broken);
+        if (!has_unwind_info(out.frames.back().code())) return out;
         pc_is_exact = unw_is_signal_frame(&cursor) > 0;
         const int step = unw_step(&cursor);
-        if (step == 0) return stop(unwound_stack::outcome::outermost);
-        if (step < 0) return stop(unwound_stack::outcome::broken);
+        if (step == 0) {
+            out.how = unwound_stack::outcome::outermost;
+            return out;
+        }
+        if (step < 0) return out;
     }
-    return stop(unwound_stack::outcome::broken);  // too deep: broken, from the last frame walked
+    return out;  // too deep: broken, from the last frame walked
 }
 
 }  // namespace cotrace

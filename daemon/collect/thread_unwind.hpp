@@ -15,7 +15,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -32,16 +31,24 @@ struct thread_snapshot {
     bool word(std::uint64_t addr, std::uint64_t* value) const;
 };
 
+// One frame of a walked stack.
+struct walked_frame {
+    std::uint64_t pc = 0;
+    bool exact = false;  // where the thread stood (the innermost frame, or one a signal interrupted);
+                         // otherwise a return address, one past the call
+    // Where the frame's code is looked up: its pc, or the last byte of the
+    // call a return address follows (which may end the function).
+    std::uint64_t code() const { return exact || pc == 0 ? pc : pc - 1; }
+};
+
 struct unwound_stack {
     enum class outcome {
-        coroutine,  // a frame's code is a coroutine's resume function: `coroutine_pc` is there
-        outermost,  // the walk reached the thread's first frame and no frame was one
+        outermost,  // the walk reached the thread's first frame
         broken,     // the walk stopped before that: a frame without unwind info, a corrupt stack, or too deep
     };
     outcome how = outcome::broken;
-    std::uint64_t coroutine_pc = 0;  // coroutine: the frame's pc (a caller frame's return address)
-    std::uint64_t last_sp = 0;       // broken: the stack pointer of the last frame walked (0: none)
-    std::size_t frames = 0;          // frames walked
+    std::vector<walked_frame> frames;  // innermost first
+    std::uint64_t last_sp = 0;         // the stack pointer of the last frame walked (0: none)
 };
 
 // The target's memory outside the copied stacks, as the unwinder reads it: a
@@ -74,14 +81,9 @@ public:
     stack_unwinder(const stack_unwinder&) = delete;
     stack_unwinder& operator=(const stack_unwinder&) = delete;
 
-    // Walks the copied stack from the innermost frame out, until a frame
-    // whose code `in_coroutine` accepts (checked at the pc for the innermost
-    // frame, at the return address minus one for callers: it is the call's
-    // last byte) and that `not_running(pc, return_address)`, given the
-    // return address into its caller, does not reject: a frame rejected is
-    // passed over, and the walk goes on from the caller.
-    unwound_stack walk(const thread_snapshot& thread, const std::function<bool(std::uint64_t)>& in_coroutine,
-                       const std::function<bool(std::uint64_t, std::uint64_t)>& not_running = {});
+    // Walks the copied stack from the innermost frame out, as far as the
+    // unwind tables lead.
+    unwound_stack walk(const thread_snapshot& thread);
 
 private:
     // Whether pc's object has an unwind table entry for it (looked up once

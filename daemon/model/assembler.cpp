@@ -54,6 +54,18 @@ struct assembler::thread_state {
     std::uint64_t placeholder = 0;
     // The thread has come back to the placeholder from a span begun under it.
     bool placeholder_revisited = false;
+    // The census found the placeholder's coroutine on the thread's live
+    // frames (not by a word scan, which can be stale): a frame that another
+    // coroutine's resume function runs is not it.
+    bool placeholder_exact = false;
+    // A span we do not know runs here: the census could not tell (attach
+    // caught the thread at the edge of a suspension), or a span first seen
+    // at its end finished here with nothing known left on the thread (its
+    // awaiter, begun before attach, may continue here). A context captured
+    // meanwhile with no current span carries that unknown span, and a span
+    // begun with none cannot be placed. Ends at the thread's next suspend,
+    // resume or end, which names what runs.
+    bool running_unknown = false;
     // Context scopes entered here whose capture was never seen (made before
     // attach, or forgotten): what they carry is a span we do not know, so a
     // span begun in one with nothing current is not a root, innermost last.
@@ -116,6 +128,9 @@ struct assembler::open_trace {
         // It was running on a thread when that thread lost events: it may
         // have ended unseen, and its frame been freed and reused.
         bool orphaned = false;
+        // Its beginning was before attach (a placeholder, or a frame first
+        // seen mid-flight): what awaits it is not known.
+        bool begun_unseen = false;
     };
     // t.spans[0, aux.size()) are its spans; past them, spans this slot
     // emitted before, their vectors cleared and kept, are reused in place
@@ -160,7 +175,8 @@ assembler::thread_state& assembler::find_thread(process& p, std::uint32_t tid) {
     if (it == p.threads.end()) {
         if (p.threads.size() >= max_threads) {
             for (auto i = p.threads.begin(); i != p.threads.end();)
-                i = i->second.stack.empty() && i->second.placeholder == 0 && i->second.unseen_contexts.empty()
+                i = i->second.stack.empty() && i->second.placeholder == 0 && i->second.unseen_contexts.empty() &&
+                            !i->second.running_unknown
                         ? p.threads.erase(i) : std::next(i);
             p.last_thread = nullptr;
         }
@@ -463,6 +479,24 @@ std::uint64_t assembler::begin_span(process& p, const cotrace_event& e, std::uin
     return id;
 }
 
+// A partial span for a coroutine the census found (code: an address in its
+// resume function, 0 if unknown), begun when the census ran.
+std::uint64_t assembler::begin_placeholder(process& p, const cotrace_event& e, std::uint64_t code) {
+    const std::uint64_t id = begin_unseen(p, e, 0);
+    const std::string_view name = code != 0 ? symbols_.function(e.pid, code) : unknown_name;
+    find_span(id)->name = name.empty() ? unknown_name : name;
+    return id;
+}
+
+// A partial span, begun before attach, that roots a trace of its own: its
+// parent is unknown, and guessing would put it in someone else's trace.
+std::uint64_t assembler::begin_unseen(process& p, const cotrace_event& e, std::uint64_t frame) {
+    const std::uint64_t id = begin_span(p, e, frame, 0, span_kind::coroutine, true);
+    const span_ref& r = *span_index_.find(id);
+    slots_[r.slot].aux[r.index].begun_unseen = true;
+    return id;
+}
+
 std::uint64_t assembler::known_or_partial(process& p, thread_state& th, const cotrace_event& e,
                                           std::uint64_t frame) {
     if (std::uint64_t id = live_span(p, frame)) return id;
@@ -471,19 +505,28 @@ std::uint64_t assembler::known_or_partial(process& p, thread_state& th, const co
     if (const std::uint64_t id = std::exchange(th.placeholder, 0); id != 0)
         if (const span_ref* r = span_index_.find(id)) {
             open_trace& ot = slots_[r->slot];
-            ot.aux[r->index].frame = frame;
-            p.live[frame] = id;
             span& s = ot.t.spans[r->index];
-            // The census named it from a return address on the thread's
-            // stack, which can be stale (a function that already returned);
-            // the frame's own resume function is the truth when it reads.
             const std::string_view named = coroutine_name(e.pid, e, frame, false);
-            if (s.name == unknown_name || resolved(named)) s.name = named;
-            return id;
+            if (th.placeholder_exact && resolved(named) && resolved(s.name) && named != s.name) {
+                // Another coroutine's frame: the census caught its own
+                // coroutine as it suspended, and that one no longer runs
+                // here; what does is not known.
+                std::erase_if(th.stack, [&](const thread_state::running_entry& r) { return r.span_id == id; });
+                end_unseen(id);
+                th.running_unknown = true;
+            } else {
+                ot.aux[r->index].frame = frame;
+                p.live[frame] = id;
+                // A census by word scan named it from a return address on
+                // the thread's stack, which can be stale (a function that
+                // already returned); the frame's own resume function is the
+                // truth when it reads.
+                if (s.name == unknown_name || resolved(named)) s.name = named;
+                return id;
+            }
         }
-    // First seen mid-flight: its parent is unknown, so it roots a partial trace
-    // rather than being guessed into someone else's.
-    const std::uint64_t id = begin_span(p, e, frame, 0, span_kind::coroutine, true);
+    // First seen mid-flight.
+    const std::uint64_t id = begin_unseen(p, e, frame);
     find_span(id)->name = coroutine_name(e.pid, e, frame, false);
     return id;
 }
@@ -500,7 +543,7 @@ std::uint64_t assembler::implicit_parent(process& p, thread_state& t, bool& unce
         t.loss_bottom = 0;
         parent = current_span(t);
     }
-    uncertain = parent == 0 && (t.after_loss || !t.unseen_contexts.empty() ||
+    uncertain = parent == 0 && (t.after_loss || !t.unseen_contexts.empty() || t.running_unknown ||
                                 (!options_.threads_start_idle && !p.thread_states_known && !t.idle_known));
     return parent;
 }
@@ -869,17 +912,20 @@ void assembler::on_collector_event(process& p, const cotrace_event& e) {
             p.thread_states_known = true;
             thread_of(p, e.tid).idle_known = true;
             break;
-        case COTRACE_EV_thread_in_span: {  // (code of the innermost coroutine function)
+        case COTRACE_EV_thread_in_span: {  // (code of the innermost coroutine function, how it was found)
             p.thread_states_known = true;
             thread_state& th = thread_of(p, e.tid);
-            const std::uint64_t id = begin_span(p, e, 0, 0, span_kind::coroutine, true);
-            std::string_view name = e.args[0] != 0 ? symbols_.function(e.pid, e.args[0]) : unknown_name;
-            find_span(id)->name = name.empty() ? unknown_name : name;
+            const std::uint64_t id = begin_placeholder(p, e, e.args[0]);
             th.placeholder = id;
             th.placeholder_revisited = false;
+            th.placeholder_exact = e.args[1] == COTRACE_CENSUS_UNWOUND;
             run_on(th, e, id);
             break;
         }
+        case COTRACE_EV_thread_unknown:  // (code of the coroutine in a co_await)
+            p.thread_states_known = true;
+            thread_of(p, e.tid).running_unknown = true;
+            break;
         case COTRACE_EV_objects_gap: {  // (from ts): events between then and now may be missing
             const std::uint64_t to = epoch(e.ts_ns);
             for (std::uint32_t s = order_head_; s != no_slot; s = slots_[s].next)
@@ -917,6 +963,10 @@ void assembler::on_event(const cotrace_event& e) {
         if (e.kind == COTRACE_EV_span_begin || e.kind == COTRACE_EV_link || e.kind == COTRACE_EV_async_begin)
             taint_frame(p, a1);
     }
+
+    // Each names the span that runs here (or did, to its end).
+    if (e.kind == COTRACE_EV_suspend || e.kind == COTRACE_EV_resume || e.kind == COTRACE_EV_end)
+        th.running_unknown = false;
 
     switch (e.kind) {
         case COTRACE_EV_suspend: {  // (span, site, awaited)
@@ -961,10 +1011,15 @@ void assembler::on_event(const cotrace_event& e) {
                 if (a1 == COTRACE_STATUS_CANCELLED && th.placeholder == 0) break;
                 id = known_or_partial(p, th, e, a0);
             }
+            const span_ref* ending = span_index_.find(id);
+            const bool begun_unseen = ending && slots_[ending->slot].aux[ending->index].begun_unseen;
             finish_span(p, th, e, id, status_from(a1));
             // A completed child hands control back to the span awaiting it,
             // on this thread (a cancelled one is being destroyed instead).
-            if (const std::uint64_t* w = awaited_by_.find(id)) {
+            const std::uint64_t* w = awaited_by_.find(id);
+            if (!w && begun_unseen && a1 != COTRACE_STATUS_CANCELLED && th.stack.empty())
+                th.running_unknown = true;  // its awaiter, unknown, may go on here
+            if (w) {
                 const std::uint64_t parent = *w;
                 awaited_by_.erase(id);
                 const span_ref* r = a1 != COTRACE_STATUS_CANCELLED ? span_index_.find(parent) : nullptr;
@@ -1056,7 +1111,10 @@ void assembler::on_event(const cotrace_event& e) {
         case COTRACE_EV_context_capture:  // (token)
             // Bounded like everything else: a capture never entered is forgotten eventually.
             if (p.contexts.size() >= options_.max_open_spans) p.contexts.clear();
-            p.contexts[a0] = current_span(th);
+            if (const std::uint64_t current = current_span(th); current != 0 || !th.running_unknown)
+                p.contexts[a0] = current;
+            else
+                p.contexts.erase(a0);  // it carries a span we do not know: as if captured before attach
             break;
         case COTRACE_EV_context_enter: {  // (token)
             const std::uint64_t* id = p.contexts.find(a0);

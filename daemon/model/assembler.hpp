@@ -123,6 +123,8 @@ private:
     std::uint64_t implicit_parent(process& p, thread_state& t, bool& uncertain);
     std::uint64_t begin_span(process& p, const cotrace_event& e, std::uint64_t frame,
                              std::uint64_t parent_id, span_kind kind, bool partial);
+    std::uint64_t begin_placeholder(process& p, const cotrace_event& e, std::uint64_t code);
+    std::uint64_t begin_unseen(process& p, const cotrace_event& e, std::uint64_t frame);
     std::uint64_t known_or_partial(process& p, thread_state& t, const cotrace_event& e, std::uint64_t frame);
     void pop_running(thread_state& t, std::uint64_t span_id);
     // Events of t were lost just before this one: forget what runs on it.

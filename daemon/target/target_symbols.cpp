@@ -78,6 +78,12 @@ bool target_symbols::in_coroutine_resume(std::uint32_t pid, std::uint64_t addr) 
     return ends_with(".actor") || ends_with(".resume") || ends_with("[clone .actor]");
 }
 
+std::optional<std::string> target_symbols::symbol_name(std::uint32_t pid, std::uint64_t addr) {
+    const auto where = locate_known(pid, addr);
+    if (!where) return std::nullopt;
+    return where->object->symbol_at(where->vaddr);
+}
+
 std::optional<std::uint64_t> target_symbols::function_entry(std::uint32_t pid, std::uint64_t addr) {
     const auto where = locate_known(pid, addr);
     if (!where) return std::nullopt;

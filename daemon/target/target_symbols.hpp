@@ -35,6 +35,9 @@ public:
     // cotrace's own plumbing (namespace cotrace::detail: sync_wait's driver)
     // is a coroutine that never begins a span, so it is not counted.
     bool in_coroutine_resume(std::uint32_t pid, std::uint64_t addr);
+    // The symbol-table name (mangled) of the function holding addr, by the
+    // mappings last read.
+    std::optional<std::string> symbol_name(std::uint32_t pid, std::uint64_t addr);
     // Where the function symbol holding addr starts, in the process.
     std::optional<std::uint64_t> function_entry(std::uint32_t pid, std::uint64_t addr);
     // The mappings last read for pid (empty if none).

@@ -7,6 +7,11 @@
 // - a thread whose innermost resume function belongs to a coroutine being
 //   created, not run (workloads/creating_coroutine.cpp): the span the thread
 //   is in is the creating coroutine's, further out.
+// - a thread inside a coroutine's await_suspend after its suspend probe
+//   fired (workloads/suspending_coroutine.cpp): the coroutine is no longer
+//   what the thread runs once the await_suspend returns (it is suspended),
+//   so the next request the thread begins is a complete root, not nested
+//   under it.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -17,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "support/e2e.hpp"
 
@@ -25,6 +31,7 @@ namespace {
 
 const std::string returned_coroutine_path = COTRACE_E2E_RETURNED_COROUTINE;
 const std::string creating_coroutine_path = COTRACE_E2E_CREATING_COROUTINE;
+const std::string suspending_coroutine_path = COTRACE_E2E_SUSPENDING_COROUTINE;
 
 class Attach : public test {};
 
@@ -150,6 +157,57 @@ TEST_F(Attach, AThreadStoppedWhileACoroutineCreatesAnotherIsInTheCreatorsSpan) {
     const auto ended = workload->wait();
     ASSERT_TRUE(ended.has_value()) << workload->describe();
     EXPECT_TRUE(ended->ok()) << workload->describe();
+}
+
+// The value of a span's annotation `name`, if it has one.
+std::optional<std::int64_t> annotation(const json& span, const std::string& name) {
+    for (const json& e : span.at("events"))
+        if (e.at("name") == name) return e.at("value").get<std::int64_t>();
+    return std::nullopt;
+}
+
+TEST_F(Attach, AThreadStoppedInsideAnAwaitSuspendNestsNoLaterRequestUnderTheSuspendedCoroutine) {
+    test_fifo fifo;
+    auto workload = process::spawn({suspending_coroutine_path, fifo.path()});
+    ASSERT_TRUE(workload->out().wait_for([](const std::string& l) {
+        return starts_with(l, "suspending_coroutine pid ") && ends_with(l, " ready");
+    })) << workload->describe();
+
+    auto cotrace = start_attach(workload->pid());
+    ASSERT_TRUE(fifo.send_byte());
+    ASSERT_TRUE(workload->out().wait_for([](const std::string& l) { return l == "suspending_coroutine requests done"; }))
+        << workload->describe();
+    const auto ended = workload->wait();
+    ASSERT_TRUE(ended.has_value()) << workload->describe();
+    EXPECT_TRUE(ended->ok()) << workload->describe();
+    const auto st = cotrace->wait();  // it exits with its target
+    ASSERT_TRUE(st.has_value()) << "cotrace did not exit with its target: " << cotrace->describe();
+    EXPECT_TRUE(st->ok()) << cotrace->describe();
+
+    const session_output out = collect_output(*cotrace);
+    std::string all;
+    for (const json& t : out.jsonl.traces) all += render_trace(t);
+    std::map<std::int64_t, const json*> trace_of_request;
+    for (const json& t : out.jsonl.traces) {
+        for (const json& s : t.at("spans")) {
+            if (s.at("name") == "request(int)") {
+                EXPECT_TRUE(s.at("parent_id").is_null()) << "a request nested under another: " << all;
+            }
+            if (const auto k = annotation(s, "request")) trace_of_request[*k] = &t;
+        }
+    }
+    ASSERT_EQ(trace_of_request.size(), 3u) << all;
+    // Begun from plain code once the thread had left the await_suspend: each
+    // request and its callback, complete.
+    for (const std::int64_t k : {1, 2}) {
+        const json& t = *trace_of_request.at(k);
+        EXPECT_TRUE(t.at("complete").get<bool>()) << "request " << k << ": " << render_trace(t);
+        ASSERT_EQ(t.at("spans").size(), 2u) << "request " << k << ": " << render_trace(t);
+        EXPECT_EQ(t.at("spans")[1].at("name"), "callback") << render_trace(t);
+        EXPECT_EQ(t.at("spans")[1].at("parent_id"), t.at("spans")[0].at("span_id")) << render_trace(t);
+    }
+    EXPECT_FALSE(trace_of_request.at(0)->at("complete").get<bool>()) << "request 0 began before attach: " << all;
+    EXPECT_EQ(counts_of(*out.jsonl.summary).drops, 0u);
 }
 
 }  // namespace

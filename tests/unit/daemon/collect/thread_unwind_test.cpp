@@ -98,17 +98,15 @@ TEST(ThreadUnwind, AThreadInPlainCodeIsWalkedToItsOutermostFrameAfterItWentAgain
     blocked_child child;
     const thread_snapshot t = copy_stopped(child.pid());
     cotrace::stack_unwinder unwinder(static_cast<std::uint32_t>(child.pid()));
-    const unwound_stack walked = unwinder.walk(t, [](std::uint64_t) { return false; });
+    const unwound_stack walked = unwinder.walk(t);
     EXPECT_EQ(walked.how, unwound_stack::outcome::outermost);
-    EXPECT_GE(walked.frames, 3u) << "read, blocked_in_plain_code, the test's callers";
+    EXPECT_GE(walked.frames.size(), 3u) << "read, blocked_in_plain_code, the test's callers";
 }
 
-TEST(ThreadUnwind, TheInnermostAcceptedFrameIsFoundAtItsReturnAddress) {
+TEST(ThreadUnwind, ACallerFrameIsAReturnAddressLookedUpAtTheCallsLastByte) {
     blocked_child child;
     const thread_snapshot t = copy_stopped(child.pid());
     cotrace::stack_unwinder unwinder(static_cast<std::uint32_t>(child.pid()));
-    // blocked_in_plain_code stands in for a coroutine's resume function,
-    // recognised by its symbol as the census recognises those.
     cotrace::target_symbols symbols;
     symbols.refresh(static_cast<std::uint32_t>(child.pid()));
     const auto in_it = [&](std::uint64_t pc) {
@@ -116,10 +114,20 @@ TEST(ThreadUnwind, TheInnermostAcceptedFrameIsFoundAtItsReturnAddress) {
                std::string::npos;
     };
     ASSERT_TRUE(in_it(child.inside())) << "the symbol is not found where the child says it is";
-    const unwound_stack walked = unwinder.walk(t, in_it);
-    ASSERT_EQ(walked.how, unwound_stack::outcome::coroutine);
-    EXPECT_TRUE(in_it(walked.coroutine_pc - 1));
-    EXPECT_GE(walked.frames, 2u) << "found in a caller frame, not where the thread stood (in read)";
+    const unwound_stack walked = unwinder.walk(t);
+    ASSERT_FALSE(walked.frames.empty());
+    EXPECT_TRUE(walked.frames.front().exact) << "the innermost frame is where the thread stood";
+    EXPECT_FALSE(in_it(walked.frames.front().code())) << "it stood in read, not in its caller";
+    std::size_t found = walked.frames.size();
+    for (std::size_t i = 0; i < walked.frames.size(); ++i)
+        if (in_it(walked.frames[i].code())) {
+            found = i;
+            break;
+        }
+    ASSERT_LT(found, walked.frames.size()) << "blocked_in_plain_code is not among the frames walked";
+    EXPECT_GE(found, 1u) << "found in a caller frame";
+    EXPECT_FALSE(walked.frames[found].exact);
+    EXPECT_EQ(walked.frames[found].code(), walked.frames[found].pc - 1);
 }
 
 TEST(ThreadUnwind, AThreadWhosePcIsInNoObjectIsNotCalledOutermost) {
@@ -127,7 +135,7 @@ TEST(ThreadUnwind, AThreadWhosePcIsInNoObjectIsNotCalledOutermost) {
     thread_snapshot t = copy_stopped(child.pid());
     t.regs.rip = 0x10;  // no mapping, no unwind info
     cotrace::stack_unwinder unwinder(static_cast<std::uint32_t>(child.pid()));
-    const unwound_stack walked = unwinder.walk(t, [](std::uint64_t) { return false; });
+    const unwound_stack walked = unwinder.walk(t);
     EXPECT_EQ(walked.how, unwound_stack::outcome::broken);
 }
 

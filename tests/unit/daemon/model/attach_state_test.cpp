@@ -1,10 +1,11 @@
 // The assembler on the collector's own records: each thread's state at
-// attach (thread_idle, thread_in_span), gaps while objects were loading,
+// attach (thread_idle, thread_in_span, thread_suspending), gaps while objects were loading,
 // thread and process names; and times at the edges of the clock.
 
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <map>
 
 #include "support/harness.hpp"
 
@@ -158,6 +159,102 @@ TEST(AttachState, APlaceholderIsBoundToTheFirstUnknownFrameItsThreadEnds) {
     EXPECT_TRUE(t.spans[0].partial);
     EXPECT_EQ(t.spans[0].status, span_status::ok);
     EXPECT_EQ(t.spans[0].tids, (tids{T1}));
+}
+
+// Caught at the edge of a suspension, where its frames do not show whether
+// the coroutine's suspend probe had fired: the thread may be back in what
+// resumed the coroutine (here sync_wait, beginning the next request) or
+// still in the coroutine. The next request is neither nested under anything
+// nor passed off as a complete root; once the thread names what runs (the
+// request's end), the one after it is a root.
+TEST(AttachState, AThreadWhoseStateCouldNotBeToldPlacesNothingItBeginsUntilItNamesWhatRuns) {
+    harness h(attached());
+    h.symbols.add_frame_code(test_pid, ROOT, CODE_ROOT);
+    h.play({
+        thread_unknown(T1, CODE_ROOT),
+        span_begin(T1, ROOT_B, 0, MAIN_SITE).code(CODE_OTHER),  // the next request
+        end(T1, ROOT_B),
+        span_begin(T1, OTHER, 0, MAIN_SITE).code(CODE_OTHER),  // and the one after
+        end(T1, OTHER),
+        resume(T2, ROOT),  // the coroutine runs again elsewhere
+        end(T2, ROOT),
+    });
+    ASSERT_EQ(h.traces().size(), 3u);
+    for (const trace& t : h.traces()) {
+        EXPECT_TRUE(well_formed(t));
+        ASSERT_EQ(t.spans.size(), 1u) << "nothing nests under anything: " << t.spans[0].name;
+    }
+    EXPECT_EQ(h.traces()[0].spans[0].name, "other(int)");
+    EXPECT_TRUE(h.traces()[0].spans[0].partial) << "it may have been begun inside the coroutine";
+    EXPECT_FALSE(h.traces()[0].complete);
+    EXPECT_EQ(h.traces()[1].spans[0].name, "other(int)");
+    EXPECT_TRUE(h.traces()[1].complete);
+    EXPECT_EQ(h.traces()[2].spans[0].name, "handle_request(int)");
+    EXPECT_TRUE(h.traces()[2].spans[0].partial);
+}
+
+// The census found handle_request running on the thread's live frames, but
+// the first frame the thread names is another coroutine's (a child it had
+// just started, unseen): that frame is not handle_request's, and what runs
+// on the thread after that child is unknown (its awaiter may go on there).
+TEST(AttachState, AFrameOfAnotherCoroutineIsNotTakenForTheOneFoundRunning) {
+    harness h(attached());
+    h.symbols.add_frame_code(test_pid, WHEN_ALL, CODE_WHEN_ALL);
+    h.play({
+        thread_in_span_unwound(T1, CODE_ROOT),
+        span_begin(T1, BRANCH_1, WHEN_ALL, WHEN_ALL_INNER_SITE).code(CODE_BRANCH_1),
+        end(T1, BRANCH_1),
+        end(T1, WHEN_ALL),
+        span_begin(T1, OTHER, 0, MAIN_SITE).code(CODE_OTHER),
+        end(T1, OTHER),
+    });
+    h.assembler().flush();
+    std::map<std::string, const trace*> by_root;
+    for (const trace& t : h.traces()) {
+        EXPECT_TRUE(well_formed(t));
+        by_root[std::string(t.spans[0].name)] = &t;
+    }
+    ASSERT_EQ(by_root.size(), 3u);
+    ASSERT_TRUE(by_root.count("when_all") && by_root.count("other(int)") && by_root.count("handle_request(int)"));
+    EXPECT_EQ(span_names(*by_root.at("when_all")), (names{"when_all", "lookup_stock(int)"}));
+    EXPECT_TRUE(by_root.at("when_all")->spans[0].partial);
+    EXPECT_EQ(span_names(*by_root.at("handle_request(int)")), (names{"handle_request(int)"}))
+        << "the placeholder keeps nothing that is not its own";
+    EXPECT_FALSE(by_root.at("handle_request(int)")->complete);
+    EXPECT_TRUE(by_root.at("other(int)")->spans[0].partial) << "when_all's awaiter may have begun it";
+    EXPECT_FALSE(by_root.at("other(int)")->complete);
+}
+
+// A span first seen at its end, on a thread with nothing else known: what
+// awaited it (begun before attach) may go on running there, unseen, by
+// symmetric transfer. A context captured there then carries that unknown
+// span: work begun in it is a fragment, not a complete root.
+TEST(AttachState, AContextCapturedAfterASpanFirstSeenAtItsEndCarriesAnUnknownSpan) {
+    harness h(attached());
+    h.play({
+        thread_idle(T1),
+        thread_idle(T2),
+        end(T1, CHILD),  // begun before attach
+        context_capture(T1, TOKEN),
+        context_enter(T2, TOKEN),
+        span_begin(T2, CALLBACK, 0, MAIN_SITE).code(CODE_CALLBACK),
+        end(T2, CALLBACK),
+        context_exit(T2, TOKEN),
+        suspend(T1, ROOT, IO_SITE),  // the thread names what runs there
+        context_capture(T1, TOKEN + 1),
+        context_enter(T2, TOKEN + 1),
+        span_begin(T2, OTHER, 0, MAIN_SITE).code(CODE_OTHER),
+        end(T2, OTHER),
+        context_exit(T2, TOKEN + 1),
+    });
+    h.assembler().flush();
+    std::map<std::string, const trace*> by_root;
+    for (const trace& t : h.traces()) by_root[std::string(t.spans[0].name)] = &t;
+    ASSERT_TRUE(by_root.count("on_callback(int)"));
+    EXPECT_TRUE(by_root.at("on_callback(int)")->spans[0].partial);
+    EXPECT_FALSE(by_root.at("on_callback(int)")->complete);
+    ASSERT_TRUE(by_root.count("other(int)"));
+    EXPECT_TRUE(by_root.at("other(int)")->complete) << "captured after the thread was known again (with nothing current)";
 }
 
 TEST(AttachState, AnObjectsGapMarksEveryTraceOpenInItIncomplete) {

@@ -114,7 +114,16 @@ inline event thread_idle(std::uint32_t tid) { return make_event(static_cast<cotr
 // At attach: `tid` was inside a span begun before; `code` is in the innermost
 // coroutine function on its stack (0: unknown).
 inline event thread_in_span(std::uint32_t tid, std::uint64_t code) {
-    return make_event(static_cast<cotrace_event_kind>(COTRACE_EV_thread_in_span), tid, code);
+    return make_event(static_cast<cotrace_event_kind>(COTRACE_EV_thread_in_span), tid, code, COTRACE_CENSUS_SCANNED);
+}
+// The same, found on the thread's live frames: it is that coroutine.
+inline event thread_in_span_unwound(std::uint32_t tid, std::uint64_t code) {
+    return make_event(static_cast<cotrace_event_kind>(COTRACE_EV_thread_in_span), tid, code, COTRACE_CENSUS_UNWOUND);
+}
+// At attach: what `tid` ran could not be told (it stood in a co_await of the
+// coroutine whose resume function holds `code`).
+inline event thread_unknown(std::uint32_t tid, std::uint64_t code) {
+    return make_event(static_cast<cotrace_event_kind>(COTRACE_EV_thread_unknown), tid, code);
 }
 // Probes may have fired unseen from `from_ns` to this event's timestamp.
 inline event objects_gap(std::uint64_t from_ns) {
