@@ -4,21 +4,28 @@
 // PTRACE_INTERRUPT: a ptrace-stop, which job control never sees), the probes
 // start reporting while all of them stand still, then each thread's
 // registers and the top of its stack are copied and the thread let go, and
-// each copy is unwound frame by frame (collect/thread_unwind.hpp) looking for a
-// frame whose code is a coroutine's resume function: the innermost such
-// frame means the thread was running a coroutine (a span begun before
-// attach), unless a direct call entered that frame (GCC's ramp runs a new
-// frame to its initial suspend point, and its destroy function runs it to
-// destroy it, by direct calls; resuming is an indirect call): the coroutine
-// is then being created or destroyed by its caller, and the walk goes on to
-// look further out; reaching the thread's first frame with none means it was in plain
-// code, idle as far as spans go, whatever stale words its frames still hold.
-// Where the unwind stops short (no unwind info, JIT code, a corrupt stack),
-// the stack above the last frame reached is scanned for a return address
-// into a resume function instead. Every path detaches.
+// each copy is unwound frame by frame (collect/thread_unwind.hpp). The
+// innermost frame whose code is a coroutine's resume function is the span
+// the thread runs (thread_in_span), except
+// - a frame entered by a direct call: GCC's ramp runs a new frame to its
+//   initial suspend point, and its destroy function runs a frame to destroy
+//   it, by direct calls (resuming is an indirect call); the coroutine is
+//   being created or destroyed by its caller;
+// - a frame inside cotrace's await_suspend wrapper past its suspend probe
+//   (in the awaiter's own await_suspend): the coroutine has suspended, and
+//   once that returns, control goes back to whatever resumed it;
+// for both the walk goes on further out. A thread standing in the wrapper
+// itself, where the frames do not show whether the probe fired, is reported
+// unknown (thread_unknown). Reaching the thread's first frame with none
+// means plain code, idle as far as spans go, whatever stale words its frames
+// still hold. Where the unwind stops short (no unwind info, JIT code, a
+// corrupt stack), the stack above the last frame reached is scanned for a
+// return address into a resume function instead. Every path detaches.
 //
 // Not seen this way: a synchronous scope (COTRACE_SCOPE, a context scope)
-// open in plain code with no coroutine below it on the stack.
+// open in plain code with no coroutine below it on the stack; and, in
+// optimised code, where the wrapper is inlined into the resume function, a
+// suspension in progress (the thread is taken to be in the coroutine).
 
 #include <cstdint>
 #include <functional>
@@ -30,7 +37,7 @@
 namespace cotrace {
 
 struct thread_census {
-    // One COTRACE_EV_thread_idle, _thread_in_span or _thread_suspending per thread,
+    // One COTRACE_EV_thread_idle, _thread_in_span or _thread_unknown per thread,
     // stamped with the moment collecting began: they belong in the stream
     // before every probe event.
     std::vector<cotrace_event> events;
