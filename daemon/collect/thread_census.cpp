@@ -250,8 +250,8 @@ await_point await_point_of(std::span<const walked_frame> called, stack_reader& c
 // Unwound frame by frame: the innermost coroutine frame that runs, passing
 // over frames being created or destroyed (entered by a direct call) and
 // frames suspended (inside cotrace's await_suspend wrapper past the suspend
-// probe: once that returns, control goes back to whatever resumed them,
-// further out). Where the unwind stops short of the first frame (no unwind
+// probe, or having resumed such a frame by symmetric transfer: once that
+// returns, control goes back to whatever resumed them, further out). Where the unwind stops short of the first frame (no unwind
 // info, JIT code, a corrupt stack) the words above the last frame it reached
 // are scanned instead.
 thread_state_at_attach state_at_attach(const thread_snapshot& thread, stack_unwinder& unwinder, stack_reader& code,
@@ -259,16 +259,23 @@ thread_state_at_attach state_at_attach(const thread_snapshot& thread, stack_unwi
     const unwound_stack walked = unwinder.walk(thread);
     const std::vector<walked_frame>& frames = walked.frames;
     std::size_t called_from = 0;  // frames [called_from, i) are what frame i called
+    bool inner_suspended = false;  // the last coroutine frame passed over was suspended
     for (std::size_t i = 0; i < frames.size(); ++i) {
         const walked_frame& f = frames[i];
         if (f.pc == 0 || !code.is_coroutine_code(f.code())) continue;
         const std::span<const walked_frame> called(frames.data() + called_from, i - called_from);
         called_from = i + 1;
+        // A suspended coroutine frame just inside, called by this one's
+        // resume function itself: resumed by symmetric transfer (the handle
+        // this one's await_suspend returned; unoptimised, a call rather than
+        // a jump), so this one is suspended too.
+        if (inner_suspended && called.empty()) continue;
+        inner_suspended = false;
         if (i + 1 < frames.size() && !frames[i + 1].exact && code.entered_by_direct_call(f.code(), frames[i + 1].pc))
             continue;
         switch (await_point_of(called, code)) {
             case await_point::none: return {COTRACE_EV_thread_in_span, f.pc, COTRACE_CENSUS_UNWOUND};
-            case await_point::suspended: continue;
+            case await_point::suspended: inner_suspended = true; continue;
             case await_point::unknown: return {COTRACE_EV_thread_unknown, f.pc, 0};
         }
     }

@@ -196,17 +196,23 @@ TEST_F(Attach, AThreadStoppedInsideAnAwaitSuspendNestsNoLaterRequestUnderTheSusp
             if (const auto k = annotation(s, "request")) trace_of_request[*k] = &t;
         }
     }
-    ASSERT_EQ(trace_of_request.size(), 3u) << all;
+    // Request 0 began before attach: what it does after is partial, and what
+    // it annotates once the thread it runs on is unknown is not placed.
+    ASSERT_TRUE(trace_of_request.count(1) && trace_of_request.count(2)) << all;
     // Begun from plain code once the thread had left the await_suspend: each
-    // request and its callback, complete.
+    // request, its child and the child's callback, complete.
     for (const std::int64_t k : {1, 2}) {
         const json& t = *trace_of_request.at(k);
-        EXPECT_TRUE(t.at("complete").get<bool>()) << "request " << k << ": " << render_trace(t);
-        ASSERT_EQ(t.at("spans").size(), 2u) << "request " << k << ": " << render_trace(t);
-        EXPECT_EQ(t.at("spans")[1].at("name"), "callback") << render_trace(t);
-        EXPECT_EQ(t.at("spans")[1].at("parent_id"), t.at("spans")[0].at("span_id")) << render_trace(t);
+        const std::string what = "request " + std::to_string(k) + ": " + render_trace(t);
+        EXPECT_TRUE(t.at("complete").get<bool>()) << what;
+        const json& spans = t.at("spans");
+        ASSERT_EQ(spans.size(), 3u) << what;
+        EXPECT_EQ(spans[0].at("name"), "request(int)") << what;
+        EXPECT_EQ(spans[1].at("name"), "hand_off(int)") << what;
+        EXPECT_EQ(spans[1].at("parent_id"), spans[0].at("span_id")) << what;
+        EXPECT_EQ(spans[2].at("name"), "callback") << what;
+        EXPECT_EQ(spans[2].at("parent_id"), spans[1].at("span_id")) << what;
     }
-    EXPECT_FALSE(trace_of_request.at(0)->at("complete").get<bool>()) << "request 0 began before attach: " << all;
     EXPECT_EQ(counts_of(*out.jsonl.summary).drops, 0u);
 }
 

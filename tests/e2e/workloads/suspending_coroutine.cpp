@@ -1,5 +1,6 @@
 // suspending_coroutine: a thread stopped inside a coroutine's await_suspend,
-// after the coroutine's suspend probe fired and before control leaves it.
+// after the coroutine's suspend probe fired and before control leaves it,
+// with the coroutine that started it by symmetric transfer below it.
 // The awaiter (a legacy callback API's, in the manner of
 // examples/legacy_queue.hpp) captures the current context when it is made,
 // and its await_suspend hands the coroutine to a new thread, which runs a
@@ -11,8 +12,9 @@
 //   suspending_coroutine FIFO          (the FIFO has a writer already)
 //   -> "suspending_coroutine pid P ready"   (blocked inside await_suspend)
 //   a byte -> requests 0, 1 and 2 run to their end, one after another,
-//             each annotated request=K, each with a "callback" scope run
-//             in its context on the thread it is handed to
+//             each annotated request=K, each awaiting hand_off(K), which
+//             has a "callback" scope run in its context on the thread it
+//             is handed to
 //   -> "suspending_coroutine requests done"; exit 0
 
 #include <fcntl.h>
@@ -60,8 +62,13 @@ struct handed_off {
     void await_resume() const noexcept {}
 };
 
+cotrace::task<void> hand_off(int k) { co_await handed_off{k == 0}; }
+
+// Awaits its child, which starts by symmetric transfer: unoptimised, the
+// child's resume function is called from this one's, whose frame stays on
+// the stack below it while the child suspends.
 cotrace::task<int> request(int k) {
-    co_await handed_off{k == 0};
+    co_await hand_off(k);
     cotrace::annotate("request", k);
     co_return k;
 }
