@@ -65,6 +65,17 @@ private:
     int fd_ = -1;
 };
 
+// Stops cotrace as Ctrl-C would and takes what it wrote.
+session_output interrupt_and_collect(process& cotrace) {
+    cotrace.signal(SIGINT);
+    const auto st = cotrace.wait();
+    EXPECT_TRUE(st.has_value()) << "cotrace did not exit after SIGINT: " << cotrace.describe();
+    if (st) {
+        EXPECT_TRUE(st->ok()) << cotrace.describe();
+    }
+    return collect_output(cotrace);
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -84,12 +95,7 @@ TEST_F(Attach, AThreadInPlainCodeWithADeadCoroutineReturnAddressOnItsStackBegins
     ASSERT_TRUE(fifo.send_byte());
     ASSERT_TRUE(workload->out().wait_for([](const std::string& l) { return l == "returned_coroutine request 0 done"; }))
         << workload->describe();
-    cotrace->signal(SIGINT);
-    const auto st = cotrace->wait();
-    ASSERT_TRUE(st.has_value()) << "cotrace did not exit after SIGINT: " << cotrace->describe();
-    EXPECT_TRUE(st->ok()) << cotrace->describe();
-
-    const session_output out = collect_output(*cotrace);
+    const session_output out = interrupt_and_collect(*cotrace);
     ASSERT_EQ(out.jsonl.traces.size(), 1u) << "one request was begun after attach: " << cotrace->describe();
     const json& t = out.jsonl.traces.front();
     const std::string what = render_trace(t);
@@ -132,12 +138,7 @@ TEST_F(Attach, AThreadStoppedWhileACoroutineCreatesAnotherIsInTheCreatorsSpan) {
         << workload->describe();
     // Stopped while the request is still open: what names the placeholder
     // is the census alone (the request never names its frame while traced).
-    cotrace->signal(SIGINT);
-    const auto st = cotrace->wait();
-    ASSERT_TRUE(st.has_value()) << "cotrace did not exit after SIGINT: " << cotrace->describe();
-    EXPECT_TRUE(st->ok()) << cotrace->describe();
-
-    const session_output out = collect_output(*cotrace);
+    const session_output out = interrupt_and_collect(*cotrace);
     ASSERT_EQ(out.jsonl.traces.size(), 1u) << "one request was in flight: " << cotrace->describe();
     const json& t = out.jsonl.traces.front();
     const std::string what = render_trace(t);

@@ -14,27 +14,21 @@
 //   -> "creating_coroutine scope done"
 //   a byte or end of file -> the request ends; exit 0
 
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <coroutine>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 
 #include <cotrace/cotrace.hpp>
+
+#include "fifo_input.hpp"
 
 namespace {
 
 int fifo = -1;
 
-void wait_for_byte() {
-    char byte = 0;
-    ssize_t n;
-    do n = read(fifo, &byte, 1);
-    while (n < 0 && errno == EINTR);
-}
+void wait_for_byte() { workload::read_byte(fifo); }
 
 // A lazy coroutine of no library in particular whose initial suspend does
 // work before suspending (as a scheduler registering new work might).
@@ -76,15 +70,7 @@ cotrace::task<void> request() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: creating_coroutine FIFO\n");
-        return 2;
-    }
-    fifo = open(argv[1], O_RDONLY | O_CLOEXEC);
-    if (fifo < 0) {
-        std::fprintf(stderr, "creating_coroutine: cannot open %s: %s\n", argv[1], std::strerror(errno));
-        return 2;
-    }
+    fifo = workload::open_fifo(argc, argv, "creating_coroutine");
     cotrace::sync_wait(request());
     return 0;
 }

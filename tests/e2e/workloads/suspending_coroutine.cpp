@@ -17,27 +17,21 @@
 //             is handed to
 //   -> "suspending_coroutine requests done"; exit 0
 
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <coroutine>
 #include <cstdio>
-#include <cstring>
 #include <thread>
 
 #include <cotrace/cotrace.hpp>
+
+#include "fifo_input.hpp"
 
 namespace {
 
 int fifo = -1;
 
-void wait_for_byte() {
-    char byte = 0;
-    ssize_t n;
-    do n = read(fifo, &byte, 1);
-    while (n < 0 && errno == EINTR);
-}
+void wait_for_byte() { workload::read_byte(fifo); }
 
 // Resumes the coroutine on a thread of its own, after a callback run in the
 // context of the span that made the awaiter.
@@ -76,15 +70,7 @@ cotrace::task<int> request(int k) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: suspending_coroutine FIFO\n");
-        return 2;
-    }
-    fifo = open(argv[1], O_RDONLY | O_CLOEXEC);
-    if (fifo < 0) {
-        std::fprintf(stderr, "suspending_coroutine: cannot open %s: %s\n", argv[1], std::strerror(errno));
-        return 2;
-    }
+    fifo = workload::open_fifo(argc, argv, "suspending_coroutine");
     for (int k = 0; k < 3; ++k)
         if (cotrace::sync_wait(request(k)) != k) return 1;
     std::printf("suspending_coroutine requests done\n");
