@@ -183,6 +183,20 @@ public:
                    sym.find("13await_suspend") != std::string::npos;
         });
     }
+    // Whether the code at pc is inside cotrace's co_await wrapper inlined
+    // into its caller (optimised code).
+    bool in_inlined_traced_await_suspend(std::uint64_t pc) {
+        auto it = inlined_wrapper_.find(pc);
+        if (it == inlined_wrapper_.end()) {
+            bool inside = false;
+            for (const std::string& name : symbols_.inlined_at(pid_, pc))
+                inside = inside || ((name.rfind("cotrace::detail::traced_awaiter<", 0) == 0 ||
+                                     name.rfind("cotrace::detail::traced_child_awaiter<", 0) == 0) &&
+                                    name.find(">::await_suspend") != std::string::npos);
+            it = inlined_wrapper_.emplace(pc, inside).first;
+        }
+        return it->second;
+    }
     // cotrace::adapter's functions, which fire the probes (when not inlined).
     bool is_probe_function(std::uint64_t pc) {
         return symbol_is(pc, [](const std::string& sym) { return sym.rfind("_ZN7cotrace7adapter", 0) == 0; });
@@ -215,7 +229,7 @@ private:
     std::uint32_t pid_;
     target_symbols& symbols_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> code_, all_;
-    std::unordered_map<std::uint64_t, bool> known_;
+    std::unordered_map<std::uint64_t, bool> known_, inlined_wrapper_;
 };
 
 // What a stopped thread was running, as far as spans go: a collector event
@@ -227,9 +241,9 @@ struct thread_state_at_attach {
 };
 
 // Where a coroutine frame stands in a co_await, by the frames it called
-// (innermost first).
+// (innermost first) and what is inlined where it stands.
 enum class await_point { none, suspended, unknown };
-await_point await_point_of(std::span<const walked_frame> called, stack_reader& code) {
+await_point await_point_of(const walked_frame& frame, std::span<const walked_frame> called, stack_reader& code) {
     // cotrace's wrapper, called by the coroutine: the outermost one.
     std::size_t wrapper = called.size();
     for (std::size_t j = called.size(); j-- > 0;)
@@ -237,7 +251,13 @@ await_point await_point_of(std::span<const walked_frame> called, stack_reader& c
             wrapper = j;
             break;
         }
-    if (wrapper == called.size()) return await_point::none;
+    if (wrapper == called.size()) {
+        // Optimised, the wrapper and the awaiter's await_suspend are inlined
+        // into the resume function: a call from inside the wrapper is the
+        // awaiter's (the probe before it makes none), so the probe fired.
+        if (!code.in_inlined_traced_await_suspend(frame.code())) return await_point::none;
+        return frame.exact ? await_point::unknown : await_point::suspended;
+    }
     // It calls the awaiter's await_suspend only after the suspend probe: a
     // frame inside it other than the probe's own function means the probe
     // fired. Otherwise the thread stands in the wrapper itself, before or
@@ -273,7 +293,7 @@ thread_state_at_attach state_at_attach(const thread_snapshot& thread, stack_unwi
         inner_suspended = false;
         if (i + 1 < frames.size() && !frames[i + 1].exact && code.entered_by_direct_call(f.code(), frames[i + 1].pc))
             continue;
-        switch (await_point_of(called, code)) {
+        switch (await_point_of(f, called, code)) {
             case await_point::none: return {COTRACE_EV_thread_in_span, f.pc, COTRACE_CENSUS_UNWOUND};
             case await_point::suspended: inner_suspended = true; continue;
             case await_point::unknown: return {COTRACE_EV_thread_unknown, f.pc, 0};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "target/elf_object.hpp"
+#include "target/inlined_code.hpp"
 #include "target/proc_maps.hpp"
 #include "model/symbols.hpp"
 
@@ -38,6 +39,10 @@ public:
     // The symbol-table name (mangled) of the function holding addr, by the
     // mappings last read.
     std::optional<std::string> symbol_name(std::uint32_t pid, std::uint64_t addr);
+    // The qualified names ("ns::type<args>::function<args>") of the
+    // functions inlined at addr, outermost first, from its object's DWARF
+    // (empty without), by the mappings last read.
+    std::vector<std::string> inlined_at(std::uint32_t pid, std::uint64_t addr);
     // Where the function symbol holding addr starts, in the process.
     std::optional<std::uint64_t> function_entry(std::uint32_t pid, std::uint64_t addr);
     // The mappings last read for pid (empty if none).
@@ -55,6 +60,7 @@ private:
 
     std::unordered_map<std::uint32_t, std::vector<mapping>> maps_;
     std::map<std::string, std::unique_ptr<elf_object>> objects_;  // by path in the target (as maps shows it)
+    std::map<const elf_object*, std::unique_ptr<inlined_code>> inlined_;  // null: no DWARF
 };
 
 // Reads the target's memory (process_vm_readv); false when it cannot.

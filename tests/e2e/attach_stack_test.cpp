@@ -32,6 +32,7 @@ namespace {
 const std::string returned_coroutine_path = COTRACE_E2E_RETURNED_COROUTINE;
 const std::string creating_coroutine_path = COTRACE_E2E_CREATING_COROUTINE;
 const std::string suspending_coroutine_path = COTRACE_E2E_SUSPENDING_COROUTINE;
+const std::string suspending_coroutine_optimised_path = COTRACE_E2E_SUSPENDING_COROUTINE_OPTIMISED;
 
 class Attach : public test {};
 
@@ -167,9 +168,9 @@ std::optional<std::int64_t> annotation(const json& span, const std::string& name
     return std::nullopt;
 }
 
-TEST_F(Attach, AThreadStoppedInsideAnAwaitSuspendNestsNoLaterRequestUnderTheSuspendedCoroutine) {
+void expect_no_request_nested_under_the_suspended_one(const std::string& workload_path) {
     test_fifo fifo;
-    auto workload = process::spawn({suspending_coroutine_path, fifo.path()});
+    auto workload = process::spawn({workload_path, fifo.path()});
     ASSERT_TRUE(workload->out().wait_for([](const std::string& l) {
         return starts_with(l, "suspending_coroutine pid ") && ends_with(l, " ready");
     })) << workload->describe();
@@ -215,6 +216,16 @@ TEST_F(Attach, AThreadStoppedInsideAnAwaitSuspendNestsNoLaterRequestUnderTheSusp
         EXPECT_EQ(spans[2].at("parent_id"), spans[1].at("span_id")) << what;
     }
     EXPECT_EQ(counts_of(*out.jsonl.summary).drops, 0u);
+}
+
+TEST_F(Attach, AThreadStoppedInsideAnAwaitSuspendNestsNoLaterRequestUnderTheSuspendedCoroutine) {
+    expect_no_request_nested_under_the_suspended_one(suspending_coroutine_path);
+}
+
+// Optimised: the await_suspend wrapper has no frame of its own; its DWARF
+// inlined-call scope shows where the thread stands.
+TEST_F(Attach, AThreadStoppedInsideAnInlinedAwaitSuspendNestsNoLaterRequestUnderTheSuspendedCoroutine) {
+    expect_no_request_nested_under_the_suspended_one(suspending_coroutine_optimised_path);
 }
 
 }  // namespace
