@@ -12,8 +12,10 @@
 //   it, by direct calls (resuming is an indirect call); the coroutine is
 //   being created or destroyed by its caller;
 // - a frame inside cotrace's await_suspend wrapper past its suspend probe
-//   (in the awaiter's own await_suspend): the coroutine has suspended, and
-//   once that returns, control goes back to whatever resumed it;
+//   (in the awaiter's own await_suspend; optimised, where the wrapper is
+//   inlined, a call from inside it by the object's DWARF): the coroutine
+//   has suspended, and once that returns, control goes back to whatever
+//   resumed it; and a frame that resumed such a one by symmetric transfer;
 // for both the walk goes on further out. A thread standing in the wrapper
 // itself, where the frames do not show whether the probe fired, is reported
 // unknown (thread_unknown). Reaching the thread's first frame with none
@@ -23,9 +25,9 @@
 // return address into a resume function instead. Every path detaches.
 //
 // Not seen this way: a synchronous scope (COTRACE_SCOPE, a context scope)
-// open in plain code with no coroutine below it on the stack; and, in
-// optimised code, where the wrapper is inlined into the resume function, a
-// suspension in progress (the thread is taken to be in the coroutine).
+// open in plain code with no coroutine below it on the stack; and, in an
+// optimised object without DWARF, a suspension in progress (the thread is
+// taken to be in the coroutine).
 
 #include <cstdint>
 #include <functional>
