@@ -202,6 +202,11 @@ struct cotrace_event {
  * "none: this work roots a new trace" */
 #define COTRACE_PARENT_NONE (~(uint64_t)0)
 
+/* context_enter's and context_exit's token for a context captured while no
+ * collector was attached (no context_capture names it): it carries a span
+ * the collector may never have seen, so work begun in it is no root */
+#define COTRACE_CONTEXT_UNSEEN (~(uint64_t)0)
+
 /* flags */
 #define COTRACE_EVF_CODE_VALID 0x1 /* code was read successfully */
 /*

@@ -10,7 +10,8 @@
 //
 // A context is a token the collector resolves to the span that was current
 // where it was captured. Capturing costs something only while a tracer is
-// attached; otherwise the context is empty and the scope does nothing.
+// attached; otherwise the context is empty, and a scope entering it tells a
+// tracer attached since only that it carries a span begun before.
 
 #include <atomic>
 #include <cstdint>
@@ -22,7 +23,8 @@ namespace cotrace {
 class context {
 public:
     context() noexcept = default;
-    bool empty() const noexcept { return token_ == 0; }
+    // Carries no span a tracer knows: made with no tracer attached (or never captured).
+    bool empty() const noexcept { return token_ == 0 || token_ == COTRACE_CONTEXT_UNSEEN; }
 
 private:
     friend context current_context() noexcept;
@@ -44,6 +46,10 @@ inline context current_context() noexcept {
     if (COTRACE_DETAIL_ACTIVE(context_capture)) {
         ctx.token_ = detail::next_context_token.fetch_add(1, std::memory_order_relaxed);
         COTRACE_DETAIL_PROBE(context_capture, ctx.token_);
+    } else {
+        // A span may be current all the same: a tracer that attaches before
+        // this context is entered must not take what runs in it for a root.
+        ctx.token_ = COTRACE_CONTEXT_UNSEEN;
     }
 #endif
     return ctx;

@@ -472,14 +472,23 @@ TEST_F(Probes, CurrentContextCapturesATokenOnlyWhileATracerIsAttached) {
     const cotrace::context detached = cotrace::current_context();
     EXPECT_TRUE(detached.empty());
     EXPECT_TRUE(recorder::snapshot().empty()) << describe(recorder::snapshot());
-    {
-        cotrace::context_scope scope{detached};  // an empty context enters nothing
-    }
     recorder::set_active(true);
     {
-        cotrace::context_scope scope{detached};  // still nothing, even with a tracer now
+        cotrace::context_scope scope{cotrace::context{}};  // never captured: enters nothing
     }
     EXPECT_TRUE(recorder::snapshot().empty()) << describe(recorder::snapshot());
+    {
+        // Captured with no tracer: a tracer attached since learns that what
+        // runs in it belongs to a span it never saw.
+        cotrace::context_scope scope{detached};
+    }
+    {
+        const events evs = recorder::snapshot();
+        ASSERT_EQ(evs.size(), 2u) << describe(evs);
+        expect_event(evs, 0, COTRACE_EV_context_enter, COTRACE_CONTEXT_UNSEEN, 0, 0, this_tid());
+        expect_event(evs, 1, COTRACE_EV_context_exit, COTRACE_CONTEXT_UNSEEN, 0, 0, this_tid());
+    }
+    recorder::clear();
 
     const cotrace::context first = cotrace::current_context();
     const cotrace::context second = cotrace::current_context();
