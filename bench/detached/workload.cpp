@@ -95,7 +95,27 @@ task<int> handle_body(int x) {
     co_return n;
 }
 
+// ---- context_handoff: a legacy callback API's hand-off, on one thread -------
+// The callback is called through a pointer the compiler cannot see through,
+// as a queue's would be.
+using callback_fn = int (*)(const cotrace::context&, int);
+int run_callback(const cotrace::context& ctx, int x) {
+    cotrace::context_scope in_request{ctx};
+    return x * 5 + 1;
+}
+callback_fn volatile callback = run_callback;
+task<int> hand_off(int x) {
+    const cotrace::context ctx = cotrace::current_context();
+    co_return callback(ctx, x);
+}
+
 }  // namespace
+
+COTRACE_BENCH_ENTRY(context_handoff) {
+    std::uint64_t sum = 0;
+    for (std::uint64_t i = 0; i < iterations; ++i) sum += run(hand_off(static_cast<int>(i)));
+    return sum;
+}
 
 COTRACE_BENCH_ENTRY(chain7) {
     std::uint64_t sum = 0;

@@ -21,7 +21,8 @@
     X(chain7, "7 nested tasks: each awaits the next (a request: root -> ... -> leaf)")   \
     X(when_all3, "a task awaits when_all of 3 child tasks")                              \
     X(scope_annotate, "a task awaits a child that runs a COTRACE_SCOPE and 2 annotates") \
-    X(sync_wait_chain7, "chain7 entered through cotrace::sync_wait instead of a driver")
+    X(sync_wait_chain7, "chain7 entered through cotrace::sync_wait instead of a driver") \
+    X(context_handoff, "a task hands a callback its context, which runs it in a context_scope")
 
 #define COTRACE_BENCH_DECLARE(variant, name) \
     extern "C" std::uint64_t cotrace_bench_##variant##_##name(std::uint64_t iterations);
