@@ -189,7 +189,7 @@ public:
         auto it = inlined_wrapper_.find(pc);
         if (it == inlined_wrapper_.end()) {
             bool inside = false;
-            for (const std::string& name : symbols_.inlined_at(pid_, pc))
+            for (const std::string& name : symbols_.inlined_at(pid_, pc, "await_suspend"))
                 inside = inside || ((name.rfind("cotrace::detail::traced_awaiter<", 0) == 0 ||
                                      name.rfind("cotrace::detail::traced_child_awaiter<", 0) == 0) &&
                                     name.find(">::await_suspend") != std::string::npos);
@@ -271,9 +271,10 @@ await_point await_point_of(const walked_frame& frame, std::span<const walked_fra
 // over frames being created or destroyed (entered by a direct call) and
 // frames suspended (inside cotrace's await_suspend wrapper past the suspend
 // probe, or having resumed such a frame by symmetric transfer: once that
-// returns, control goes back to whatever resumed them, further out). Where the unwind stops short of the first frame (no unwind
-// info, JIT code, a corrupt stack) the words above the last frame it reached
-// are scanned instead.
+// returns, control goes back to whatever resumed them, further out). Where
+// the unwind stops short of the first frame (no unwind info, JIT code, a
+// corrupt stack) the words above the last frame it reached are scanned
+// instead.
 thread_state_at_attach state_at_attach(const thread_snapshot& thread, stack_unwinder& unwinder, stack_reader& code,
                                        thread_census& census) {
     const unwound_stack walked = unwinder.walk(thread);

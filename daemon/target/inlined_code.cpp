@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string_view>
 
 namespace cotrace {
 
@@ -36,9 +37,7 @@ bool declaration_of(Dwarf_Die* die, Dwarf_Die* out) {
 // "ns::type<...>::function<...>": the names of the declaration and of the
 // namespaces and types around it. (Inlined members of templates and of
 // anonymous namespaces carry no linkage name to go by.)
-std::string qualified_name(Dwarf_Die* inlined) {
-    Dwarf_Die decl;
-    if (!declaration_of(inlined, &decl)) return {};
+std::string qualified_name(Dwarf_Die& decl) {
     Dwarf_Die* scopes = nullptr;
     const int n = dwarf_getscopes_die(&decl, &scopes);
     std::string name;
@@ -59,6 +58,7 @@ std::string qualified_name(Dwarf_Die* inlined) {
 
 struct scope_walk {
     Dwarf_Addr pc = 0;
+    std::string_view named;
     std::size_t dies_left = max_dies;
     std::vector<std::string> inlined;
 
@@ -79,7 +79,11 @@ struct scope_walk {
             if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine && tag != DW_TAG_lexical_block)
                 continue;
             if (dwarf_haspc(&child, pc) != 1) continue;
-            if (tag == DW_TAG_inlined_subroutine) inlined.push_back(qualified_name(&child));
+            Dwarf_Die decl;
+            if (tag == DW_TAG_inlined_subroutine && declaration_of(&child, &decl)) {
+                const char* own = dwarf_diename(&decl);
+                if (own && std::string_view(own).starts_with(named)) inlined.push_back(qualified_name(decl));
+            }
             walk(&child, depth + 1);
             return;  // scopes nest: no sibling contains pc as well
         } while (dwarf_siblingof(&child, &child) == 0);
@@ -105,11 +109,12 @@ inlined_code::~inlined_code() {
     ::close(fd_);
 }
 
-std::vector<std::string> inlined_code::at(std::uint64_t vaddr) const {
+std::vector<std::string> inlined_code::at(std::uint64_t vaddr, std::string_view named) const {
     Dwarf_Die cu;
     if (!dwarf_addrdie(static_cast<Dwarf*>(dwarf_), vaddr, &cu)) return {};
     scope_walk w;
     w.pc = vaddr;
+    w.named = named;
     w.walk(&cu, 0);
     return std::move(w.inlined);
 }

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cotrace {
@@ -26,8 +27,11 @@ public:
     inlined_code& operator=(const inlined_code&) = delete;
 
     // The qualified names of the functions whose inlined calls contain vaddr
-    // (a link-time address), outermost first; empty where none or unknown.
-    std::vector<std::string> at(std::uint64_t vaddr) const;
+    // (a link-time address) and whose own name begins with `named` (every
+    // one for ""), outermost first; empty where none or unknown. (Naming a
+    // function's scopes walks its compilation unit: the filter keeps that
+    // to the calls asked about.)
+    std::vector<std::string> at(std::uint64_t vaddr, std::string_view named = {}) const;
 
 private:
     inlined_code(int fd, void* dwarf) : fd_(fd), dwarf_(dwarf) {}

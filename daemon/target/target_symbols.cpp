@@ -84,12 +84,12 @@ std::optional<std::string> target_symbols::symbol_name(std::uint32_t pid, std::u
     return where->object->symbol_at(where->vaddr);
 }
 
-std::vector<std::string> target_symbols::inlined_at(std::uint32_t pid, std::uint64_t addr) {
+std::vector<std::string> target_symbols::inlined_at(std::uint32_t pid, std::uint64_t addr, std::string_view named) {
     const auto where = locate_known(pid, addr);
     if (!where) return {};
     auto it = inlined_.find(where->object);
     if (it == inlined_.end()) it = inlined_.emplace(where->object, inlined_code::open(where->object->path())).first;
-    return it->second ? it->second->at(where->vaddr) : std::vector<std::string>{};
+    return it->second ? it->second->at(where->vaddr, named) : std::vector<std::string>{};
 }
 
 std::optional<std::uint64_t> target_symbols::function_entry(std::uint32_t pid, std::uint64_t addr) {

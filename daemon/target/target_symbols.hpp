@@ -40,9 +40,10 @@ public:
     // mappings last read.
     std::optional<std::string> symbol_name(std::uint32_t pid, std::uint64_t addr);
     // The qualified names ("ns::type<args>::function<args>") of the
-    // functions inlined at addr, outermost first, from its object's DWARF
-    // (empty without), by the mappings last read.
-    std::vector<std::string> inlined_at(std::uint32_t pid, std::uint64_t addr);
+    // functions inlined at addr whose own name begins with `named`,
+    // outermost first, from its object's DWARF (none without), by the
+    // mappings last read.
+    std::vector<std::string> inlined_at(std::uint32_t pid, std::uint64_t addr, std::string_view named);
     // Where the function symbol holding addr starts, in the process.
     std::optional<std::uint64_t> function_entry(std::uint32_t pid, std::uint64_t addr);
     // The mappings last read for pid (empty if none).
