@@ -183,19 +183,32 @@ public:
                    sym.find("13await_suspend") != std::string::npos;
         });
     }
-    // Whether the code at pc is inside cotrace's co_await wrapper inlined
-    // into its caller (optimised code).
-    bool in_inlined_traced_await_suspend(std::uint64_t pc) {
-        auto it = inlined_wrapper_.find(pc);
-        if (it == inlined_wrapper_.end()) {
-            bool inside = false;
-            for (const std::string& name : symbols_.inlined_at(pid_, pc, "await_suspend"))
-                inside = inside || ((name.rfind("cotrace::detail::traced_awaiter<", 0) == 0 ||
-                                     name.rfind("cotrace::detail::traced_child_awaiter<", 0) == 0) &&
-                                    name.find(">::await_suspend") != std::string::npos);
-            it = inlined_wrapper_.emplace(pc, inside).first;
+    // cotrace's await_suspend inlined where pc is (optimised code): the
+    // co_await wrapper's, the task's final awaiter's, or none.
+    enum class inlined_await { none, wrapper, final_awaiter };
+    inlined_await inlined_await_suspend(std::uint64_t pc) {
+        auto it = inlined_await_.find(pc);
+        if (it == inlined_await_.end()) {
+            inlined_await found = inlined_await::none;
+            for (const std::string& name : symbols_.inlined_at(pid_, pc, "await_suspend")) {
+                if (name.find(">::await_suspend") == std::string::npos) continue;
+                if (name.rfind("cotrace::detail::traced_awaiter<", 0) == 0 ||
+                    name.rfind("cotrace::detail::traced_child_awaiter<", 0) == 0)
+                    found = inlined_await::wrapper;
+                if (name.rfind("cotrace::detail::task_promise_base::final_awaiter<", 0) == 0)
+                    found = inlined_await::final_awaiter;
+            }
+            it = inlined_await_.emplace(pc, found).first;
         }
         return it->second;
+    }
+    // A cotrace task's final awaiter: its await_suspend fires the end probe
+    // and hands control to the awaiting coroutine.
+    bool is_final_await_suspend(std::uint64_t pc) {
+        return symbol_is(pc, [](const std::string& sym) {
+            return sym.rfind("_ZN7cotrace6detail17task_promise_base13final_awaiter", 0) == 0 &&
+                   sym.find("13await_suspend") != std::string::npos;
+        });
     }
     // cotrace::adapter's functions, which fire the probes (when not inlined).
     bool is_probe_function(std::uint64_t pc) {
@@ -229,7 +242,8 @@ private:
     std::uint32_t pid_;
     target_symbols& symbols_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> code_, all_;
-    std::unordered_map<std::uint64_t, bool> known_, inlined_wrapper_;
+    std::unordered_map<std::uint64_t, bool> known_;
+    std::unordered_map<std::uint64_t, inlined_await> inlined_await_;
 };
 
 // What a stopped thread was running, as far as spans go: a collector event
@@ -244,6 +258,10 @@ struct thread_state_at_attach {
 // (innermost first) and what is inlined where it stands.
 enum class await_point { none, suspended, unknown };
 await_point await_point_of(const walked_frame& frame, std::span<const walked_frame> called, stack_reader& code) {
+    // In its final awaiter, about to end or just ended, and handing control
+    // to whatever awaits it, begun before attach: what runs next is unknown.
+    for (const walked_frame& f : called)
+        if (code.is_final_await_suspend(f.code())) return await_point::unknown;
     // cotrace's wrapper, called by the coroutine: the outermost one.
     std::size_t wrapper = called.size();
     for (std::size_t j = called.size(); j-- > 0;)
@@ -255,7 +273,11 @@ await_point await_point_of(const walked_frame& frame, std::span<const walked_fra
         // Optimised, the wrapper and the awaiter's await_suspend are inlined
         // into the resume function: a call from inside the wrapper is the
         // awaiter's (the probe before it makes none), so the probe fired.
-        if (!code.in_inlined_traced_await_suspend(frame.code())) return await_point::none;
+        switch (code.inlined_await_suspend(frame.code())) {
+            case stack_reader::inlined_await::none: return await_point::none;
+            case stack_reader::inlined_await::final_awaiter: return await_point::unknown;
+            case stack_reader::inlined_await::wrapper: break;
+        }
         return frame.exact ? await_point::unknown : await_point::suspended;
     }
     // It calls the awaiter's await_suspend only after the suspend probe: a

@@ -1119,7 +1119,10 @@ void assembler::on_event(const cotrace_event& e) {
         case COTRACE_EV_context_enter: {  // (token)
             const std::uint64_t* id = p.contexts.find(a0);
             if (id && *id != 0 && span_index_.contains(*id)) th.stack.push_back({*id, a0});
-            else if (!id && th.unseen_contexts.size() < 64) th.unseen_contexts.push_back(a0);
+            // Captured where nothing was current: what runs in it roots a
+            // trace. Never captured as far as we know, or its span's trace
+            // already emitted: a span we cannot place.
+            else if ((!id || *id != 0) && th.unseen_contexts.size() < 64) th.unseen_contexts.push_back(a0);
             break;
         }
         case COTRACE_EV_context_exit:  // (token)

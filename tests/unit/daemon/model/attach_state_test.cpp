@@ -257,6 +257,29 @@ TEST(AttachState, AContextCapturedAfterASpanFirstSeenAtItsEndCarriesAnUnknownSpa
     EXPECT_TRUE(by_root.at("other(int)")->complete) << "captured after the thread was known again (with nothing current)";
 }
 
+// A context that outlives its span's trace (emitted already, here because
+// the span it stood for was given up as another's): work run in it belongs
+// to that trace, so it is a fragment, not a complete root.
+TEST(AttachState, WorkInAContextWhoseSpanIsGoneIsAFragmentNotARoot) {
+    harness h(attached());
+    h.play({
+        thread_idle(T1),
+        thread_idle(T2),
+        span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT),
+        context_capture(T1, TOKEN),
+        end(T1, ROOT),  // its trace is emitted
+        context_enter(T2, TOKEN),
+        span_begin(T2, CALLBACK, 0, MAIN_SITE).code(CODE_CALLBACK),
+        end(T2, CALLBACK),
+        context_exit(T2, TOKEN),
+    });
+    ASSERT_EQ(h.traces().size(), 2u);
+    EXPECT_TRUE(h.traces()[0].complete);
+    EXPECT_EQ(span_names(h.traces()[1]), (names{"on_callback(int)"}));
+    EXPECT_TRUE(h.traces()[1].spans[0].partial);
+    EXPECT_FALSE(h.traces()[1].complete);
+}
+
 TEST(AttachState, AnObjectsGapMarksEveryTraceOpenInItIncomplete) {
     harness h;
     h.play({span_begin(T1, ROOT, 0, MAIN_SITE).code(CODE_ROOT).at(2000)});
