@@ -174,45 +174,48 @@ public:
         return it->second;
     }
 
-    // cotrace's own co_await wrappers (detail/traced_awaiter.hpp): their
-    // await_suspend fires the suspend probe first, then calls the awaiter's.
-    bool is_traced_await_suspend(std::uint64_t pc) {
-        return symbol_is(pc, [](const std::string& sym) {
-            return (sym.rfind("_ZN7cotrace6detail14traced_awaiter", 0) == 0 ||
-                    sym.rfind("_ZN7cotrace6detail20traced_child_awaiter", 0) == 0) &&
-                   sym.find("13await_suspend") != std::string::npos;
-        });
+    // cotrace's own functions a frame's code can be, by its symbol (looked
+    // up once per pc): the co_await wrappers (detail/traced_awaiter.hpp),
+    // whose await_suspend fires the suspend probe first, then calls the
+    // awaiter's; a task's final awaiter, whose await_suspend fires the end
+    // probe and hands control to the awaiting coroutine; cotrace::adapter's
+    // functions, which fire the probes (when not inlined).
+    enum class cotrace_code { other, traced_await_suspend, final_await_suspend, probe_function };
+    cotrace_code cotrace_code_at(std::uint64_t pc) {
+        auto it = cotrace_code_.find(pc);
+        if (it == cotrace_code_.end()) {
+            cotrace_code kind = cotrace_code::other;
+            if (const auto sym = symbols_.symbol_name(pid_, pc)) {
+                const bool await_suspend = sym->find("13await_suspend") != std::string::npos;
+                if (await_suspend && (sym->rfind("_ZN7cotrace6detail14traced_awaiter", 0) == 0 ||
+                                      sym->rfind("_ZN7cotrace6detail20traced_child_awaiter", 0) == 0))
+                    kind = cotrace_code::traced_await_suspend;
+                else if (await_suspend && sym->rfind("_ZN7cotrace6detail17task_promise_base13final_awaiter", 0) == 0)
+                    kind = cotrace_code::final_await_suspend;
+                else if (sym->rfind("_ZN7cotrace7adapter", 0) == 0)
+                    kind = cotrace_code::probe_function;
+            }
+            it = cotrace_code_.emplace(pc, kind).first;
+        }
+        return it->second;
     }
-    // cotrace's await_suspend inlined where pc is (optimised code): the
-    // co_await wrapper's, the task's final awaiter's, or none.
-    enum class inlined_await { none, wrapper, final_awaiter };
-    inlined_await inlined_await_suspend(std::uint64_t pc) {
+    // The same for the await_suspend inlined where pc is (optimised code),
+    // by the object's DWARF, which names inlined calls by their scopes.
+    cotrace_code inlined_await_suspend(std::uint64_t pc) {
         auto it = inlined_await_.find(pc);
         if (it == inlined_await_.end()) {
-            inlined_await found = inlined_await::none;
+            cotrace_code found = cotrace_code::other;
             for (const std::string& name : symbols_.inlined_at(pid_, pc, "await_suspend")) {
                 if (name.find(">::await_suspend") == std::string::npos) continue;
                 if (name.rfind("cotrace::detail::traced_awaiter<", 0) == 0 ||
                     name.rfind("cotrace::detail::traced_child_awaiter<", 0) == 0)
-                    found = inlined_await::wrapper;
+                    found = cotrace_code::traced_await_suspend;
                 if (name.rfind("cotrace::detail::task_promise_base::final_awaiter<", 0) == 0)
-                    found = inlined_await::final_awaiter;
+                    found = cotrace_code::final_await_suspend;
             }
             it = inlined_await_.emplace(pc, found).first;
         }
         return it->second;
-    }
-    // A cotrace task's final awaiter: its await_suspend fires the end probe
-    // and hands control to the awaiting coroutine.
-    bool is_final_await_suspend(std::uint64_t pc) {
-        return symbol_is(pc, [](const std::string& sym) {
-            return sym.rfind("_ZN7cotrace6detail17task_promise_base13final_awaiter", 0) == 0 &&
-                   sym.find("13await_suspend") != std::string::npos;
-        });
-    }
-    // cotrace::adapter's functions, which fire the probes (when not inlined).
-    bool is_probe_function(std::uint64_t pc) {
-        return symbol_is(pc, [](const std::string& sym) { return sym.rfind("_ZN7cotrace7adapter", 0) == 0; });
     }
 
     // Whether the frame at pc (in a resume function) was entered by a direct
@@ -233,17 +236,11 @@ public:
     }
 
 private:
-    template <class Test>
-    bool symbol_is(std::uint64_t pc, const Test& test) {
-        const auto sym = symbols_.symbol_name(pid_, pc);
-        return sym && test(*sym);
-    }
-
     std::uint32_t pid_;
     target_symbols& symbols_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> code_, all_;
     std::unordered_map<std::uint64_t, bool> known_;
-    std::unordered_map<std::uint64_t, inlined_await> inlined_await_;
+    std::unordered_map<std::uint64_t, cotrace_code> cotrace_code_, inlined_await_;
 };
 
 // What a stopped thread was running, as far as spans go: a collector event
@@ -260,12 +257,13 @@ enum class await_point { none, suspended, unknown };
 await_point await_point_of(const walked_frame& frame, std::span<const walked_frame> called, stack_reader& code) {
     // In its final awaiter, about to end or just ended, and handing control
     // to whatever awaits it, begun before attach: what runs next is unknown.
+    using kind = stack_reader::cotrace_code;
     for (const walked_frame& f : called)
-        if (code.is_final_await_suspend(f.code())) return await_point::unknown;
+        if (code.cotrace_code_at(f.code()) == kind::final_await_suspend) return await_point::unknown;
     // cotrace's wrapper, called by the coroutine: the outermost one.
     std::size_t wrapper = called.size();
     for (std::size_t j = called.size(); j-- > 0;)
-        if (code.is_traced_await_suspend(called[j].code())) {
+        if (code.cotrace_code_at(called[j].code()) == kind::traced_await_suspend) {
             wrapper = j;
             break;
         }
@@ -274,18 +272,17 @@ await_point await_point_of(const walked_frame& frame, std::span<const walked_fra
         // into the resume function: a call from inside the wrapper is the
         // awaiter's (the probe before it makes none), so the probe fired.
         switch (code.inlined_await_suspend(frame.code())) {
-            case stack_reader::inlined_await::none: return await_point::none;
-            case stack_reader::inlined_await::final_awaiter: return await_point::unknown;
-            case stack_reader::inlined_await::wrapper: break;
+            case kind::traced_await_suspend: return frame.exact ? await_point::unknown : await_point::suspended;
+            case kind::final_await_suspend: return await_point::unknown;
+            default: return await_point::none;
         }
-        return frame.exact ? await_point::unknown : await_point::suspended;
     }
     // It calls the awaiter's await_suspend only after the suspend probe: a
     // frame inside it other than the probe's own function means the probe
     // fired. Otherwise the thread stands in the wrapper itself, before or
     // after the probe: which, its frames do not tell.
     for (std::size_t j = 0; j < wrapper; ++j)
-        if (!code.is_probe_function(called[j].code())) return await_point::suspended;
+        if (code.cotrace_code_at(called[j].code()) != kind::probe_function) return await_point::suspended;
     return await_point::unknown;
 }
 
