@@ -67,9 +67,7 @@ const std::vector<mapping>& target_symbols::mappings(std::uint32_t pid) {
 }
 
 bool target_symbols::in_coroutine_resume(std::uint32_t pid, std::uint64_t addr) {
-    const auto where = locate_known(pid, addr);
-    if (!where) return false;
-    const auto sym = where->object->symbol_at(where->vaddr);
+    const auto sym = symbol_name(pid, addr);
     if (!sym) return false;
     const auto ends_with = [&](const std::string& suffix) {
         return sym->size() >= suffix.size() && sym->compare(sym->size() - suffix.size(), suffix.size(), suffix) == 0;
